@@ -1,0 +1,148 @@
+"""Configuration: `--config FILE`, else `$VPNBOT_CONFIG`, else `./vpnbot.toml` (DESIGN.md, "Configuration").
+
+No file at all is not an error: the commands then run on the built-in demo workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from diagnostics.tunnels import Tunnel, TunnelRegistry
+
+DEFAULT_FILE = "vpnbot.toml"
+AZURE_CREDENTIALS = ("default", "cli", "managed_identity", "environment", "workload_identity")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used. The message names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    workspace_id: str = ""
+    endpoint: str = "https://api.loganalytics.io"
+    credential: str = "default"
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str = ""
+    log_group: str = ""
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    api_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    id: str
+    tunnels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str = "UTC"
+    state_db: str = "vpnbot.db"
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    tunnels: tuple[Tunnel, ...] = ()
+    channels: tuple[ChannelSettings, ...] = ()
+    path: Path | None = None
+
+    @property
+    def registry(self) -> TunnelRegistry:
+        return TunnelRegistry(self.tunnels)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def find_config_file(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The file to read, or None when there is none (then the demo workspace is used)."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{explicit}: no such configuration file")
+        return path
+    if environ.get("VPNBOT_CONFIG"):
+        path = Path(environ["VPNBOT_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such configuration file (from VPNBOT_CONFIG)")
+        return path
+    local = Path(DEFAULT_FILE)
+    return local if local.is_file() else None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    return config_from_mapping(data, path)
+
+
+def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Config:
+    where = str(path) if path else "configuration"
+    timezone = str(data.get("timezone", "UTC"))
+    check_zone(timezone, where)
+    azure = AzureSettings(**_section(data, "azure", AzureSettings, where))
+    if azure.credential not in AZURE_CREDENTIALS:
+        raise ConfigError(
+            f"{where}: [azure] credential = {azure.credential!r} is not one of {', '.join(AZURE_CREDENTIALS)}"
+        )
+    tunnels = []
+    for index, entry in enumerate(data.get("tunnels", []), 1):
+        try:
+            tunnels.append(Tunnel.from_mapping(entry))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{where}: [[tunnels]] entry {index}: {exc}") from None
+    names = [t.name.lower() for t in tunnels]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: tunnel names must be unique: {', '.join(duplicates)}")
+    channels = tuple(
+        ChannelSettings(id=str(c.get("id", "")), tunnels=tuple(c.get("tunnels", ())))
+        for c in data.get("channels", [])
+    )
+    return Config(
+        timezone=timezone,
+        state_db=str(data.get("state_db", "vpnbot.db")),
+        azure=azure,
+        aws=AwsSettings(**_section(data, "aws", AwsSettings, where)),
+        slack=SlackSettings(**_section(data, "slack", SlackSettings, where)),
+        tunnels=tuple(tunnels),
+        channels=channels,
+        path=path,
+    )
+
+
+def _section(data: Mapping[str, Any], name: str, cls: type, where: str) -> dict[str, str]:
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: [{name}] has unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return {k: str(v) for k, v in section.items()}
+
+
+def check_zone(name: str, where: str = "--tz") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None

@@ -1,0 +1,102 @@
+"""The one KQL query the bot sends per gateway and window, and safe KQL literals.
+
+The seeds run 3–4 queries (TunnelDiagnosticLog, GatewayDiagnosticLog, RouteDiagnosticLog, IKEDiagnosticLog:
+seed 000, seed 002, seed 003); we ask for all their rows in one round trip. The query stays within filtering and
+projection (no `serialize`/`prev()`): pairing disconnects with reconnects happens in Python (DESIGN.md).
+
+Optional columns go through `column_ifexists()`: `remoteIP_s` and friends do not exist until a workspace has
+logged a first tunnel event (MicrosoftDocs/azure-docs #77298, research §2.2.1), and a plain reference would fail
+the whole query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+#: Categories the tunnel rules read (P2S has its own question; it is not needed to explain a tunnel drop).
+TUNNEL_CATEGORIES = ("TunnelDiagnosticLog", "GatewayDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog")
+
+#: Columns every AzureDiagnostics table has (research §1.2).
+STANDARD_COLUMNS = ("TimeGenerated", "Category", "OperationName", "Message", "Level", "Resource",
+                    "ResourceGroup", "ResourceId", "SubscriptionId")
+#: Category-specific columns that may not exist yet in a workspace (research §1.3).
+OPTIONAL_COLUMNS = ("instance_s", "remoteIP_s", "status_s", "stateChangeReason_s", "operationStatus_s",
+                    "AdditionalFields")
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def kql_string(value: str) -> str:
+    """`value` as a KQL double-quoted string literal that evaluates to exactly `value`.
+
+    Backslash and quote are escaped, and line breaks become escapes because a KQL string literal may not span
+    lines; nothing else in a string can end it.
+    """
+    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
+
+
+def kql_datetime(value: datetime) -> str:
+    """A `datetime(...)` literal in UTC. Only digits and separators reach the query text."""
+    utc = value.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+    return f"datetime({utc.strftime('%Y-%m-%dT%H:%M:%S')}{fraction}Z)"
+
+
+@dataclass(frozen=True)
+class TunnelQuery:
+    """What to fetch: one gateway's rows for a context range, IKE rows only for the narrower IKE range.
+
+    IKE rows are by far the bulkiest (one row per packet while a tunnel fails); the rules need them only
+    around the drops, while tunnel and gateway rows are needed further back (maintenance started before the
+    drop, the first failover of a maintenance) and further on (the reconnect, the second failover).
+    """
+
+    gateway: str
+    remote_ip: str
+    start: datetime
+    end: datetime
+    ike_start: datetime
+    ike_end: datetime
+
+    def text(self) -> str:
+        return build_tunnel_query(self)
+
+
+def build_tunnel_query(q: TunnelQuery) -> str:
+    categories = ", ".join(kql_string(c) for c in TUNNEL_CATEGORIES)
+    lines = [
+        "AzureDiagnostics",
+        f"| where TimeGenerated between ({kql_datetime(q.start)} .. {kql_datetime(q.end)})",
+        f"| where Category in ({categories})",
+        f"| where Resource =~ {kql_string(q.gateway)}",
+        f'| where Category != "IKEDiagnosticLog" or TimeGenerated between '
+        f"({kql_datetime(q.ike_start)} .. {kql_datetime(q.ike_end)})",
+    ]
+    if q.remote_ip:
+        # IKE rows name the peer only inside Message (`Remote <ip>:<port>:`, research §2.4.1); rows without
+        # that envelope (e.g. `IkeCleanupQMNegotiation called with error 13868`) cannot be attributed, so
+        # they are kept and labelled gateway-wide by the rules.
+        lines.append(
+            f'| where Category != "IKEDiagnosticLog" or Message contains {kql_string(f"Remote {q.remote_ip}:")}'
+            ' or Message !contains "Remote "'
+        )
+    optional = ", ".join(f'{c} = column_ifexists("{c}", "")' for c in OPTIONAL_COLUMNS)
+    lines.append(f"| project {', '.join(STANDARD_COLUMNS)}, {optional}")
+    lines.append("| sort by TimeGenerated asc")
+    return "\n".join(lines)
+
+
+def build_tunnel_state_query(gateway: str, start: datetime, end: datetime) -> str:
+    """Only TunnelDiagnosticLog for days around a window: light enough to find the nearest drops (seed 000:
+    "Its lightweight nature offers the possibility to analyze large time ranges over several days")."""
+    state_columns = ("instance_s", "remoteIP_s", "status_s", "stateChangeReason_s")
+    optional = ", ".join(f'{c} = column_ifexists("{c}", "")' for c in state_columns)
+    return "\n".join([
+        "AzureDiagnostics",
+        f"| where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",
+        '| where Category == "TunnelDiagnosticLog"',
+        f"| where Resource =~ {kql_string(gateway)}",
+        f"| project TimeGenerated, Category, OperationName, Resource, {optional}",
+        "| sort by TimeGenerated asc",
+    ])

@@ -1,0 +1,258 @@
+"""AzureDiagnostics rows (any category of a VPN gateway) -> `Event`.
+
+Accepts the column variants listed in ../shared/research/azure_log_formats.md §1: a property may be a
+typed column (`remoteIP_s`) or a key inside `AdditionalFields` (once a workspace passes 500 columns);
+`remoteIP_s` does not exist before a workspace logged its first tunnel event (azure-docs #77298);
+`Resource` may come in any case or only inside `ResourceId`; portal CSV exports title the time column
+`TimeGenerated [UTC]`; values may be typed (Log Analytics API) or all strings (`az … -o json`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..events import Event, EventKind, Provenance
+
+#: Columns the bot reads, by lower-cased name. Values are the canonical spelling.
+CANONICAL_COLUMNS = {
+    name.lower(): name
+    for name in (
+        "TimeGenerated", "Category", "OperationName", "Message", "Level", "Resource", "ResourceGroup",
+        "ResourceId", "_ResourceId", "SubscriptionId", "ResourceType", "instance_s", "remoteIP_s",
+        "status_s", "stateChangeReason_s", "operationStatus_s", "AdditionalFields", "CorrelationId",
+    )
+}
+
+#: Properties that may arrive without their type suffix (inside AdditionalFields or resource-log JSON).
+PROPERTY_ALIASES = {
+    "instance": "instance_s",
+    "remoteip": "remoteIP_s",
+    "status": "status_s",
+    "statechangereason": "stateChangeReason_s",
+    "operationstatus": "operationStatus_s",
+    "message": "Message",
+}
+
+#: (category, operation) -> kind. Operation names are from the seeds' column tables (seed 001) and
+#: research §1.3; matching is case-insensitive. A category-wide default applies to unlisted operations.
+KIND_BY_OPERATION: dict[str, dict[str, EventKind]] = {
+    "tunneldiagnosticlog": {
+        "tunneldisconnected": EventKind.TUNNEL_DOWN,
+        "tunnelconnected": EventKind.TUNNEL_UP,
+    },
+    "gatewaydiagnosticlog": {
+        "hostmaintenanceevent": EventKind.MAINTENANCE,
+        "gatewaytenantprimarychanged": EventKind.PRIMARY_CHANGED,
+        "setgatewayconfiguration": EventKind.CONFIG_CHANGE,
+        "setconnectionconfiguration": EventKind.CONFIG_CHANGE,
+    },
+    "routediagnosticlog": {
+        "bgpdisconnectedevent": EventKind.BGP_DOWN,
+        "bgpconnectedevent": EventKind.BGP_UP,
+    },
+}
+KIND_BY_CATEGORY = {
+    "tunneldiagnosticlog": EventKind.OTHER,
+    "gatewaydiagnosticlog": EventKind.GATEWAY,
+    "routediagnosticlog": EventKind.ROUTE,
+    "ikediagnosticlog": EventKind.IKE,
+    "p2sdiagnosticlog": EventKind.P2S,
+}
+#: When a row lost its Category (some exports project it away), its operation still tells.
+CATEGORY_BY_OPERATION = {
+    op: category
+    for category, ops in {
+        "TunnelDiagnosticLog": ("tunnelconnected", "tunneldisconnected"),
+        "GatewayDiagnosticLog": (
+            "setgatewayconfiguration", "setconnectionconfiguration", "hostmaintenanceevent",
+            "gatewaytenantprimarychanged", "migratecustomersubscription", "gatewayresourcemove",
+            "validategatewayconfiguration",
+        ),
+        "RouteDiagnosticLog": ("staticrouteupdate", "bgprouteupdate", "bgpconnectedevent", "bgpdisconnectedevent"),
+        "P2SDiagnosticLog": ("p2slogevent",),
+    }.items()
+    for op in ops
+}
+CATEGORY_NAMES = {c.lower(): c for c in (
+    "TunnelDiagnosticLog", "GatewayDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog", "P2SDiagnosticLog",
+)}
+
+#: Seed 003 (jpaztech): maintenance shows as "Upgrade gateway started" in GatewayDiagnosticLog's Message.
+MAINTENANCE_MESSAGE = re.compile(r"upgrade gateway started", re.IGNORECASE)
+IKE_REMOTE = re.compile(r"Remote (\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]+?):\d+:")
+KEPT_EXTRA = ("ResourceGroup", "ResourceId", "SubscriptionId", "operationStatus_s", "Level", "CorrelationId")
+
+
+class RowError(ValueError):
+    """A row that cannot become an event (no readable time). The caller reports it with file and line."""
+
+
+def canonical_column(name: str) -> str:
+    """`TimeGenerated [UTC]` -> `TimeGenerated`, `resource` -> `Resource`; unknown names are kept."""
+    base = name.strip()
+    if base.endswith("]") and "[" in base:
+        base = base[: base.rindex("[")].strip()
+    return CANONICAL_COLUMNS.get(base.lower(), base)
+
+
+PORTAL_TIME_FORMATS = ("%m/%d/%Y, %I:%M:%S.%f %p", "%m/%d/%Y, %I:%M:%S %p", "%m/%d/%Y %I:%M:%S %p",
+                       "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+
+
+def parse_time(value: Any) -> float:
+    """Epoch seconds from a datetime, an epoch number (s or ms), ISO 8601 or the portal's CSV format."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value / 1000.0 if value > 1e11 else float(value)
+    text = str(value or "").strip()
+    if not text:
+        raise RowError("no time")
+    iso = text.replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in iso:  # Log Analytics prints 7 fractional digits; Python reads at most 6
+        head, _, tail = iso.partition(".")
+        digits = re.match(r"\d*", tail).group(0)
+        iso = f"{head}.{digits[:6]}{tail[len(digits):]}"
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        for fmt in PORTAL_TIME_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise RowError(f"unreadable time {text!r}") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def flatten_additional_fields(value: Any) -> dict[str, str]:
+    """Properties that overflowed into the dynamic `AdditionalFields` bag, under their column names."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        name = PROPERTY_ALIASES.get(key.lower(), key)
+        out[canonical_column(name)] = _text(item)
+    return out
+
+
+def gateway_from_resource_id(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+
+
+def classify(category: str, operation: str, message: str) -> tuple[str, EventKind]:
+    """Canonical category name and event kind of a row."""
+    op = operation.lower()
+    cat = category.lower() if category else CATEGORY_BY_OPERATION.get(op, "").lower()
+    if not cat and "SESSION_ID" in message:
+        cat = "ikediagnosticlog"
+    kind = KIND_BY_OPERATION.get(cat, {}).get(op) or KIND_BY_CATEGORY.get(cat, EventKind.OTHER)
+    if kind is EventKind.GATEWAY and MAINTENANCE_MESSAGE.search(message):
+        kind = EventKind.MAINTENANCE
+    return CATEGORY_NAMES.get(cat, category), kind
+
+
+def tunnel_kind_from_status(kind: EventKind, status: str) -> EventKind:
+    """TunnelDiagnosticLog rows whose OperationName is missing still carry status_s (AMC query)."""
+    if kind is EventKind.OTHER and status:
+        s = status.lower()
+        if s == "disconnected":
+            return EventKind.TUNNEL_DOWN
+        if s == "connected":
+            return EventKind.TUNNEL_UP
+    return kind
+
+
+_intern = sys.intern
+
+
+def make_normaliser(columns: Sequence[str], provenance: Provenance) -> Callable[[Sequence[Any], int | None], Event]:
+    """A fast row -> Event function for one result set (column positions are resolved once)."""
+    names = [canonical_column(c) for c in columns]
+    index = {name: i for i, name in enumerate(names)}
+
+    def col(name: str) -> int | None:
+        return index.get(name)
+
+    i_time, i_cat, i_op, i_msg = col("TimeGenerated"), col("Category"), col("OperationName"), col("Message")
+    i_res, i_rid, i_rid2 = col("Resource"), col("ResourceId"), col("_ResourceId")
+    i_inst, i_rip = col("instance_s"), col("remoteIP_s")
+    i_status, i_reason = col("status_s"), col("stateChangeReason_s")
+    i_add = col("AdditionalFields")
+    i_extra = [(name, col(name)) for name in KEPT_EXTRA if col(name) is not None]
+    if i_time is None:
+        raise RowError("no TimeGenerated column")
+
+    def get(row: Sequence[Any], i: int | None) -> str:
+        return _text(row[i]) if i is not None else ""
+
+    def normalise(row: Sequence[Any], line: int | None = None) -> Event:
+        ts = parse_time(row[i_time])
+        extra_fields = flatten_additional_fields(row[i_add]) if i_add is not None else {}
+
+        def field(i: int | None, name: str) -> str:
+            return get(row, i) or extra_fields.get(name, "")
+
+        message = field(i_msg, "Message")
+        operation = get(row, i_op)
+        category, kind = classify(get(row, i_cat), operation, message)
+        status = field(i_status, "status_s")
+        kind = tunnel_kind_from_status(kind, status)
+        gateway = get(row, i_res) or gateway_from_resource_id(get(row, i_rid) or get(row, i_rid2))
+        remote_ip = field(i_rip, "remoteIP_s")
+        if not remote_ip and kind is EventKind.IKE:
+            found = IKE_REMOTE.search(message)
+            remote_ip = found.group(1) if found else ""
+        extra = tuple((name, v) for name, i in i_extra if (v := get(row, i)))
+        extra += tuple(
+            (k, v) for k, v in extra_fields.items()
+            if v and k in KEPT_EXTRA and not any(k == e for e, _ in extra)
+        )
+        return Event(
+            ts=ts,
+            provider="azure",
+            category=_intern(category),
+            kind=kind,
+            operation=_intern(operation),
+            gateway=_intern(gateway),
+            message=message,
+            instance=_intern(field(i_inst, "instance_s")),
+            remote_ip=_intern(remote_ip),
+            status=_intern(status),
+            reason=field(i_reason, "stateChangeReason_s"),
+            provenance=provenance,
+            line=line,
+            extra=extra,
+        )
+
+    return normalise
+
+
+def event_from_mapping(row: Mapping[str, Any], provenance: Provenance, line: int | None = None) -> Event:
+    """Convenience for one dict row (exports, tests). Bulk paths should use `make_normaliser`."""
+    columns = list(row.keys())
+    return make_normaliser(columns, provenance)([row[c] for c in columns], line)

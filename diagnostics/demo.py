@@ -1,0 +1,755 @@
+"""The built-in demo workspace: a deterministic week of `AzureDiagnostics` rows for six Azure tunnels.
+
+`vpnbot ask` needs no cloud credentials on a fresh machine: with no configuration and no exports the
+commands read these rows instead. The week ends at the caller's `now` (minus the ingestion lag) and is
+rebased on it, so "yesterday at 14:02" always finds the maintenance failover, and the same `now` always
+yields byte-identical rows (every random draw comes from `random.Random` seeded with a fixed string).
+
+The rows follow ../shared/research/azure_log_formats.md. What is verbatim and what is not:
+
+* Column names, `Category`, `OperationName`, `status_s` and `instance_s` values: verbatim (research §1.3).
+  `Resource`/`ResourceGroup`/`ResourceId` uppercase and `_ResourceId` lowercase as in Microsoft queries
+  (§1.2); `SourceSystem`, `ResourceProvider` are the standard pattern (reconstruction). TunnelDiagnosticLog
+  rows carry no `Message` (whether that category fills it is unknown) and IKE rows no `remoteIP_s`.
+* IKEDiagnosticLog: `OperationName` is undocumented; "IKELogEvent" (after P2S's `P2SLogEvent`) is a
+  reconstruction. The `SESSION_ID :{guid} Remote ip:500: Local ip:500: ...` envelope is derived from
+  public parsers (§2.4.1). Event texts are the verbatim screenshot/IKElogs.txt shapes of §2.4.2, §2.4.3 and
+  §2.4.5 (SA_INIT, Ike payload, MM Nonce, SA_AUTH, traffic selectors, IPSec payloads, including the
+  `Cipher=...Integrity=...` rows with no space). The parts cut off in the screenshots (the rest of Azure's
+  policy lists, the end of the traffic-selector rows) are completed from the default parameters of §5, and
+  the success path (a negotiation that simply ends in TunnelConnected) is a reconstruction. The DPD close
+  row `[LOCAL_MSG] IKE Tunnel closed ... with status Main mode SA assumed to be invalid because peer
+  stopped responding` is a reconstruction on the verbatim grammar (§2.4.8). Periodic child-SA rekeys
+  (a fresh SESSION_ID each, no SA_INIT) are a reconstruction of normal background traffic.
+* `stateChangeReason_s` values come from the candidate vocabulary of §2.2.3 (uncertain).
+* Timings follow §2.2.2: a failover reconnects on the other instance in 10-15 s after maintenance (and a
+  second failover back follows tens of minutes later), in about a minute after a reset; DPD glitches and
+  peer re-initiations reconnect on the same instance within seconds.
+* GatewayDiagnosticLog: only `Upgrade gateway started` is verbatim (its pairing with HostMaintenanceEvent
+  is the research's assumption, §2.1); every other
+  Message, the `configuration_*` columns other than `configuration_ConnectionTrafficType_s`, and the daily
+  ValidateGatewayConfiguration rows are reconstructions.
+* RouteDiagnosticLog Messages (BGP peer connected/disconnected, routes learned/withdrawn, static routes)
+  are reconstructions that name the peer IP, as §2.3 suggests.
+* P2SDiagnosticLog: the three OpenVPN/Entra ID rows are verbatim formats (§2.5) with masked usernames and
+  client IPs whose first octet is 0; the `OVPN_<32 hex>` session id shape is a reconstruction.
+* `Level`: "Informational", with "Warning" on TunnelDisconnected/BgpDisconnectedEvent and "Error" on the
+  IKE close row: the real value set is undocumented (reconstruction).
+
+All addresses are documentation ranges: 192.0.2.0/24 for the gateways, 203.0.113.0/24 and 198.51.100.0/24
+for the on-premises devices.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+Row = dict[str, Any]
+
+DEMO_TIMEZONE = "UTC"
+
+_SEED = "vpnbot-demo-workspace-v1"
+TENANT_ID = "0b4e2c7d-8a13-4f5e-9c26-d1a7e3f58b94"
+SUBSCRIPTION_ID = "5d2f7a91-3c48-4e0b-b6a2-9f1e8c7d4a30"
+INGESTION_LAG = timedelta(minutes=2)
+WEEK = timedelta(days=7)
+IN_0 = "GatewayTenantWorker_IN_0"
+IN_1 = "GatewayTenantWorker_IN_1"
+
+_ANY = "0.0.0.0/0"
+_AZURE_IKE_OFFER = " ".join(
+    f"Policy{n}:Cipher={cipher} Integrity={integrity} DhGroup=DhGroup2"
+    for n, (cipher, integrity) in enumerate(
+        [("AES-CBC-256", "SHA1"), ("AES-CBC-256", "SHA256"), ("AES-CBC-128", "SHA1"),
+         ("AES-CBC-128", "SHA256"), ("3DES", "SHA1"), ("3DES", "SHA256")],
+        start=1,
+    )
+)
+_AZURE_IPSEC_OFFER = " ".join(
+    f"Policy{n}:Integrity={integrity} Cipher={cipher}"
+    for n, (integrity, cipher) in enumerate(
+        [("AES-GCM-256", "AES-GCM-256"), ("SHA1", "AES-CBC-256"), ("SHA1", "3DES"),
+         ("SHA256", "AES-CBC-256"), ("SHA1", "AES-CBC-128"), ("SHA256", "3DES")],
+        start=1,
+    )
+)
+_AZURE_CHILD_LIFETIME_S = 27_000
+
+
+# --------------------------------------------------------------------------------------------- topology
+
+
+@dataclass(frozen=True)
+class _Gateway:
+    name: str
+    resource_group: str
+    public_ip: str
+    vnet: str
+
+    @property
+    def resource_id(self) -> str:
+        return (
+            f"/SUBSCRIPTIONS/{SUBSCRIPTION_ID.upper()}/RESOURCEGROUPS/{self.resource_group}"
+            f"/PROVIDERS/MICROSOFT.NETWORK/VIRTUALNETWORKGATEWAYS/{self.name}"
+        )
+
+
+@dataclass(frozen=True)
+class _Site:
+    name: str
+    aliases: tuple[str, ...]
+    gateway: _Gateway
+    remote_ip: str
+    tunnel_id: str  # IKE "tunnelId 0x3"
+    subnets: tuple[str, ...]  # on-premises prefixes (local network gateway address space or BGP routes)
+    narrow_selectors: bool  # UsePolicyBasedTrafficSelectors: VNet <-> subnets instead of any <-> any
+    peer_ike: str  # the single phase-1 proposal the device sends
+    peer_ipsec: str  # the phase-2 proposal the device picks / sends (logged without a space)
+    peer_rekey_s: int | None  # the device's child SA lifetime when shorter than Azure's
+    bgp_peer: str = ""
+
+    @property
+    def connection(self) -> str:
+        return f"cn-{self.gateway.name.lower()}-{self.name}"
+
+    @property
+    def local_network_gateway(self) -> str:
+        return f"lng-{self.name}"
+
+
+_GW1 = _Gateway("VPNGW01", "RG-NETWORK-WEU", "192.0.2.10", "10.10.0.0/16")
+_GW2 = _Gateway("VPNGW02", "RG-NETWORK-NEU", "192.0.2.20", "10.20.0.0/16")
+
+_CBC256_SHA256_DH2 = "Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup2"
+_CBC256_SHA1_DH2 = "Policy1:Cipher=AES-CBC-256 Integrity=SHA1 DhGroup=DhGroup2"
+_CBC128_SHA256_DH2 = "Policy1:Cipher=AES-CBC-128 Integrity=SHA256 DhGroup=DhGroup2"
+
+_SITES: tuple[_Site, ...] = (
+    _Site("paris", ("branch-paris", "par"), _GW1, "203.0.113.10", "0x3", ("10.1.0.0/16", "10.11.0.0/16"),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256", None, "10.1.0.254"),
+    _Site("lyon", ("branch-lyon", "lyo"), _GW1, "203.0.113.20", "0x5", ("10.2.0.0/16",),
+          False, _CBC256_SHA1_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
+    _Site("nice", ("branch-nice",), _GW1, "203.0.113.30", "0x6", ("10.3.0.0/16",),
+          True, _CBC128_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA256", 3600),
+    _Site("berlin", ("branch-berlin", "ber"), _GW2, "198.51.100.40", "0x3", ("10.4.0.0/16", "10.44.0.0/16"),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA256", None, "10.4.0.254"),
+    _Site("munich", ("branch-munich", "muc"), _GW2, "198.51.100.50", "0x4", ("10.5.0.0/16",),
+          False, _CBC256_SHA1_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
+    _Site("hamburg", ("branch-hamburg", "ham"), _GW2, "198.51.100.60", "0x7", ("10.6.0.0/16",),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
+)
+_BY_NAME = {site.name: site for site in _SITES}
+
+
+def _config_entry(site: _Site) -> dict[str, Any]:
+    return {
+        "name": site.name,
+        "aliases": list(site.aliases),
+        "azure_gateway": site.gateway.name,
+        "azure_remote_ip": site.remote_ip,
+        "azure_resource_group": site.gateway.resource_group,
+        "azure_subscription": SUBSCRIPTION_ID,
+    }
+
+
+DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One story the demo week tells, so tests and docs can point at it."""
+
+    tunnel: str
+    cause: str  # a DESIGN.md cause code
+    at: datetime  # UTC instant of the (first) disconnect, or the quiet period start for no_drop_found
+    description: str
+
+
+# --------------------------------------------------------------------------------------------- row builders
+
+
+def _ms(value: float) -> timedelta:
+    return timedelta(milliseconds=round(value))
+
+
+def _rng(component: str) -> random.Random:
+    return random.Random(f"{_SEED}/{component}")
+
+
+def _guid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _cookie(rng: random.Random) -> str:
+    return f"0x{rng.getrandbits(64) | (1 << 60):016X}"
+
+
+def _tsid(rng: random.Random) -> str:
+    return f"0x{rng.randint(0x20, 0x7FF):X}"
+
+
+def _base(
+    gateway: _Gateway, at: datetime, category: str, operation: str, level: str = "Informational",
+) -> Row:
+    return {
+        "TimeGenerated": at,
+        "TenantId": TENANT_ID,
+        "SourceSystem": "Azure",
+        "Type": "AzureDiagnostics",
+        "Category": category,
+        "OperationName": operation,
+        "Level": level,
+        "Resource": gateway.name,
+        "ResourceGroup": gateway.resource_group,
+        "SubscriptionId": SUBSCRIPTION_ID,
+        "ResourceId": gateway.resource_id,
+        "_ResourceId": gateway.resource_id.lower(),
+        "ResourceProvider": "MICROSOFT.NETWORK",
+        "ResourceType": "VIRTUALNETWORKGATEWAYS",
+    }
+
+
+def _tunnel_row(site: _Site, at: datetime, connected: bool, instance: str, reason: str = "") -> Row:
+    operation = "TunnelConnected" if connected else "TunnelDisconnected"
+    level = "Informational" if connected else "Warning"
+    row = _base(site.gateway, at, "TunnelDiagnosticLog", operation, level)
+    row.update(
+        instance_s=instance,
+        remoteIP_s=site.remote_ip,
+        status_s="Connected" if connected else "Disconnected",
+        stateChangeReason_s=reason,
+    )
+    return row
+
+
+def _gateway_row(
+    gateway: _Gateway, at: datetime, operation: str, message: str, instance: str, status: str = "Success",
+    **columns: str,
+) -> Row:
+    row = _base(gateway, at, "GatewayDiagnosticLog", operation)
+    row.update(Message=message, instance_s=instance, operationStatus_s=status, **columns)
+    return row
+
+
+def _route_row(gateway: _Gateway, at: datetime, operation: str, message: str) -> Row:
+    level = "Warning" if operation == "BgpDisconnectedEvent" else "Informational"
+    row = _base(gateway, at, "RouteDiagnosticLog", operation, level)
+    row["Message"] = message
+    return row
+
+
+def _ike_row(site: _Site, at: datetime, instance: str, session: str, text: str) -> Row:
+    level = "Error" if "IKE Tunnel closed" in text else "Informational"
+    row = _base(site.gateway, at, "IKEDiagnosticLog", "IKELogEvent", level)
+    row["Message"] = (
+        f"SESSION_ID :{{{session}}} Remote {site.remote_ip}:500: Local {site.gateway.public_ip}:500: {text}"
+    )
+    row["instance_s"] = instance
+    return row
+
+
+Step = tuple[float, str]  # (milliseconds after the previous step, IKE event text)
+
+
+def _ike_rows(site: _Site, start: datetime, instance: str, session: str, steps: Iterable[Step]) -> list[Row]:
+    rows, elapsed = [], 0.0
+    for delay, text in steps:
+        elapsed += delay
+        rows.append(_ike_row(site, start + _ms(elapsed), instance, session, text))
+    return rows
+
+
+def _duration_ms(steps: Iterable[Step]) -> float:
+    return sum(delay for delay, _ in steps)
+
+
+# --------------------------------------------------------------------------------------------- IKE texts
+
+
+def _ranges(cidrs: Iterable[str]) -> str:
+    parts = []
+    for cidr in cidrs:
+        net = ipaddress.ip_network(cidr)
+        parts.append(
+            f"StartAddress {net.network_address} EndAddress {net.broadcast_address} "
+            "PortStart 0 PortEnd 65535 Protocol 0"
+        )
+    return ", ".join(parts)
+
+
+def _selectors(initiator: Iterable[str], responder: Iterable[str]) -> str:
+    tsi, tsr = list(initiator), list(responder)
+    return f"Number of TSIs {len(tsi)}: {_ranges(tsi)} Number of TSRs {len(tsr)}:{_ranges(tsr)}"
+
+
+def _azure_side(site: _Site) -> tuple[str, ...]:
+    return (site.gateway.vnet,) if site.narrow_selectors else (_ANY,)
+
+
+def _remote_side(site: _Site) -> tuple[str, ...]:
+    return site.subnets if site.narrow_selectors else (_ANY,)
+
+
+def _sa_init_attempt(site: _Site, icookie: str) -> list[Step]:
+    """Azure starts a negotiation (the first SA_INIT always has rCookie 0x0)."""
+    tid = site.tunnel_id
+    return [
+        (0, f"[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId {tid}, iCookie {icookie} "
+            "and rCookie 0x0"),
+        (1, f"[SEND]Sending Ike payload for tunnel Id {tid}: Auth:PreShared Key- {_AZURE_IKE_OFFER}"),
+    ]
+
+
+def _azure_initiated(site: _Site, rng: random.Random) -> list[Step]:
+    """A full negotiation with Azure as initiator that the device answers (shape of research §2.4.2)."""
+    tid, icookie, rcookie, tsid = site.tunnel_id, _cookie(rng), _cookie(rng), _tsid(rng)
+    rtt = rng.uniform(18, 90)
+    return [
+        *_sa_init_attempt(site, icookie),
+        (rtt, f"[RECEIVED][SA_INIT] Received IKE SA Init response message with iCookie {icookie} "
+              f"rCookie {rcookie}"),
+        (1, f"[RECEIVED] Receiving MM Packet for tunnel Id {tid} iCookie {icookie} and rCookie {rcookie}: "
+            "Receiving MM Nonce"),
+        (1, f"[RECEIVED]Received Ike payload: {site.peer_ike}"),
+        (rng.uniform(3, 9), f"[SEND][SA_AUTH] Sending SA AUTH message for tunnelId {tid} and tsId {tsid}"),
+        (1, f"Proposed(send) Traffic Selector payload will be- [Tsid {tsid} ]"
+            f"{_selectors(_azure_side(site), _remote_side(site))}"),
+        (1, f"[SEND]Sending IPSec policy Payload for tunnel Id {tid}, tsId {tsid}: {_AZURE_IPSEC_OFFER}"),
+        (rtt + rng.uniform(1, 6), "[RECEIVED][SA_AUTH] Received IKE AUTH message"),
+        (1, f"[RECEIVED]Received IPSec payload: {site.peer_ipsec}"),
+    ]
+
+
+def _peer_sa_init(site: _Site, icookie: str, rcookie: str) -> list[Step]:
+    """The device starts a negotiation (research §2.4.3, remote as initiator)."""
+    return [
+        (0, f"[RECEIVED][SA_INIT] Received SA INIT iCookie {icookie} rCookie 0x0"),
+        (1, f"[RECEIVED]Received Ike payload: {site.peer_ike}"),
+        (2, f"[LOCAL_MSG][SA_INIT] Received SA INIT iCookie {icookie} and Generated new rCookie {rcookie}"),
+    ]
+
+
+def _peer_child_sa(site: _Site, tsid: str) -> list[Step]:
+    """The device's child SA request and Azure's answer (research §2.4.5, without the mismatch)."""
+    selectors = _selectors(site.subnets, _azure_side(site))
+    return [
+        (1, f"Received Traffic Selector payload request- [Tsid {tsid}  ]{selectors}"),
+        (1, f"[RECEIVED]Received IPSec payload: {site.peer_ipsec}"),
+        (1, "[SEND] Proposed Traffic Selector payload will be (Final Negotiated) - "
+            f"[Tsid {tsid}  ]{selectors}"),
+    ]
+
+
+def _azure_child_sa(site: _Site, tsid: str, rtt: float) -> list[Step]:
+    """Azure rekeys a child SA: its IPsec offer and selectors, then the device's choice."""
+    return [
+        (0, f"[SEND]Sending IPSec policy Payload for tunnel Id {site.tunnel_id}, tsId {tsid}: "
+            f"{_AZURE_IPSEC_OFFER}"),
+        (1, f"Proposed(send) Traffic Selector payload will be- [Tsid {tsid} ]"
+            f"{_selectors(_azure_side(site), _remote_side(site))}"),
+        (rtt, f"[RECEIVED]Received IPSec payload: {site.peer_ipsec}"),
+    ]
+
+
+_VALIDATED = "Validate gateway configuration succeeded"
+_DPD_CLOSE = "with status Main mode SA assumed to be invalid because peer stopped responding"
+
+
+# --------------------------------------------------------------------------------------------- the week
+
+
+@dataclass(frozen=True)
+class _Outage:
+    site: _Site
+    down: datetime
+    up: datetime
+    up_instance: str
+
+
+@dataclass
+class _Week:
+    """Rows, scenarios and outages collected while the week is built."""
+
+    now: datetime
+    day0: datetime  # 00:00 UTC of `now`'s day
+    rows: list[Row] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    outages: list[_Outage] = field(default_factory=list)
+
+    def day(self, days_ago: int, hour: int, minute: int, second: float = 0.0) -> datetime:
+        clock = timedelta(hours=hour, minutes=minute) + _ms(second * 1000)
+        return self.day0 - timedelta(days=days_ago) + clock
+
+    def instance_at(self, gateway: _Gateway, at: datetime) -> str:
+        """The active instance: where the latest reconnect on that gateway landed (IN_0 at the start)."""
+        ups = [o for o in self.outages if o.site.gateway == gateway and o.up <= at]
+        return max(ups, key=lambda o: o.up).up_instance if ups else IN_0
+
+    def near_outage(self, site: _Site, at: datetime, margin: timedelta) -> bool:
+        return any(o.site == site and o.down - margin <= at <= o.up + margin for o in self.outages)
+
+    def near_gateway_outage(self, gateway: _Gateway, at: datetime, margin: timedelta) -> bool:
+        return any(o.site.gateway == gateway and o.down - margin <= at <= o.up + margin for o in self.outages)
+
+
+def _drop(
+    week: _Week, site: _Site, down: datetime, up: datetime, instances: tuple[str, str], reason: str,
+    rng: random.Random,
+) -> None:
+    """TunnelDisconnected/TunnelConnected (plus the BGP session when the site runs BGP)."""
+    down_instance, up_instance = instances
+    week.rows.append(_tunnel_row(site, down, False, down_instance, reason))
+    week.rows.append(_tunnel_row(site, up, True, up_instance))
+    week.outages.append(_Outage(site, down, up, up_instance))
+    if site.bgp_peer:
+        week.rows.extend(_bgp_bounce(site, down, up, rng))
+
+
+def _bgp_bounce(site: _Site, down: datetime, up: datetime, rng: random.Random) -> list[Row]:
+    gw, peer = site.gateway, site.bgp_peer
+    bgp_down, bgp_up = down + _ms(rng.uniform(150, 900)), up + _ms(rng.uniform(4000, 19000))
+    rows = [_route_row(gw, bgp_down, "BgpDisconnectedEvent", f"BGP peer {peer} disconnected")]
+    rows += [
+        _route_row(gw, bgp_down + _ms(5 + i), "BgpRouteUpdate", f"Route {prefix} withdrawn by peer {peer}")
+        for i, prefix in enumerate(site.subnets)
+    ]
+    rows.append(_route_row(gw, bgp_up, "BgpConnectedEvent", f"BGP peer {peer} connected"))
+    rows += [
+        _route_row(gw, bgp_up + _ms(rng.uniform(300, 1500) + i), "BgpRouteUpdate",
+                   f"Route {prefix} learned from peer {peer}")
+        for i, prefix in enumerate(site.subnets)
+    ]
+    return rows
+
+
+def _reconnect_ike(week: _Week, site: _Site, instance: str, up: datetime, rng: random.Random) -> None:
+    """The Azure-initiated negotiation that ends just before TunnelConnected at `up`."""
+    steps = _azure_initiated(site, rng)
+    start = up - _ms(_duration_ms(steps) + rng.uniform(120, 600))
+    week.rows.extend(_ike_rows(site, start, instance, _guid(rng), steps))
+
+
+def _unanswered_attempt(week: _Week, site: _Site, instance: str, at: datetime, rng: random.Random) -> None:
+    week.rows.extend(_ike_rows(site, at, instance, _guid(rng), _sa_init_attempt(site, _cookie(rng))))
+
+
+def _dpd_close(week: _Week, site: _Site, instance: str, at: datetime, rng: random.Random) -> None:
+    text = f"[LOCAL_MSG] IKE Tunnel closed for tunnelId {site.tunnel_id} {_DPD_CLOSE}"
+    week.rows.append(_ike_row(site, at, instance, _guid(rng), text))
+
+
+# --------------------------------------------------------------------------------------------- scenarios
+
+
+def _failover(
+    week: _Week, site: _Site, down: datetime, instances: tuple[str, str], reason: str,
+    seconds: tuple[float, float], rng: random.Random,
+) -> None:
+    """The active instance goes away; the other one brings the tunnel up after `seconds` (min, max)."""
+    up = down + _ms(rng.uniform(*seconds) * 1000)
+    _reconnect_ike(week, site, instances[1], up, rng)
+    _drop(week, site, down, up, instances, reason, rng)
+
+
+def _maintenance_switch(
+    week: _Week, start: datetime, old: str, new: str, rng: random.Random,
+) -> list[datetime]:
+    """HostMaintenanceEvent on `old`, then every VPNGW01 tunnel fails over to `new` in 10-15 s."""
+    announced = start - _ms(rng.uniform(200, 260) * 1000)
+    week.rows.append(_gateway_row(
+        _GW1, announced, "HostMaintenanceEvent", "Upgrade gateway started", old, status="InProgress",
+    ))
+    week.rows.append(_gateway_row(
+        _GW1, start + _ms(rng.uniform(1500, 2500)), "GatewayTenantPrimaryChanged",
+        f"Primary instance changed from {old} to {new}", new,
+    ))
+    downs = []
+    for site in (s for s in _SITES if s.gateway == _GW1):
+        down = start + _ms(rng.uniform(0, 1200))
+        _failover(week, site, down, (old, new), "StandbyChanged", (10.5, 14.5), rng)
+        downs.append(down)
+    return downs
+
+
+def _maintenance_failover(week: _Week) -> None:
+    rng = _rng("maintenance_failover")
+    first = _maintenance_switch(week, week.day(1, 14, 2, 6.0), IN_0, IN_1, rng)
+    second_at = week.day(1, 14, 2, 6.0) + timedelta(minutes=38, seconds=17)
+    _maintenance_switch(week, second_at, IN_1, IN_0, rng)
+    for site, down in zip((s for s in _SITES if s.gateway == _GW1), first, strict=True):
+        week.scenarios.append(Scenario(
+            site.name, "maintenance_failover", down,
+            "VPNGW01 host maintenance (HostMaintenanceEvent 'Upgrade gateway started'): the tunnel fails "
+            "over IN_0 -> IN_1 within 15 s, and back IN_1 -> IN_0 about 38 minutes later",
+        ))
+
+
+def _gateway_failover(week: _Week) -> None:
+    rng = _rng("gateway_failover")
+    start = week.day(2, 3, 12, 24.0)
+    for site in (s for s in _SITES if s.gateway == _GW2):
+        down = start + _ms(rng.uniform(0, 1500))
+        _failover(week, site, down, (IN_0, IN_1), "GlobalStandbyChanged", (40, 80), rng)
+        week.scenarios.append(Scenario(
+            site.name, "gateway_failover", down,
+            "VPNGW02 reset: every tunnel drops on IN_0 and comes back on IN_1 within 40-80 s, "
+            "with no maintenance record",
+        ))
+
+
+def _config_change(week: _Week) -> None:
+    rng, site = _rng("config_change"), _BY_NAME["berlin"]
+    down = week.day(1, 16, 20, 31.4)
+    instance = week.instance_at(site.gateway, down)
+    columns = {
+        "configuration_ConnectionTrafficType_s": "Internet",
+        "configuration_IkeVersion_s": "IKEv2",
+        "configuration_LocalTunnelEndpoint_s": site.gateway.public_ip,
+        "configuration_RemoteTunnelEndpoint_s": site.remote_ip,
+        "configuration_RemoteSite_s": site.local_network_gateway,
+        "configuration_LocalSubnets_s": f'["{site.gateway.vnet}"]',
+        "configuration_RemoteSubnets_s": "[" + ",".join(f'"{s}"' for s in site.subnets) + "]",
+    }
+    week.rows.append(_gateway_row(
+        site.gateway, down - _ms(55_300), "SetConnectionConfiguration",
+        f"Setting connection configuration for {site.connection}", instance, status="InProgress", **columns,
+    ))
+    week.rows.append(_gateway_row(
+        site.gateway, down - _ms(42_700), "SetConnectionConfiguration",
+        f"Set connection configuration for {site.connection} succeeded: IPsec SA lifetime changed "
+        "from 27000 to 3600 seconds", instance, **columns,
+    ))
+    up = down + _ms(rng.uniform(12, 24) * 1000)
+    _reconnect_ike(week, site, instance, up, rng)
+    _drop(week, site, down, up, (instance, instance), "SALifetimeSeconds changed", rng)
+    week.scenarios.append(Scenario(
+        site.name, "config_change", down,
+        "SetConnectionConfiguration on cn-vpngw02-berlin (IPsec SA lifetime changed) ~43 s before the drop; "
+        "the tunnel reconnects on the same instance within 30 s",
+    ))
+
+
+def _dpd_drop(week: _Week, site: _Site, down: datetime, outage_s: float, rng: random.Random) -> None:
+    """The device stops answering DPD: close, Azure re-initiates (once unanswered), reconnect."""
+    instance = week.instance_at(site.gateway, down)
+    up = down + _ms(outage_s * 1000)
+    _dpd_close(week, site, instance, down - _ms(rng.uniform(3, 40)), rng)
+    _unanswered_attempt(week, site, instance, down + _ms(rng.uniform(700, 1500)), rng)
+    _reconnect_ike(week, site, instance, up, rng)
+    _drop(week, site, down, up, (instance, instance), "DPD timed out", rng)
+
+
+def _dpd_timeout(week: _Week) -> None:
+    rng, site = _rng("dpd_timeout"), _BY_NAME["lyon"]
+    down = week.day(2, 9, 15, 18.2)
+    _dpd_drop(week, site, down, rng.uniform(6.5, 9.0), rng)
+    week.scenarios.append(Scenario(
+        site.name, "dpd_timeout", down,
+        "lyon stops answering dead-peer detection; Azure re-initiates (SA_INIT, rCookie 0x0) and the tunnel "
+        "is back on the same instance within 10 s",
+    ))
+
+
+def _remote_initiated(week: _Week) -> None:
+    rng, site = _rng("remote_initiated"), _BY_NAME["nice"]
+    first_packet = week.day(3, 10, 30, 4.6)
+    instance = week.instance_at(site.gateway, first_packet)
+    icookie, rcookie, session = _cookie(rng), _cookie(rng), _guid(rng)
+    week.rows.extend(_ike_rows(site, first_packet, instance, session, _peer_sa_init(site, icookie, rcookie)))
+    down = first_packet + _ms(rng.uniform(250, 450))
+    auth = down + _ms(rng.uniform(900, 1600))
+    week.rows.extend(_ike_rows(site, auth, instance, session, [
+        (0, "[RECEIVED][SA_AUTH] Received IKE AUTH message"), *_peer_child_sa(site, _tsid(rng)),
+    ]))
+    up = auth + _ms(rng.uniform(400, 1200))
+    _drop(week, site, down, up, (instance, instance), "RemoteCrashTriggered", rng)
+    week.scenarios.append(Scenario(
+        site.name, "remote_initiated", down,
+        "the nice device sends a new SA_INIT (rCookie 0x0) while the tunnel is up; Azure drops the old SA "
+        "and accepts the new one on the same instance within seconds",
+    ))
+
+
+def _flapping(week: _Week) -> None:
+    rng, site = _rng("flapping"), _BY_NAME["hamburg"]
+    start = week.now.replace(microsecond=0) - timedelta(hours=3)
+    offsets_min = (0.0, 4.6, 11.2, 13.9, 25.3, 31.8, 38.5)
+    downs = [start + _ms((minutes * 60 + rng.uniform(0, 20)) * 1000) for minutes in offsets_min]
+    for down in downs:
+        _dpd_drop(week, site, down, rng.uniform(4.0, 19.0), rng)
+    week.scenarios.append(Scenario(
+        site.name, "flapping", downs[0],
+        f"hamburg drops {len(downs)} times in 40 minutes (DPD timed out, outages of 4-19 s, same instance, "
+        "irregular gaps), starting 3 hours before now",
+    ))
+
+
+def _unknown(week: _Week) -> None:
+    rng, site = _rng("unknown"), _BY_NAME["munich"]
+    down = week.day(4, 22, 40, 52.8)
+    up = down + timedelta(minutes=6, seconds=10)
+    _reconnect_ike(week, site, IN_0, up, rng)
+    _drop(week, site, down, up, (IN_0, IN_0), "", rng)
+    week.scenarios.append(Scenario(
+        site.name, "unknown", down,
+        "munich drops on IN_0 with no reason and reconnects on IN_0 about 6 minutes later; no gateway, "
+        "configuration or maintenance row nearby",
+    ))
+
+
+def _quiet(week: _Week) -> None:
+    week.scenarios.append(Scenario(
+        "paris", "no_drop_found", week.day(6, 0, 0),
+        "paris has no drop in the 5 days before yesterday (its only drops are yesterday's maintenance "
+        "failovers); no tunnel drops in the last 60 minutes before now",
+    ))
+
+
+# --------------------------------------------------------------------------------------------- background
+
+
+def _periodic(
+    rng: random.Random, start: datetime, end: datetime, period_s: float, jitter_s: float,
+) -> list[datetime]:
+    times, at = [], start + _ms(rng.uniform(0, period_s) * 1000)
+    while at < end:
+        times.append(at)
+        at += _ms((period_s + rng.uniform(-jitter_s, jitter_s)) * 1000)
+    return times
+
+
+def _child_rekeys(week: _Week, site: _Site, first: datetime) -> list[Row]:
+    """Routine child SA rekeys: by the device every `peer_rekey_s`, else by Azure every 27,000 s."""
+    rng = _rng(f"rekey/{site.name}")
+    period = site.peer_rekey_s or _AZURE_CHILD_LIFETIME_S
+    rows = []
+    for at in _periodic(rng, first, week.day0 + timedelta(days=1), period, 45):
+        tsid, session = _tsid(rng), _guid(rng)
+        rtt = rng.uniform(18, 90)
+        steps = _peer_child_sa(site, tsid) if site.peer_rekey_s else _azure_child_sa(site, tsid, rtt)
+        if not week.near_outage(site, at, timedelta(minutes=15)):
+            rows.extend(_ike_rows(site, at, week.instance_at(site.gateway, at), session, steps))
+    return rows
+
+
+def _p2s_session(at: datetime, rng: random.Random) -> list[Row]:
+    users = ("contosouser", "amelie.durand", "julien.moreau", "sophie.bernard", "lucas.petit", "camille.roux")
+    user = "***" + rng.choice(users)[3:] + "@contoso.com"
+    session = "OVPN_" + f"{rng.getrandbits(128):032x}"
+    client = f"0.51.100.{rng.randint(2, 254)}:{rng.randint(49152, 65535)}"
+    texts = [
+        f"Connect request received. IP={client}",
+        f"AAD authentication succeeded. Username={user}",
+        f"Connection successful. Username={user} IP=172.16.201.{rng.randint(2, 250)}",
+    ]
+    rows, t = [], at
+    for text in texts:
+        row = _base(_GW1, t, "P2SDiagnosticLog", "P2SLogEvent")
+        row["Message"] = f"[MSG] [default] [{session}] {text}"
+        rows.append(row)
+        t += _ms(rng.uniform(400, 2500))
+    return rows
+
+
+def _p2s(week: _Week) -> list[Row]:
+    """Point-to-site OpenVPN logins on VPNGW01, every day (busy and quiet days, not tied to the calendar,
+    so moving `now` by whole days moves every row by the same amount)."""
+    rng, rows = _rng("p2s"), []
+    for days_ago in range(8, -1, -1):
+        day = week.day0 - timedelta(days=days_ago)
+        count = rng.randint(9, 16) if rng.random() < 0.7 else rng.randint(1, 3)
+        for _ in range(count):
+            rows.extend(_p2s_session(day + _ms(rng.uniform(6.5, 19.5) * 3_600_000), rng))
+    return rows
+
+
+def _daily_validation(week: _Week) -> list[Row]:
+    rng, rows = _rng("validate"), []
+    for gateway in (_GW1, _GW2):
+        for days_ago in range(8, -1, -1):
+            at = week.day0 - timedelta(days=days_ago) + _ms(rng.uniform(0, 24) * 3_600_000)
+            if not week.near_gateway_outage(gateway, at, timedelta(hours=2)):
+                rows.append(_gateway_row(
+                    gateway, at, "ValidateGatewayConfiguration", _VALIDATED, week.instance_at(gateway, at),
+                ))
+    return rows
+
+
+def _address_space_change(week: _Week, site: _Site, at: datetime, prefix: str) -> list[Row]:
+    """An administrator adds a prefix to a local network gateway: no drop, one static route update."""
+    gw, instance = site.gateway, week.instance_at(site.gateway, at)
+    return [
+        _gateway_row(gw, at, "ValidateGatewayConfiguration", _VALIDATED, instance),
+        _gateway_row(
+            gw, at + _ms(6_200), "SetGatewayConfiguration",
+            f"Set gateway configuration succeeded: local network gateway {site.local_network_gateway} "
+            f"address space updated", instance,
+            configuration_ConnectionTrafficType_s="Internet", configuration_Name_s=site.local_network_gateway,
+        ),
+        _route_row(gw, at + _ms(9_850), "StaticRouteUpdate", f"Static route {prefix} added with next hop "
+                   f"{site.remote_ip} ({site.local_network_gateway})"),
+    ]
+
+
+def _routine_routes(week: _Week) -> list[Row]:
+    paris, berlin = _BY_NAME["paris"], _BY_NAME["berlin"]
+    return [
+        *_address_space_change(week, _BY_NAME["lyon"], week.day(5, 11, 5, 12.0), "10.22.0.0/16"),
+        *_address_space_change(week, _BY_NAME["munich"], week.day(3, 9, 40, 3.5), "10.55.0.0/16"),
+        _route_row(berlin.gateway, week.day(4, 10, 12, 41.3), "BgpRouteUpdate",
+                   f"Route 10.45.0.0/16 learned from peer {berlin.bgp_peer}"),
+        _route_row(berlin.gateway, week.day(4, 16, 48, 2.9), "BgpRouteUpdate",
+                   f"Route 10.45.0.0/16 withdrawn by peer {berlin.bgp_peer}"),
+        _route_row(paris.gateway, week.day(2, 8, 31, 17.6), "BgpRouteUpdate",
+                   f"Route 10.12.0.0/16 learned from peer {paris.bgp_peer}"),
+    ]
+
+
+def _background(week: _Week) -> list[Row]:
+    rows = [*_p2s(week), *_daily_validation(week), *_routine_routes(week)]
+    for site in _SITES:
+        rows.extend(_child_rekeys(week, site, week.day0 - timedelta(days=8)))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- public API
+
+_SCENARIOS: tuple[Callable[[_Week], None], ...] = (
+    _unknown, _remote_initiated, _gateway_failover, _dpd_timeout, _maintenance_failover, _config_change,
+    _flapping, _quiet,
+)
+
+
+def _utc(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def _build(now: datetime) -> _Week:
+    now = _utc(now)
+    week = _Week(now=now, day0=now.replace(hour=0, minute=0, second=0, microsecond=0))
+    for scenario in _SCENARIOS:  # in time order, so instance_at sees earlier switches
+        scenario(week)
+    week.rows.extend(_background(week))
+    return week
+
+
+def scenarios(now: datetime) -> list[Scenario]:
+    """What the demo week contains, oldest first."""
+    return sorted(_build(now).scenarios, key=lambda s: s.at)
+
+
+def generate_rows(now: datetime) -> list[dict[str, Any]]:
+    """A week of AzureDiagnostics rows ending at `now` minus the ingestion lag, oldest first."""
+    week = _build(now)
+    start, end = week.now - WEEK, week.now - INGESTION_LAG
+    rows = [row for row in week.rows if start <= row["TimeGenerated"] <= end]
+    rows.sort(key=lambda row: row["TimeGenerated"])
+    return rows

@@ -1,0 +1,42 @@
+"""Run the rules over a tunnel's timeline and rank what they find.
+
+Ranking: confidence first, then the rule order of `rules.DROP_RULES` (most specific first). When nothing explains
+the drop with at least medium confidence, `unknown` leads: an honest "unknown" beats a confident guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .findings import Confidence, Drop, Finding
+from .rules import DROP_RULES, flapping, logs_not_ingested, no_drop_found, unknown
+from .rules.context import RuleContext
+from .rules.logs_not_ingested import entirely_recent
+
+
+def explain_drop(ctx: RuleContext, drop: Drop) -> list[Finding]:
+    """Every explanation of one drop, best first."""
+    order = {rule: i for i, rule in enumerate(DROP_RULES)}
+    found = [(rule, f) for rule in DROP_RULES if (f := rule(ctx, drop)) is not None]
+    found.sort(key=lambda pair: (-pair[1].confidence.weight, order[pair[0]]))
+    findings = [f for _, f in found]
+    if not findings or findings[0].confidence is Confidence.LOW:
+        findings.insert(0, unknown(ctx, drop))
+    return findings
+
+
+def diagnose(ctx: RuleContext) -> list[Finding]:
+    """The ranked findings for the window: findings[0] is the primary cause."""
+    primary = ctx.primary_drop()
+    if primary is None:
+        late, nothing = logs_not_ingested(ctx), no_drop_found(ctx)
+        # Only a window that lies entirely within the ingestion lag is "too recent"; otherwise its settled part
+        # answers the question and the lag is a caveat.
+        ordered = (late, nothing) if late is not None and entirely_recent(ctx) else (nothing, late)
+        return [f for f in ordered if f is not None]
+    explained = explain_drop(ctx, primary)
+    causes = Counter(
+        (explained if drop is primary else explain_drop(ctx, drop))[0].cause.value for drop in ctx.window_drops
+    )
+    flap = flapping(ctx, causes)
+    return [flap, *explained] if flap else explained

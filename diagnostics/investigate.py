@@ -1,0 +1,208 @@
+"""One investigation: the queries for a tunnel and a window, the rows they return, the drops and the findings.
+
+This is the library entry point the CLI and the Slack handlers share:
+
+    result = investigate(tunnel, start, end, backends=[workspace], now=now, anchor=anchor)
+    result.findings[0]   # the primary cause
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .azure.kql import TunnelQuery, build_tunnel_state_query
+from .azure.rows import RowError, make_normaliser
+from .engine import diagnose
+from .events import Event, EventKind, Provenance
+from .findings import Drop, Finding
+from .rules.context import RuleContext
+from .rules.logs_not_ingested import INGESTION_LAG
+from .sources import Fetch, KqlBackend, QueryRecord, SourceError
+from .timeline import Timeline, build_timeline, pair_drops
+from .tunnels import Tunnel
+
+#: Tunnel and gateway rows are read this far around the window: maintenance is logged when it starts, the
+#: first failover of a maintenance precedes the second by tens of minutes (seed 003), and the reconnect or
+#: second failover can follow the window.
+CONTEXT_BEFORE = timedelta(hours=2)
+CONTEXT_AFTER = timedelta(hours=1)
+#: IKE rows (the bulk) are read only this far around the window.
+IKE_MARGIN = timedelta(minutes=5)
+#: "widened once if nothing is found" (issue 2): ±15 min becomes ±1 h.
+WIDENED_HALF_WIDTH = timedelta(hours=1)
+#: When the window has no drop, disconnects are looked up this far around it to name the nearest ones.
+LOOKAROUND = timedelta(days=3)
+
+Progress = Callable[[str], None]
+
+
+class InvestigationError(ValueError):
+    """The question cannot be investigated as asked (e.g. a tunnel with no Azure side, every source failed)."""
+
+
+@dataclass
+class Investigation:
+    tunnel: Tunnel
+    start: datetime
+    end: datetime
+    now: datetime
+    anchor: datetime | None
+    drops: list[Drop]
+    findings: list[Finding]
+    queries: list[QueryRecord]
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def primary(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+
+def investigate(
+    tunnel: Tunnel,
+    start: datetime,
+    end: datetime,
+    backends: Sequence[KqlBackend],
+    now: datetime,
+    anchor: datetime | None = None,
+    tz: ZoneInfo | None = None,
+    widen: bool = True,
+    progress: Progress | None = None,
+) -> Investigation:
+    if not tunnel.azure_gateway:
+        raise InvestigationError(
+            f"tunnel {tunnel.name!r} has no Azure side (azure_gateway); AWS tunnel logs are not supported yet"
+        )
+    if not backends:
+        raise InvestigationError("no log source is configured: give --azure-export FILE, [azure] settings, or --demo")
+    tz = tz or ZoneInfo("UTC")
+    end = min(end, now)
+    result = _run(tunnel, start, end, backends, now, anchor, tz, progress)
+    # A window within the ingestion lag is not widened: its emptiness is not evidence, and a drop found
+    # further back would answer a question nobody asked.
+    settled = end.timestamp() < now.timestamp() - INGESTION_LAG
+    if widen and settled and anchor is not None and not result.drops and not result.failures:
+        wide_start, wide_end = anchor - WIDENED_HALF_WIDTH, min(anchor + WIDENED_HALF_WIDTH, now)
+        wider = _run(tunnel, wide_start, wide_end, backends, now, anchor, tz, progress)
+        wider.queries = result.queries + wider.queries
+        wider.notes.insert(0, f"Nothing in {_span(start, end)}; widened the window to ±1 h around the asked time.")
+        result = wider
+    return result
+
+
+def _span(start: datetime, end: datetime) -> str:
+    minutes = round((end - start).total_seconds() / 60)
+    return f"the {minutes}-minute window" if minutes < 120 else f"the {round(minutes / 60)}-hour window"
+
+
+def _run(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[KqlBackend], now: datetime,
+         anchor: datetime | None, tz: ZoneInfo, progress: Progress | None) -> Investigation:
+    query = TunnelQuery(
+        gateway=tunnel.azure_gateway,
+        remote_ip=tunnel.azure_remote_ip,
+        start=start - CONTEXT_BEFORE,
+        end=min(end + CONTEXT_AFTER, now),
+        ike_start=start - IKE_MARGIN,
+        ike_end=min(end + IKE_MARGIN, now),
+    )
+    fetched = fetch_all(backends, query, progress)
+    if fetched.failures and len(fetched.failures) == len(backends):
+        raise InvestigationError("; ".join(fetched.failures))
+    timeline = build_timeline(fetched.events, tunnel)
+    ctx = RuleContext(
+        timeline=timeline,
+        start=start.timestamp(),
+        end=end.timestamp(),
+        now=now.timestamp(),
+        anchor=anchor.timestamp() if anchor else None,
+        tz=tz,
+        rows_in_window=sum(1 for e in timeline.events if start.timestamp() <= e.ts <= end.timestamp()),
+        latest_row=timeline.events[-1].ts if timeline.events else None,
+    )
+    if not ctx.window_drops:
+        ctx.lookaround = lookaround_drops(backends, tunnel, start, end, now, fetched)
+    findings = diagnose(ctx)
+    return Investigation(
+        tunnel=tunnel, start=start, end=end, now=now, anchor=anchor,
+        drops=ctx.window_drops, findings=findings, queries=fetched.queries,
+        notes=fetched.notes + coverage_notes(timeline), failures=fetched.failures,
+        events=timeline.events,
+    )
+
+
+def fetch_all(backends: Sequence[KqlBackend], query: TunnelQuery, progress: Progress | None = None) -> Fetch:
+    """Run the query on every backend; a failing backend is reported and the others still answer."""
+    total = Fetch()
+    text = query.text()
+    for backend in backends:
+        one = Fetch()
+        try:
+            result = backend.run_kql(text, query.start, query.end)
+            provenance = Provenance(backend.backend, backend.origin, "AzureDiagnostics", text)
+            normalise = make_normaliser(result.columns, provenance)
+            skipped = 0
+            for row in result.rows:
+                try:
+                    one.events.append(normalise(row, None))
+                except RowError:
+                    skipped += 1
+            if skipped:
+                one.notes.append(f"{backend.label}: {skipped} rows had no readable time and were skipped.")
+            if result.partial_error:
+                one.notes.append(f"{backend.label} returned partial results: {result.partial_error}")
+        except SourceError as exc:
+            one.failures.append(str(exc))
+            one.notes.append(f"{backend.label} failed, answering from the other sources: {exc}")
+        one.queries.append(QueryRecord(backend.backend, text, backend.origin, query.start, query.end, len(one.events)))
+        if progress:
+            progress(f"{backend.label}: {'failed' if one.failures else f'{len(one.events)} rows'}")
+        total.extend(one)
+    return total
+
+
+def lookaround_drops(backends: Sequence[KqlBackend], tunnel: Tunnel, start: datetime, end: datetime,
+                     now: datetime, fetched: Fetch) -> list[Drop]:
+    """Drops in the days around an empty window, to name the nearest ones (TunnelDiagnosticLog only: light)."""
+    lo, hi = start - LOOKAROUND, min(end + LOOKAROUND, now)
+    text = build_tunnel_state_query(tunnel.azure_gateway, lo, hi)
+    events: list[Event] = []
+    for backend in backends:
+        try:
+            result = backend.run_kql(text, lo, hi)
+        except SourceError:
+            continue  # already reported by the main query if the backend is down
+        provenance = Provenance(backend.backend, backend.origin, "AzureDiagnostics", text)
+        normalise = make_normaliser(result.columns, provenance)
+        count = 0
+        for row in result.rows:
+            events.append(normalise(row, None))
+            count += 1
+        fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, count))
+    timeline: Timeline = build_timeline(events, tunnel)
+    return pair_drops(timeline.tunnel_rows)
+
+
+def coverage_notes(timeline: Timeline) -> list[str]:
+    notes = []
+    if timeline.unattributed:
+        notes.append(
+            f"{timeline.unattributed} tunnel rows of {timeline.tunnel.azure_gateway} had no remote IP (remoteIP_s "
+            "missing) and were counted as this tunnel's."
+        )
+    if not timeline.tunnel.azure_remote_ip and len({e.remote_ip for e in timeline.tunnel_rows if e.remote_ip}) > 1:
+        notes.append(
+            f"No azure_remote_ip is configured for {timeline.tunnel.name}: the drops of every tunnel on "
+            f"{timeline.tunnel.azure_gateway} are mixed; set azure_remote_ip to separate them."
+        )
+    if not any(e.kind in (EventKind.TUNNEL_UP, EventKind.TUNNEL_DOWN) for e in timeline.events) and \
+            not any(e.kind is EventKind.IKE for e in timeline.events):
+        notes.append(
+            f"No TunnelDiagnosticLog or IKEDiagnosticLog rows for {timeline.tunnel.azure_gateway} in range: check that "
+            "the gateway's diagnostic setting sends these categories to the workspace."
+        )
+    return notes
+

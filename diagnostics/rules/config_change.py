@@ -1,0 +1,61 @@
+"""config_change: a gateway or connection configuration change just before the drop.
+
+Detects: GatewayDiagnosticLog `SetGatewayConfiguration` / `SetConnectionConfiguration` on the same gateway shortly
+before the disconnect (seed 000: "SetGatewayConfiguration will be logged every time some configuration is
+modified both on a VPN Gateway or a Local Network Gateway"; comparing it with TunnelDiagnosticLog tells whether a
+drop "happened during a configuration change"), or a stateChangeReason saying a setting changed (research §2.2.3:
+"DhGroup changed / … / PfsGroup changed", "UserTriggered … config change").
+
+Why it matters: the drop was caused by a change someone made; the fix is on the change, not the network.
+"""
+
+from __future__ import annotations
+
+from ..events import EventKind
+from ..findings import Cause, Confidence, Drop, Finding
+from .context import RuleContext
+from .reasons import Reason, classify_reason
+
+#: The change is logged with a delay of "some minutes" (seed 000), so it may appear after the drop too.
+CHANGE_BEFORE = 15 * 60
+CHANGE_AFTER = 3 * 60
+CLOSE = 5 * 60
+
+
+def config_change(ctx: RuleContext, drop: Drop) -> Finding | None:
+    changes = ctx.near([EventKind.CONFIG_CHANGE], drop.down_ts, CHANGE_BEFORE, CHANGE_AFTER)
+    reason_says = classify_reason(drop.down.reason) is Reason.CONFIG
+    if not changes and not reason_says:
+        return None
+    parts = []
+    if changes:
+        change = min(changes, key=lambda e: abs(e.ts - drop.down_ts))
+        status = change.get("operationStatus_s")
+        when = "before" if change.ts <= drop.down_ts else "after (changes are logged with a delay)"
+        delta = abs(drop.down_ts - change.ts)
+        parts.append(
+            f"{change.operation}{f' ({status})' if status else ''} was logged on {change.gateway} at "
+            f"{ctx.fmt(change.ts)}, {round(delta)} s {when} the tunnel dropped at {ctx.fmt(drop.down_ts)}."
+        )
+        close = delta <= CLOSE
+    else:
+        change, close = None, True
+    if drop.down.reason:
+        parts.append(f"The disconnect's reason was {drop.down.reason!r}.")
+    parts.append("Applying a gateway, connection or local network gateway change re-negotiates the tunnel.")
+    if drop.up is None:
+        parts.append("The tunnel has not come back since, so the new settings may not match the device.")
+    confidence = Confidence.HIGH if close and (reason_says or change is not None) else Confidence.MEDIUM
+    return Finding(
+        cause=Cause.CONFIG_CHANGE,
+        confidence=confidence,
+        title="Configuration change just before the drop",
+        explanation=" ".join(parts),
+        advice=("Find who changed what in the Activity Log of the gateway, the connection and the local network "
+                "gateway at that time. If the change was intended, the drop was the expected re-negotiation; if "
+                "the tunnel stays down, compare the new settings (shared key, IPsec/IKE policy, address spaces) "
+                "with the on-premises device."),
+        evidence=[*([change] if change else []), drop.down, *([drop.up] if drop.up else [])],
+        rule="config_change",
+        drop=drop,
+    )

@@ -1,0 +1,64 @@
+"""flapping: repeated drops in the window; the explanation gives the count and the pattern.
+
+Detects: three or more drops of the tunnel in the window asked about. Tells a regular rhythm (a timer: SA
+lifetimes, IKEv1 main-mode rekey every 28,800 s, research §5 and §6 rule 12) from an irregular one (the path or
+the device), and whether the drops stayed on one instance (seed 000's same-instance vs failover distinction).
+Research §2.3: "BGP session flapping often mirrors IPsec tunnel flapping".
+
+Why it matters: one drop is an incident; a flap is a condition, and its rhythm says where to look.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from statistics import median, pstdev
+
+from ..findings import Cause, Confidence, Finding
+from .context import RuleContext, duration_text, short_instance
+
+MIN_DROPS = 3
+REGULAR_SPREAD = 0.2  # gap standard deviation / median below this reads as a timer
+IKEV1_REKEY = 28_800
+
+
+def flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | None:
+    drops = ctx.window_drops
+    if len(drops) < MIN_DROPS:
+        return None
+    gaps = [b.down_ts - a.down_ts for a, b in itertools.pairwise(drops)]
+    typical = median(gaps)
+    regular = typical > 0 and pstdev(gaps) / typical < REGULAR_SPREAD
+    outages = [d.duration for d in drops if d.duration is not None]
+    instances = {short_instance(d.down_instance) for d in drops}
+    parts = [
+        f"{ctx.tunnel.name} dropped {len(drops)} times between {ctx.fmt(drops[0].down_ts, seconds=False)} and "
+        f"{ctx.fmt(drops[-1].down_ts, seconds=False)}: one drop every {duration_text(min(gaps))} to "
+        f"{duration_text(max(gaps))} (median {duration_text(typical)})."
+    ]
+    if outages:
+        parts.append(f"Outages lasted {duration_text(min(outages))} to {duration_text(max(outages))}.")
+    if drops[-1].up is None:
+        parts.append("The tunnel is still down after the last one.")
+    parts.append("All on the same instance." if len(instances) == 1 else f"Instances: {', '.join(sorted(instances))}.")
+    if regular and abs(typical - IKEV1_REKEY) < IKEV1_REKEY * 0.1:
+        parts.append("The drops come every ~8 h, the IKEv1 main-mode rekey interval: an IKEv1 connection may "
+                     "reconnect on rekeys; IKEv2 avoids it.")
+    elif regular:
+        parts.append("The rhythm is regular, which points to a timer (an SA lifetime or rekey setting that "
+                     "differs between the two sides, or DPD timers) rather than the network.")
+    else:
+        parts.append("The rhythm is irregular, which points to the path (packet loss) or the device.")
+    if causes:
+        parts.append("Causes: " + ", ".join(f"{n} × {c}" for c, n in causes.most_common()) + ".")
+    return Finding(
+        cause=Cause.FLAPPING,
+        confidence=Confidence.HIGH,
+        title=f"Flapping: {len(drops)} drops",
+        explanation=" ".join(parts),
+        advice=("For a regular rhythm, compare IKE/IPsec lifetimes and DPD settings on both sides (Azure: 28,800 s "
+                "phase 1, 27,000 s phase 2, DPD 45 s). For an irregular one, check the internet path and the "
+                "device's logs at the drop times. If BGP runs over the tunnel, expect it to flap with it."),
+        evidence=[e for d in drops[:6] for e in (d.down, d.up) if e is not None],
+        rule="flapping",
+    )

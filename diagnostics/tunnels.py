@@ -1,0 +1,157 @@
+"""The tunnel registry: every way a person may name a tunnel, resolved to one `Tunnel`.
+
+People say "paris", "branch-paris", "203.0.113.10", "VPNGW01" or "vpn-0123…"; the registry maps each to
+the identifiers the log sources need, and when nothing matches it proposes the closest known names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    name: str
+    aliases: tuple[str, ...] = ()
+    azure_gateway: str = ""  # AzureDiagnostics `Resource`
+    azure_remote_ip: str = ""  # remoteIP_s: the on-premises device
+    azure_resource_group: str = ""
+    azure_subscription: str = ""
+    aws_vpn_connection: str = ""
+    aws_outside_ips: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def provider(self) -> str:
+        return "azure" if self.azure_gateway else "aws"
+
+    @property
+    def identifiers(self) -> dict[str, Any]:
+        """The identifiers the JSON answer carries next to name and provider (only the known ones)."""
+        ids: dict[str, Any] = {}
+        if self.azure_gateway:
+            ids["azure_gateway"] = self.azure_gateway
+        if self.azure_remote_ip:
+            ids["azure_remote_ip"] = self.azure_remote_ip
+        if self.azure_resource_group:
+            ids["azure_resource_group"] = self.azure_resource_group
+        if self.azure_subscription:
+            ids["azure_subscription"] = self.azure_subscription
+        if self.aws_vpn_connection:
+            ids["aws_vpn_connection"] = self.aws_vpn_connection
+        if self.aws_outside_ips:
+            ids["aws_outside_ips"] = list(self.aws_outside_ips)
+        return ids
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Tunnel:
+        known = {
+            "name", "aliases", "azure_gateway", "azure_remote_ip", "azure_resource_group",
+            "azure_subscription", "aws_vpn_connection", "aws_outside_ips",
+        }
+        name = str(data.get("name", "")).strip()
+        if not name:
+            raise ValueError("every [[tunnels]] entry needs a name")
+        if not data.get("azure_gateway") and not data.get("aws_vpn_connection"):
+            raise ValueError(f"tunnel {name!r} needs azure_gateway or aws_vpn_connection")
+        return cls(
+            name=name,
+            aliases=tuple(str(a) for a in data.get("aliases", ())),
+            azure_gateway=str(data.get("azure_gateway", "")),
+            azure_remote_ip=str(data.get("azure_remote_ip", "")),
+            azure_resource_group=str(data.get("azure_resource_group", "")),
+            azure_subscription=str(data.get("azure_subscription", "")),
+            aws_vpn_connection=str(data.get("aws_vpn_connection", "")),
+            aws_outside_ips=tuple(str(a) for a in data.get("aws_outside_ips", ())),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+class UnknownTunnel(LookupError):
+    def __init__(self, reference: str, suggestions: list[str], known: list[str]):
+        self.reference = reference
+        self.suggestions = suggestions
+        self.known = known
+        if suggestions:
+            hint = "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+        elif known:
+            hint = "known tunnels: " + ", ".join(known[:12]) + ("…" if len(known) > 12 else "")
+        else:
+            hint = "no tunnels are configured"
+        super().__init__(f"unknown tunnel {reference!r}: {hint}")
+
+
+class AmbiguousTunnel(LookupError):
+    def __init__(self, reference: str, candidates: list[str]):
+        self.reference = reference
+        self.candidates = candidates
+        super().__init__(
+            f"{reference!r} matches several tunnels ({', '.join(candidates)}): name one of them"
+        )
+
+
+class TunnelRegistry:
+    """Lookup by name, alias, remote/outside IP, gateway name or VPN connection id, case-insensitively."""
+
+    def __init__(self, tunnels: Iterable[Tunnel]):
+        self.tunnels: list[Tunnel] = list(tunnels)
+        self._by_key: dict[str, list[Tunnel]] = {}
+        for tunnel in self.tunnels:
+            for key in self._keys(tunnel):
+                bucket = self._by_key.setdefault(key.lower(), [])
+                if tunnel not in bucket:
+                    bucket.append(tunnel)
+
+    @staticmethod
+    def _keys(tunnel: Tunnel) -> list[str]:
+        keys = [tunnel.name, *tunnel.aliases]
+        keys += [k for k in (tunnel.azure_remote_ip, tunnel.azure_gateway, tunnel.aws_vpn_connection) if k]
+        keys += list(tunnel.aws_outside_ips)
+        return keys
+
+    def __iter__(self):
+        return iter(self.tunnels)
+
+    def __len__(self) -> int:
+        return len(self.tunnels)
+
+    def names(self) -> list[str]:
+        return [t.name for t in self.tunnels]
+
+    def lookup(self, reference: str) -> Tunnel | None:
+        """The tunnel `reference` names, None when it names none; AmbiguousTunnel when it names several."""
+        matches = self._by_key.get(reference.strip().lower(), [])
+        # A name or alias beats a shared identifier (a gateway carries several tunnels).
+        named = [t for t in matches if reference.strip().lower() in {n.lower() for n in (t.name, *t.aliases)}]
+        if len(named) == 1:
+            return named[0]
+        if len(matches) > 1:
+            raise AmbiguousTunnel(reference, [t.name for t in matches])
+        return matches[0] if matches else None
+
+    def resolve(self, reference: str) -> Tunnel:
+        tunnel = self.lookup(reference)
+        if tunnel is None:
+            raise UnknownTunnel(reference, self.suggest(reference), self.names())
+        return tunnel
+
+    def suggest(self, reference: str, limit: int = 3) -> list[str]:
+        """Closest tunnel names to a misspelt reference (aliases count, but the tunnel's name is shown)."""
+        spelled: dict[str, str] = {}
+        for tunnel in self.tunnels:
+            for key in (tunnel.name, *tunnel.aliases):
+                spelled.setdefault(key.lower(), tunnel.name)
+        ref = reference.strip().lower()
+        close = difflib.get_close_matches(ref, list(spelled), n=limit * 2, cutoff=0.5)
+        close += [k for k in spelled if len(ref) >= 3 and (ref in k or k in ref)]
+        out: list[str] = []
+        for key in close:
+            if spelled[key] not in out:
+                out.append(spelled[key])
+        return out[:limit]
+
+    def is_known_word(self, word: str) -> bool:
+        return word.strip().lower() in self._by_key

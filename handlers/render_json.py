@@ -1,0 +1,61 @@
+"""`--format json`: the JSON answer, schema 1 (DESIGN.md). Scripts depend on it: extend, never change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diagnostics.events import Event, iso_z
+from diagnostics.findings import Drop, Finding
+
+from .ask import Answer
+
+SCHEMA = 1
+MAX_EVIDENCE = 50
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    question = answer.question
+    inv = answer.investigation
+    tunnel = question.tunnel
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "question": question.text,
+        "intent": question.intent.value,
+        "tunnel": ({"name": tunnel.name, "provider": tunnel.provider, **tunnel.identifiers} if tunnel else None),
+        "window": {"start": iso_z(question.window.start), "end": iso_z(question.window.end)},
+        "drops": [],
+        "findings": [],
+        "queries": [],
+        "notes": list(answer.notes),
+    }
+    if inv is not None:
+        doc["window"] = {"start": iso_z(inv.start), "end": iso_z(inv.end)}
+        doc["drops"] = [drop_to_json(d) for d in inv.drops]
+        doc["findings"] = [finding_to_json(f) for f in inv.findings]
+        doc["queries"] = [{"backend": q.backend, "text": q.text} for q in inv.queries]
+        doc["notes"] += inv.notes
+    return doc
+
+
+def drop_to_json(drop: Drop) -> dict[str, Any]:
+    return {
+        "down_at": iso_z(drop.down_ts),
+        "up_at": iso_z(drop.up_ts) if drop.up_ts is not None else None,
+        "down_instance": drop.down_instance or None,
+        "up_instance": drop.up_instance or None,
+    }
+
+
+def finding_to_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "cause": finding.cause.value,
+        "confidence": finding.confidence.value,
+        "title": finding.title,
+        "explanation": finding.explanation,
+        "advice": finding.advice,
+        "evidence": [evidence_to_json(e) for e in finding.evidence[:MAX_EVIDENCE]],
+    }
+
+
+def evidence_to_json(event: Event) -> dict[str, Any]:
+    return {"time": iso_z(event.ts), "source": event.source, "text": event.text()}

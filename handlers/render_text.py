@@ -1,0 +1,119 @@
+"""`--format text`: what a person reads in a terminal (and the Slack fallback text)."""
+
+from __future__ import annotations
+
+from diagnostics.events import Event, EventKind
+from diagnostics.findings import Finding
+from diagnostics.investigate import Investigation
+from diagnostics.rules.context import duration_text, short_instance
+from diagnostics.timefmt import local_and_utc, local_range
+
+from .ask import Answer
+from .question import HELP_EXAMPLES, Intent
+
+MAX_EVIDENCE_LINES = 12
+
+
+def render_text(answer: Answer) -> str:
+    if answer.intent is Intent.HELP:
+        return help_text()
+    if answer.intent is Intent.TUNNELS:
+        return tunnels_text(answer)
+    inv = answer.investigation
+    if inv is None:
+        return "\n".join(answer.notes)
+    tz = answer.question.tz
+    lines = [status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer), ""]
+    if answer.intent is Intent.DROPS and inv.drops:
+        lines.append(f"Drops ({len(inv.drops)}):")
+        lines += [f"  {local_and_utc(d.down_ts, tz, date=True)}  {duration_text(d.duration):>12}  "
+                  f"{short_instance(d.down_instance)} → {short_instance(d.up_instance) if d.up else '-'}"
+                  for d in inv.drops]
+        lines.append("")
+    if inv.findings:
+        lines += finding_block(inv.findings[0], tz, primary=True)
+        others = inv.findings[1:]
+        if others:
+            lines.append("Other findings:")
+            lines += [f"  - {f.cause.value} ({f.confidence.value}): {f.title}" for f in others]
+            lines.append("")
+    lines += queries_block(inv)
+    notes = answer.notes + inv.notes
+    if notes:
+        lines.append("Notes:")
+        lines += [f"  - {n}" for n in notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def headline(answer: Answer) -> str:
+    inv = answer.investigation
+    assert inv is not None
+    tunnel, tz = inv.tunnel, answer.question.tz
+    where = f"{tunnel.name} ({tunnel.azure_gateway}" + (f" ↔ {tunnel.azure_remote_ip})" if tunnel.azure_remote_ip
+                                                        else ")")
+    window = local_range(inv.start, inv.end, tz)
+    if not inv.drops:
+        return f"{where}: no drop found, {window}"
+    primary = inv.findings[0].drop if inv.findings and inv.findings[0].drop else inv.drops[-1]
+    back = f"back after {duration_text(primary.duration)}" if primary.up else "still down"
+    count = f" ({len(inv.drops)} drops in {window})" if len(inv.drops) > 1 else ""
+    return f"{where} dropped at {local_and_utc(primary.down_ts, tz, date=True)}, {back}{count}"
+
+
+def status_line(inv: Investigation, answer: Answer) -> str:
+    """`paris is up since …; 2 drops in …`: the latest state change the logs show."""
+    tz, tunnel = answer.question.tz, inv.tunnel
+    rows = [e for e in inv.events if e.kind in (EventKind.TUNNEL_UP, EventKind.TUNNEL_DOWN)]
+    period = local_range(inv.start, inv.end, tz)
+    drops = f"{len(inv.drops)} drop{'s' if len(inv.drops) != 1 else ''} in {period}"
+    if not rows:
+        return f"{tunnel.name}: no state change logged in {period}, so it kept its earlier state; {drops}."
+    last = rows[-1]
+    state = "up" if last.kind is EventKind.TUNNEL_UP else "DOWN"
+    return (f"{tunnel.name} is {state} since {local_and_utc(last.ts, tz, date=True)} on "
+            f"{short_instance(last.instance)}; {drops}.")
+
+
+def finding_block(finding: Finding, tz, primary: bool) -> list[str]:
+    lines = [
+        f"Cause: {finding.cause.value} ({finding.confidence.value} confidence): {finding.title}",
+        f"Why: {finding.explanation}",
+        f"What to do: {finding.advice}",
+    ]
+    if finding.evidence:
+        lines.append("Evidence:")
+        lines += [f"  {evidence_line(e, tz)}" for e in finding.evidence[:MAX_EVIDENCE_LINES]]
+        if len(finding.evidence) > MAX_EVIDENCE_LINES:
+            lines.append(f"  … {len(finding.evidence) - MAX_EVIDENCE_LINES} more rows (--format json has them all)")
+    lines.append("")
+    return lines
+
+
+def evidence_line(event: Event, tz) -> str:
+    return f"{local_and_utc(event.ts, tz)}  {event.source}  {event.text()}"
+
+
+def queries_block(inv: Investigation) -> list[str]:
+    lines = []
+    for q in inv.queries:
+        where = f" on {q.origin}" if q.origin else ""
+        lines.append(f"Query ({q.backend}{where}, {q.rows} rows):")
+        lines += [f"  {line}" for line in q.text.splitlines()]
+        lines.append("")
+    return lines
+
+
+def help_text() -> str:
+    return "Ask me about a VPN tunnel, for example:\n" + "\n".join(f"  {e}" for e in HELP_EXAMPLES) + "\n"
+
+
+def tunnels_text(answer: Answer) -> str:
+    registry = answer.registry
+    if registry is None or not len(registry):
+        return "No tunnels are configured.\n"
+    lines = [f"{len(registry)} tunnels:"]
+    for t in registry:
+        ids = ", ".join(f"{k}={v}" for k, v in t.identifiers.items())
+        aliases = f" (aliases: {', '.join(t.aliases)})" if t.aliases else ""
+        lines.append(f"  {t.name} [{t.provider}] {ids}{aliases}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,143 @@
+"""Each rule pinned on a fixture of real-format rows (tests/fixtures/rules/), ruff-style: one behaviour a test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from support.fixture_logs import LYON, ask_at
+
+from diagnostics.findings import Cause, Confidence
+
+
+def causes(inv):
+    return [f.cause for f in inv.findings]
+
+
+def test_failover_to_other_instance_within_seconds_is_maintenance_when_upgrade_started():
+    inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.MAINTENANCE_FAILOVER
+    assert primary.confidence is Confidence.HIGH
+    assert "Upgrade gateway started" in primary.explanation
+    assert "IN_0" in primary.explanation and "IN_1" in primary.explanation
+    # The second failover of the same maintenance, 38 min later, is named.
+    assert "14:40:11" in primary.explanation
+    texts = [e.text() for e in primary.evidence]
+    assert any("HostMaintenanceEvent" in t for t in texts)
+    assert any("TunnelDisconnected" in t and "IN_0" in t for t in texts)
+
+
+def test_second_failover_back_is_recognised_as_the_same_maintenance():
+    inv = ask_at("maintenance_failover.csv", "2026-11-21T14:40:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.MAINTENANCE_FAILOVER
+    assert "second" in primary.title
+    assert "14:02:03" in primary.explanation
+
+
+def test_other_tunnel_on_same_gateway_gets_its_own_drop():
+    inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z", tunnel=LYON)
+    assert [d.down.remote_ip for d in inv.drops] == ["203.0.113.20"]
+    assert inv.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+
+
+def test_drop_on_another_gateway_in_the_same_minute_is_not_blamed():
+    inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z")
+    assert all(d.down.gateway.upper() == "VPNGW01" for d in inv.drops)
+    for finding in inv.findings:
+        assert all(e.gateway.upper() == "VPNGW01" for e in finding.evidence)
+
+
+def test_instance_switch_without_maintenance_record_is_gateway_failover():
+    inv = ask_at("gateway_failover.csv", "2026-11-20T03:12:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.GATEWAY_FAILOVER
+    assert primary.confidence is Confidence.MEDIUM
+    assert "reset" in primary.explanation
+    # The maintenance record belongs to VPNGW02: it must not turn this into maintenance.
+    assert Cause.MAINTENANCE_FAILOVER not in causes(inv)
+
+
+def test_connection_change_just_before_drop_is_config_change():
+    inv = ask_at("config_change.csv", "2026-11-21T16:20:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.CONFIG_CHANGE
+    assert primary.confidence is Confidence.HIGH
+    assert "SetConnectionConfiguration (Success)" in primary.explanation
+    assert "SALifetimeSeconds changed" in primary.explanation
+
+
+def test_same_instance_reconnect_with_dpd_reason_is_dpd_timeout():
+    inv = ask_at("dpd_timeout.csv", "2026-11-20T09:15:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.DPD_TIMEOUT
+    assert primary.confidence is Confidence.HIGH
+    assert "new IKE negotiation" in primary.explanation
+    # A configuration change on another gateway 30 s before must not be blamed.
+    assert Cause.CONFIG_CHANGE not in causes(inv)
+
+
+def test_same_instance_reconnect_within_seconds_without_reason_is_probable_dpd_timeout():
+    inv = ask_at("dpd_timeout_no_reason.jsonl", "2026-11-18T07:41:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.DPD_TIMEOUT
+    assert primary.confidence is Confidence.MEDIUM
+    assert "on-premises device" in primary.explanation
+
+
+def test_peer_reinitiating_while_connected_is_remote_initiated():
+    inv = ask_at("remote_initiated.json", "2026-11-19T10:30:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.REMOTE_INITIATED
+    assert primary.confidence is Confidence.HIGH
+    assert any("[RECEIVED][SA_INIT]" in e.text() for e in primary.evidence)
+
+
+def test_repeated_drops_in_the_window_are_flapping_with_count_and_pattern():
+    inv = ask_at("flapping.csv", "2026-11-22T07:50:00Z", half_width=timedelta(minutes=30))
+    primary = inv.findings[0]
+    assert primary.cause is Cause.FLAPPING
+    assert "5 times" in primary.explanation
+    assert "irregular" in primary.explanation
+    assert "5 × dpd_timeout" in primary.explanation
+    assert len(inv.drops) == 5
+    assert inv.findings[1].cause is Cause.DPD_TIMEOUT
+
+
+def test_long_same_instance_outage_without_reason_is_unknown_with_raw_rows():
+    inv = ask_at("unknown.csv", "2026-11-18T22:40:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.UNKNOWN
+    assert primary.evidence, "unknown must still show the rows"
+    assert "6 min 10 s" in primary.explanation
+
+
+def test_quiet_window_is_no_drop_found_naming_the_nearest_drop():
+    inv = ask_at("dpd_timeout.csv", "2026-11-20T12:00:00Z")
+    primary = inv.findings[0]
+    assert primary.cause is Cause.NO_DROP_FOUND
+    assert "Nearest drop before: 09:15 UTC on 2026-11-20" in primary.explanation
+    assert any("widened" in n for n in inv.notes)
+
+
+def test_window_ending_minutes_ago_with_no_rows_is_logs_not_ingested():
+    inv = ask_at("dpd_timeout.csv", "2026-11-20T09:40:00Z", now="2026-11-20T09:45:00Z")
+    assert inv.findings[0].cause is Cause.LOGS_NOT_INGESTED
+    assert "15 minutes" in inv.findings[0].explanation
+    assert inv.findings[1].cause is Cause.NO_DROP_FOUND
+    assert "Nearest drop before: 09:15 UTC" in inv.findings[1].explanation
+    assert not any("widened" in n for n in inv.notes)
+
+
+def test_workspace_without_remoteip_column_still_finds_the_drop():
+    inv = ask_at("no_remoteip_column.csv", "2026-11-21T11:05:00Z")
+    assert len(inv.drops) == 1
+    assert inv.findings[0].cause is Cause.DPD_TIMEOUT
+    assert any("no remote IP" in n for n in inv.notes)
+
+
+def test_properties_inside_additional_fields_are_read():
+    inv = ask_at("additional_fields.json", "2026-11-21T12:10:00Z")
+    assert len(inv.drops) == 1, "the other tunnel's disconnect (203.0.113.20) is not paris's"
+    assert inv.drops[0].down_instance == "GatewayTenantWorker_IN_0"
+    assert inv.findings[0].cause is Cause.REMOTE_INITIATED
