@@ -8,7 +8,6 @@ which duckdb-kql does not implement (DESIGN.md, "Real components").
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -66,32 +65,32 @@ class LocalWorkspace:
         return list(self._columns)
 
     def load_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Add AzureDiagnostics-shaped rows (column -> value). Columns are the union of every row's keys,
-        plus the standard ones, so a category-specific column exists only once some row carried it, as in
-        Log Analytics. Rows are staged through CSV because DuckDB's bulk reader is ~60x faster than inserts.
+        """Add AzureDiagnostics-shaped rows (column -> value), streamed: memory stays flat for any row count.
+
+        Columns are the union of every row's keys plus the standard ones, so a category-specific column exists
+        only once some row carried it, as in Log Analytics. Rows are staged as JSON lines because DuckDB's bulk
+        reader is ~60x faster than row inserts.
         """
-        rows = [{canonical_column(k): v for k, v in row.items()} for row in rows]
-        if not rows:
-            self._ensure_table(list(STANDARD_COLUMNS))
-            return 0
         seen: dict[str, None] = dict.fromkeys(STANDARD_COLUMNS)
-        for row in rows:
-            seen.update(dict.fromkeys(row))
-        columns = list(seen)
-        self._ensure_table(columns)
-        fd, path = tempfile.mkstemp(suffix=".csv", prefix="vpnbot-")
+        count = 0
+        fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="vpnbot-")
         try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 for row in rows:
-                    cells = [_cell(row.get(c)) for c in columns]
-                    cells[0] = datetime.fromtimestamp(parse_time(row.get("TimeGenerated")), UTC).isoformat()
-                    writer.writerow(cells)
-            self._bulk_insert(path, columns)
+                    record = {canonical_column(k): _cell(v) for k, v in row.items()}
+                    record["TimeGenerated"] = datetime.fromtimestamp(
+                        parse_time(row.get("TimeGenerated", record.get("TimeGenerated"))), UTC).isoformat()
+                    seen.update(dict.fromkeys(record))
+                    fh.write(json.dumps(record))
+                    fh.write("\n")
+                    count += 1
+            self._ensure_table(list(seen))
+            if count:
+                self._bulk_insert(path, list(seen))
         finally:
             os.unlink(path)
-        self.row_count += len(rows)
-        return len(rows)
+        self.row_count += count
+        return count
 
     def _ensure_table(self, columns: Sequence[str]) -> None:
         ordered = ["TimeGenerated", *[c for c in columns if c != "TimeGenerated"]]
@@ -107,13 +106,12 @@ class LocalWorkspace:
                     self._columns.append(column)
 
     def _bulk_insert(self, path: str, columns: Sequence[str]) -> None:
-        ordered = ["TimeGenerated", *[c for c in columns if c != "TimeGenerated"]]
-        types = ", ".join(f"'{c}': '{'TIMESTAMPTZ' if c == 'TimeGenerated' else 'VARCHAR'}'" for c in ordered)
-        names = ", ".join(f'"{c}"' for c in ordered)
+        types = ", ".join(f"'{c}': '{'TIMESTAMPTZ' if c == 'TimeGenerated' else 'VARCHAR'}'" for c in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
         with self._lock:
             self._con.execute(
-                f"INSERT INTO {ROWS_TABLE} ({names}) SELECT {names} FROM read_csv(?, header=false, "
-                f"columns={{{types}}}, quote='\"', escape='\"', nullstr='', strict_mode=false)",
+                f"INSERT INTO {ROWS_TABLE} ({names}) SELECT {names} FROM "
+                f"read_json(?, format='newline_delimited', columns={{{types}}})",
                 [path],
             )
 

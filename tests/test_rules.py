@@ -120,13 +120,21 @@ def test_quiet_window_is_no_drop_found_naming_the_nearest_drop():
     assert any("widened" in n for n in inv.notes)
 
 
-def test_window_ending_minutes_ago_with_no_rows_is_logs_not_ingested():
-    inv = ask_at("dpd_timeout.csv", "2026-11-20T09:40:00Z", now="2026-11-20T09:45:00Z")
+def test_window_entirely_within_ingestion_lag_is_logs_not_ingested():
+    inv = ask_at("dpd_timeout.csv", "2026-11-20T09:40:00Z", now="2026-11-20T09:44:00Z",
+                 half_width=timedelta(minutes=5))
     assert inv.findings[0].cause is Cause.LOGS_NOT_INGESTED
+    assert inv.findings[0].confidence is Confidence.HIGH
     assert "15 minutes" in inv.findings[0].explanation
     assert inv.findings[1].cause is Cause.NO_DROP_FOUND
     assert "Nearest drop before: 09:15 UTC" in inv.findings[1].explanation
-    assert not any("widened" in n for n in inv.notes)
+    assert not any("widened" in n for n in inv.notes), "a too-recent window is not widened"
+
+
+def test_window_partly_within_ingestion_lag_answers_from_settled_part_with_caveat():
+    inv = ask_at("dpd_timeout.csv", "2026-11-20T09:40:00Z", now="2026-11-20T09:45:00Z")
+    assert [f.cause for f in inv.findings] == [Cause.NO_DROP_FOUND, Cause.LOGS_NOT_INGESTED]
+    assert inv.findings[1].confidence is Confidence.MEDIUM
 
 
 def test_workspace_without_remoteip_column_still_finds_the_drop():
