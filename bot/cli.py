@@ -103,8 +103,9 @@ def say(lines: Sequence[str]) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     _, workspace, zone, now = resolve_setup(args)
-    say(workspace.notes + workspace.problems)
     answer = ask(args.question, workspace.registry, workspace.backends, now, zone)
+    # Said only once there is an answer, so that bad input costs exactly one line on stderr.
+    say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
     print(render(answer, args.format), end="")
     return 0

@@ -71,6 +71,13 @@ class CalendarDate:
 
 
 @dataclass(frozen=True)
+class DayOfMonth:
+    """ "on the 20th": this month's 20th, or the latest earlier month's when that is still to come."""
+
+    day: int
+
+
+@dataclass(frozen=True)
 class DayOffset:
     days: int  # 0 today, -1 yesterday, +1 tomorrow
 
@@ -113,7 +120,8 @@ class Marker:
     word: str  # between, from, and, to, since, until, before, …
 
 
-Item = Clock | BareHour | CalendarDate | DayOffset | Weekday | Period | Ago | Ahead | Lookback | Zone | Marker
+Item = (Clock | BareHour | CalendarDate | DayOfMonth | DayOffset | Weekday | Period | Ago | Ahead | Lookback | Zone
+        | Marker)
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,7 @@ _NOT_A_TIME_ATTEMPT = {
     "tunnel", "vpn", "gateway", "site", "link", "connection", "now", "earlier", "later",
 }
 _COUNTED_NOUNS = set(UNITS) | {"times", "time", "x", "tunnel", "tunnels", "drops", "flaps", "outages"}
+_FILLERS = {"the", "at", "around", "about", "approx", "approximately", "roughly", "on", "~"}
 REGIONS = {"africa", "america", "antarctica", "arctic", "asia", "atlantic", "australia", "brazil",
            "canada", "chile", "etc", "europe", "indian", "mexico", "pacific", "us"}
 # Words this module reads, for callers that must not mistake them for tunnel names.
@@ -239,7 +248,7 @@ _ISO_RE = re.compile(
     re.ASCII,
 )
 _DATEISH_RE = re.compile(r"\d{4}[-/]\d{1,4}[-/]\d{1,4}\S*|\d{1,2}/\d{1,2}(?:/\d{2,4})?", re.ASCII)
-_DAY_OF_MONTH_RE = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?", re.ASCII)
+_DAY_OF_MONTH_RE = re.compile(r"(?P<d>\d{1,2})(?P<ordinal>st|nd|rd|th)?", re.ASCII)
 _YEAR_RE = re.compile(r"(19[7-9]\d|20\d\d|2100)", re.ASCII)
 _NUMBER_RE = re.compile(r"\d{1,6}(?:\.\d{1,3})?", re.ASCII)
 _GLUED_AMOUNT_RE = re.compile(r"(?P<n>\d{1,6}(?:\.\d{1,3})?)(?P<unit>[a-z]+)", re.ASCII)
@@ -382,12 +391,26 @@ def _match_month_date(low: Sequence[str], i: int, _h: list[Lexeme]) -> tuple[int
         j = i + 1 + (i + 1 < len(low) and low[i + 1] == "of")
         if j < len(low) and low[j] in MONTHS:
             return _with_year(low, i, j + 1, MONTHS[low[j]], int(day_first["d"]))
+        if day_first["ordinal"] and _introduces_a_day(low, i):
+            return _day_of_month(i, int(day_first["d"]))
         return None
     if low[i] in MONTHS and i + 1 < len(low):
         day_after = _DAY_OF_MONTH_RE.fullmatch(low[i + 1])
         if day_after:
             return _with_year(low, i, i + 2, MONTHS[low[i]], int(day_after["d"]))
     return None
+
+
+def _introduces_a_day(low: Sequence[str], i: int) -> bool:
+    """ "on the 20th", "since the 3rd": an ordinal is a date only after such a word ("the 3rd drop" is not)."""
+    k = i - 1 - (i > 0 and low[i - 1] == "the")
+    return k >= 0 and low[k] in {"on", "since", "after", "before", "until", "till", "from", "between"}
+
+
+def _day_of_month(i: int, day: int) -> tuple[int, tuple[Item, ...]]:
+    if not 1 <= day <= 31:
+        raise _Unreadable(i, i + 1, "can't read the date {raw}: " + DATE_HINT)
+    return 1, (DayOfMonth(day),)
 
 
 def _with_year(low: Sequence[str], i: int, j: int, month: int, day: int) -> tuple[int, tuple[Item, ...]]:
@@ -565,19 +588,25 @@ def _match_marker(low: Sequence[str], i: int, _h: list[Lexeme]) -> tuple[int, tu
     return (1, (Marker(low[i]),)) if low[i] in MARKER_WORDS else None
 
 
-def _keep_connecting_markers(lexemes: list[Lexeme]) -> list[Lexeme]:
+def _keep_connecting_markers(lexemes: list[Lexeme], low: Sequence[str]) -> list[Lexeme]:
     """Drop "to"/"and"/"from"… that do not sit next to a time ("what happened to paris" is not a range)."""
     kept: list[Lexeme] = []
     for k, lexeme in enumerate(lexemes):
         if not lexeme.is_marker:
             kept.append(lexeme)
             continue
-        before = k > 0 and lexemes[k - 1].last == lexeme.first and not lexemes[k - 1].is_marker
-        after = k + 1 < len(lexemes) and lexemes[k + 1].first == lexeme.last and not lexemes[k + 1].is_marker
+        before = k > 0 and not lexemes[k - 1].is_marker and _only_fillers(low, lexemes[k - 1].last, lexeme.first)
+        after = (k + 1 < len(lexemes) and not lexemes[k + 1].is_marker
+                 and _only_fillers(low, lexeme.last, lexemes[k + 1].first))
         needs_before = lexeme.word in SEPARATORS and lexeme.word not in UNTIL_WORDS
         if after and (before or not needs_before):
             kept.append(lexeme)
     return kept
+
+
+def _only_fillers(low: Sequence[str], first: int, last: int) -> bool:
+    """True when tokens first..last-1 are words like "the"/"at" that may sit between a range word and a time."""
+    return all(token in _FILLERS for token in low[first:last])
 
 
 def _unread_words(low: Sequence[str], original: Sequence[str], used: frozenset[int]) -> tuple[str, ...]:
@@ -635,7 +664,7 @@ def read_time(tokens: Sequence[str], now: datetime, tz: ZoneInfo) -> TimeReading
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     low = [token.lower() for token in tokens]
     try:
-        lexemes = _keep_connecting_markers(_lex(low))
+        lexemes = _keep_connecting_markers(_lex(low), low)
     except _Unreadable as problem:
         raw = '"' + " ".join(tokens[problem.first:problem.last]) + '"'
         raise TimeWordsError(problem.template.format(raw=raw)) from None
@@ -758,7 +787,7 @@ def _point(lexemes: list[Lexeme], ctx: _Context):
 
 
 _SLOT_OF = {
-    CalendarDate: "day", DayOffset: "day", Weekday: "day", Clock: "clock", BareHour: "clock",
+    CalendarDate: "day", DayOfMonth: "day", DayOffset: "day", Weekday: "day", Clock: "clock", BareHour: "clock",
     Period: "period", Ago: "ago", Ahead: "ahead", Zone: "zone", Lookback: "lookback",
 }
 
@@ -841,6 +870,9 @@ def _candidate_days(day: Item | None, today: date) -> list[date]:
         if day.year is not None:
             return [date(day.year, day.month, day.day)]
         return [d for d in (_valid_date(today.year - k, day.month, day.day) for k in range(9)) if d]
+    if isinstance(day, DayOfMonth):
+        months = [(today.year * 12 + today.month - 1 - k) for k in range(4)]
+        return [d for d in (_valid_date(m // 12, m % 12 + 1, day.day) for m in months) if d]
     return [today, today - timedelta(days=1)]
 
 

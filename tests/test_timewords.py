@@ -148,6 +148,17 @@ def test_weekday_means_the_latest_such_day():
     assert read("monday at 14:00").anchor == utc(2026, 11, 16, 14, 0)
 
 
+def test_ordinal_day_after_on_or_since_is_this_month_or_the_latest_past_one():
+    assert window(read("on the 20th")) == (utc(2026, 11, 20), utc(2026, 11, 21))
+    assert read("on 20th at 14:02").anchor == utc(2026, 11, 20, 14, 2)
+    assert window(read("since the 20th")) == (utc(2026, 11, 20), NOW)
+    assert window(read("on the 23rd")) == (utc(2026, 10, 23), utc(2026, 10, 24))  # the 23rd of Nov is to come
+
+
+def test_ordinal_that_is_not_a_date_is_left_alone():
+    assert read("the 3rd drop").explicit is False
+
+
 # ------------------------------------------------------------------------------------------- ranges
 
 
@@ -180,6 +191,15 @@ def test_overnight_range_wraps_midnight():
 def test_range_borrows_am_pm_from_the_other_end():
     assert window(read("between 2 and 4pm")) == (utc(2026, 11, 21, 14), utc(2026, 11, 21, 16))
     assert window(read("between 11 and 1pm")) == (utc(2026, 11, 21, 11), utc(2026, 11, 21, 13))
+
+
+def test_range_words_may_be_followed_by_around_or_the():
+    assert window(read("between about 13:00 and around 15:00")) == (utc(2026, 11, 21, 13), utc(2026, 11, 21, 15))
+
+
+def test_to_and_and_between_other_words_are_not_ranges():
+    reading = read("what happened to paris and lyon at 14:02")
+    assert reading.anchor == utc(2026, 11, 21, 14, 2)
 
 
 def test_range_ends_may_have_different_zones():

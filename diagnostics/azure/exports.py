@@ -107,7 +107,10 @@ def _json_values(text: str) -> Iterator[tuple[int, Any]]:
         if pos >= len(text) or text[pos] == "]":
             return
         line = text.count("\n", 0, pos) + 1
-        value, pos = decoder.raw_decode(text, pos)
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise json.JSONDecodeError(exc.msg, exc.doc, pos) from None  # point at the element, not past it
         yield line, value
 
 

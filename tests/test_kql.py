@@ -1,0 +1,69 @@
+"""The KQL the bot sends: one query for every category the rules need, and user values that stay literals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import duckdb_kql
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diagnostics.azure.kql import TUNNEL_CATEGORIES, TunnelQuery, build_tunnel_query, kql_datetime, kql_string
+from diagnostics.local_workspace import LocalWorkspace
+
+CON = duckdb_kql.connect()
+T0 = datetime(2026, 11, 21, 14, 2, tzinfo=UTC)
+
+
+def evaluate(literal: str) -> str:
+    return duckdb_kql.kql(CON, f"print x = {literal}").fetchall()[0][0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_becomes_a_literal_that_evaluates_to_exactly_that_text(value):
+    assert evaluate(kql_string(value)) == value
+
+
+ONE_ROW = LocalWorkspace()
+ONE_ROW.load_rows([{"TimeGenerated": T0, "Category": "TunnelDiagnosticLog", "OperationName": "TunnelDisconnected",
+                    "Resource": "VPNGW01", "remoteIP_s": "203.0.113.10"}])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1))
+def test_no_gateway_name_can_break_out_of_the_query(gateway):
+    query = TunnelQuery(gateway, "203.0.113.10", T0 - timedelta(hours=1), T0 + timedelta(hours=1),
+                        T0 - timedelta(minutes=5), T0 + timedelta(minutes=5))
+    rows = list(ONE_ROW.run_kql(query.text(), query.start, query.end).rows)
+    # Whatever the text, it only ever compares against Resource: it matches when it IS the name, never otherwise.
+    assert (len(rows) == 1) == (gateway.lower() == "vpngw01")
+
+
+def test_injection_attempt_in_remote_ip_is_just_a_string():
+    workspace = LocalWorkspace()
+    workspace.load_rows([
+        {"TimeGenerated": T0, "Category": "IKEDiagnosticLog", "Resource": "VPNGW01",
+         "Message": "SESSION_ID :{a} Remote 198.51.100.7:500: Local 192.0.2.4:500: [SEND][SA_INIT] x"},
+    ])
+    evil = '1.2.3.4:" or 1==1 or Message contains "'
+    query = TunnelQuery("VPNGW01", evil, T0 - timedelta(hours=1), T0 + timedelta(hours=1),
+                        T0 - timedelta(minutes=5), T0 + timedelta(minutes=5))
+    assert list(workspace.run_kql(query.text(), query.start, query.end).rows) == []
+
+
+def test_one_query_covers_every_category_the_rules_need():
+    text = build_tunnel_query(TunnelQuery("VPNGW01", "203.0.113.10", T0, T0, T0, T0))
+    assert text.startswith("AzureDiagnostics\n")
+    for category in TUNNEL_CATEGORIES:
+        assert f'"{category}"' in text
+    assert 'column_ifexists("remoteIP_s", "")' in text
+    # The reasoning stays in Python: the local engine lacks these, and so must the query.
+    assert "serialize" not in text and "prev(" not in text
+
+
+def test_datetime_literal_is_utc_whatever_the_input_zone():
+    from zoneinfo import ZoneInfo
+
+    paris = datetime(2026, 11, 21, 15, 2, tzinfo=ZoneInfo("Europe/Paris"))
+    assert kql_datetime(paris) == "datetime(2026-11-21T14:02:00Z)"
