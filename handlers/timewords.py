@@ -679,7 +679,10 @@ def read_time(tokens: Sequence[str], now: datetime, tz: ZoneInfo) -> TimeReading
     return TimeReading(start, end, anchor, True, named, used, _unread_words(low, tokens, used))
 
 
-def _window(lexemes: list[Lexeme], ctx: _Context) -> tuple[datetime, datetime, datetime | None] | None:
+_Window = tuple[datetime, datetime, datetime | None]  # start, end, anchor (UTC)
+
+
+def _window(lexemes: list[Lexeme], ctx: _Context) -> _Window | None:
     timed = [lx for lx in lexemes if lx.is_time]
     if not timed:
         return None
@@ -703,7 +706,7 @@ def _window(lexemes: list[Lexeme], ctx: _Context) -> tuple[datetime, datetime, d
     return _point(lexemes, ctx)
 
 
-def _opened_range(lexemes: list[Lexeme], k: int, word: str, ctx: _Context):
+def _opened_range(lexemes: list[Lexeme], k: int, word: str, ctx: _Context) -> _Window:
     """ "between A and B" / "from A to B"; words before the opener ("yesterday between…") join A."""
     separator = next((j for j in range(k + 2, len(lexemes)) if lexemes[j].word in SEPARATORS), None)
     if separator is None:
@@ -714,7 +717,7 @@ def _opened_range(lexemes: list[Lexeme], k: int, word: str, ctx: _Context):
     return _range(start, lexemes[separator + 1:], lexemes, ctx)
 
 
-def _range(start_part: list[Lexeme], end_part: list[Lexeme], everything: list[Lexeme], ctx: _Context):
+def _range(start_part: list[Lexeme], end_part: list[Lexeme], everything: list[Lexeme], ctx: _Context) -> _Window:
     start_part = [lx for lx in start_part if not lx.is_marker]
     end_part = [lx for lx in end_part if not lx.is_marker]
     if not any(lx.is_time for lx in end_part) or not any(lx.is_time for lx in start_part):
@@ -763,13 +766,13 @@ def _partner_meridiem(own: dict[str, Item], other: dict[str, Item], *, is_start:
     return "am" if theirs.meridiem == "pm" else "pm"
 
 
-def _since(lexemes: list[Lexeme], ctx: _Context):
+def _since(lexemes: list[Lexeme], ctx: _Context) -> _Window:
     part = [lx for lx in lexemes if not lx.is_marker]
     moment = _resolve(part, ctx)
     return moment.start, ctx.now, None
 
 
-def _until(lexemes: list[Lexeme], word: str, ctx: _Context):
+def _until(lexemes: list[Lexeme], word: str, ctx: _Context) -> _Window:
     """ "until 15:00" / "before 15:00": the default-length window that ends there."""
     part = [lx for lx in lexemes if not lx.is_marker]
     moment = _resolve(part, ctx, future_ok=True)
@@ -778,7 +781,7 @@ def _until(lexemes: list[Lexeme], word: str, ctx: _Context):
     return end - DEFAULT_LOOKBACK, end, None
 
 
-def _point(lexemes: list[Lexeme], ctx: _Context):
+def _point(lexemes: list[Lexeme], ctx: _Context) -> _Window:
     part = [lx for lx in lexemes if not lx.is_marker]
     moment = _resolve(part, ctx)
     if moment.instant:
