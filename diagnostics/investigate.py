@@ -20,6 +20,7 @@ from .events import Event, EventKind, Provenance
 from .findings import Drop, Finding
 from .rules.context import RuleContext
 from .rules.logs_not_ingested import INGESTION_LAG
+from .rules.no_drop_found import LOOKAROUND_DAYS
 from .sources import Fetch, KqlBackend, QueryRecord, SourceError
 from .timeline import Timeline, build_timeline, pair_drops
 from .tunnels import Tunnel
@@ -33,8 +34,7 @@ CONTEXT_AFTER = timedelta(hours=1)
 IKE_MARGIN = timedelta(minutes=5)
 #: "widened once if nothing is found" (issue 2): ±15 min becomes ±1 h.
 WIDENED_HALF_WIDTH = timedelta(hours=1)
-#: When the window has no drop, disconnects are looked up this far around it to name the nearest ones.
-LOOKAROUND = timedelta(days=3)
+LOOKAROUND = timedelta(days=LOOKAROUND_DAYS)
 
 Progress = Callable[[str], None]
 

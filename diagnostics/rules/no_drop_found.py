@@ -14,6 +14,9 @@ from __future__ import annotations
 from ..findings import Cause, Confidence, Drop, Finding
 from .context import RuleContext, duration_text
 
+#: How far around an empty window disconnects are looked up to name the nearest ones.
+LOOKAROUND_DAYS = 3
+
 
 def nearest(ctx: RuleContext) -> tuple[Drop | None, Drop | None]:
     seen = {d.down_ts: d for d in [*ctx.drops, *ctx.lookaround]}
@@ -38,7 +41,7 @@ def no_drop_found(ctx: RuleContext) -> Finding | None:
     if after:
         parts.append(f"Nearest drop after: {describe(ctx, after)}.")
     if not before and not after:
-        parts.append("No drop was found in the days around it either.")
+        parts.append(f"No other drop was logged within {LOOKAROUND_DAYS} days either side.")
     parts.append("A loss of phase 2 only can leave the tunnel logged as connected while traffic stops.")
     return Finding(
         cause=Cause.NO_DROP_FOUND,

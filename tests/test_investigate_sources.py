@@ -1,0 +1,67 @@
+"""Backends that throttle, fail or answer partly: the answer says which source and still answers from the rest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from support.credentials import StaticTokenCredential
+from support.fixture_logs import PARIS, RULE_FIXTURES, utc, workspace_of
+from support.loganalytics_server import LogAnalyticsServer
+
+from diagnostics.azure.exports import read_azure_export
+from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
+from diagnostics.findings import Cause
+from diagnostics.investigate import InvestigationError, investigate
+
+WORKSPACE_ID = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+TOKEN = "static-test-token"
+AT = utc("2026-11-21T14:02:00Z")
+NOW = utc("2026-11-21T18:00:00Z")
+
+
+@pytest.fixture
+def server():
+    rows = read_azure_export(RULE_FIXTURES / "maintenance_failover.csv").rows
+    with LogAnalyticsServer({WORKSPACE_ID: rows}, token=TOKEN) as srv:
+        yield srv
+
+
+def source(server: LogAnalyticsServer, retries: int = 2) -> AzureLogAnalyticsSource:
+    return AzureLogAnalyticsSource(WORKSPACE_ID, credential=StaticTokenCredential(TOKEN), endpoint=server.endpoint,
+                                   connection_verify=str(server.ca_path), retry_total=retries,
+                                   retry_backoff_factor=0.001)
+
+
+def ask(*backends):
+    return investigate(PARIS, AT - timedelta(minutes=15), AT + timedelta(minutes=15), list(backends), NOW, anchor=AT)
+
+
+def test_throttled_backend_is_retried_and_answers(server):
+    server.throttle(2)
+    result = ask(source(server))
+    assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+    assert not result.failures
+    assert len(server.requests) == 3  # two 429s, then the answer
+
+
+def test_partial_results_are_used_and_said(server):
+    server.partial("Query exceeded the allowed memory")
+    result = ask(source(server))
+    assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+    assert any("partial results" in n and "memory" in n for n in result.notes)
+
+
+def test_failing_backend_is_named_and_the_others_answer(server):
+    server.fail(10, status=503)
+    result = ask(source(server), workspace_of("maintenance_failover.csv"))
+    assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+    assert result.failures and WORKSPACE_ID in result.failures[0]
+    assert any(WORKSPACE_ID in n and "answering from the other sources" in n for n in result.notes)
+
+
+def test_when_every_backend_fails_the_error_names_the_workspace(server):
+    server.fail(10, status=500)
+    with pytest.raises(InvestigationError, match=WORKSPACE_ID) as info:
+        ask(source(server))
+    assert TOKEN not in str(info.value)
