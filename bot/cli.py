@@ -20,7 +20,7 @@ from handlers.ask import Answer, ask
 from handlers.question import QuestionError
 from handlers.render_blocks import render_blocks
 from handlers.render_json import answer_to_json
-from handlers.render_text import render_text
+from handlers.render_text import render_text, tunnels_text
 
 from .config import Config, ConfigError, check_zone, find_config_file, load_config
 from .workspace import Workspace, open_workspace
@@ -127,10 +127,7 @@ def run_tunnels(args: argparse.Namespace) -> int:
                for t in workspace.registry]
         print(json.dumps(doc, indent=2))
     else:
-        for t in workspace.registry:
-            ids = ", ".join(f"{k}={v}" for k, v in t.identifiers.items())
-            aliases = f"  aliases: {', '.join(t.aliases)}" if t.aliases else ""
-            print(f"{t.name:<16} {t.provider:<6} {ids}{aliases}")
+        print(tunnels_text(workspace.registry), end="")
     return 0
 
 

@@ -198,6 +198,12 @@ def coverage_notes(timeline: Timeline) -> list[str]:
             f"No azure_remote_ip is configured for {timeline.tunnel.name}: the drops of every tunnel on "
             f"{timeline.tunnel.azure_gateway} are mixed; set azure_remote_ip to separate them."
         )
+    if not timeline.tunnel_rows and timeline.other_tunnels:
+        others = ", ".join(sorted(timeline.other_tunnels)[:5])
+        notes.append(
+            f"{timeline.tunnel.azure_gateway} logged tunnel events for {others} but none for "
+            f"{timeline.tunnel.azure_remote_ip} in range: check the tunnel's azure_remote_ip."
+        )
     if not any(e.kind in (EventKind.TUNNEL_UP, EventKind.TUNNEL_DOWN) for e in timeline.events) and \
             not any(e.kind is EventKind.IKE for e in timeline.events):
         notes.append(

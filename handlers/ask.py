@@ -15,7 +15,7 @@ from diagnostics.investigate import Investigation, investigate
 from diagnostics.sources import KqlBackend
 from diagnostics.tunnels import TunnelRegistry
 
-from .question import HELP_EXAMPLES, Intent, Question, parse_question
+from .question import HELP_EXAMPLES, Intent, Question, QuestionError, parse_question
 
 #: Status looks back this far for the tunnel's latest state.
 STATUS_LOOKBACK = timedelta(hours=24)
@@ -46,7 +46,8 @@ def ask(
     if question.intent in (Intent.HELP, Intent.TUNNELS):
         return Answer(question, registry=registry)
     if question.intent in (Intent.SUMMARY, Intent.EVIDENCE):
-        return Answer(question, notes=[f"'{question.intent.value}' is not available yet; try: {HELP_EXAMPLES[0]}"])
+        raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
+                            f"try: {HELP_EXAMPLES[0]}")
     assert question.tunnel is not None  # parse_question guarantees a tunnel for the other intents
     start, end = question.window.start, question.window.end
     if question.intent is Intent.STATUS and not question.explicit_window:

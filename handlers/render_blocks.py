@@ -40,7 +40,8 @@ def render_blocks(answer: Answer) -> dict[str, Any]:
     if answer.intent is Intent.HELP:
         return {"text": help_text(), "blocks": [section(help_text())]}
     if answer.intent is Intent.TUNNELS:
-        return {"text": tunnels_text(answer), "blocks": [section("```" + tunnels_text(answer) + "```")]}
+        listing = tunnels_text(answer.registry)
+        return {"text": listing, "blocks": [section("```" + listing + "```")]}
     inv = answer.investigation
     if inv is None:
         text = "\n".join(answer.notes)

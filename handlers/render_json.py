@@ -8,6 +8,8 @@ from diagnostics.events import Event, iso_z
 from diagnostics.findings import Drop, Finding
 
 from .ask import Answer
+from .question import HELP_EXAMPLES, Intent
+from .render_text import tunnel_line
 
 SCHEMA = 1
 MAX_EVIDENCE = 50
@@ -28,6 +30,10 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "queries": [],
         "notes": list(answer.notes),
     }
+    if question.intent is Intent.HELP:
+        doc["notes"] += HELP_EXAMPLES
+    elif question.intent is Intent.TUNNELS and answer.registry is not None:
+        doc["notes"] += [tunnel_line(t) for t in answer.registry]
     if inv is not None:
         doc["window"] = {"start": iso_z(inv.start), "end": iso_z(inv.end)}
         doc["drops"] = [drop_to_json(d) for d in inv.drops]

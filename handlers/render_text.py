@@ -7,6 +7,7 @@ from diagnostics.findings import Finding
 from diagnostics.investigate import Investigation
 from diagnostics.rules.context import duration_text, short_instance
 from diagnostics.timefmt import local_and_utc, local_range
+from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 from .ask import Answer
 from .question import HELP_EXAMPLES, Intent
@@ -18,7 +19,7 @@ def render_text(answer: Answer) -> str:
     if answer.intent is Intent.HELP:
         return help_text()
     if answer.intent is Intent.TUNNELS:
-        return tunnels_text(answer)
+        return tunnels_text(answer.registry)
     inv = answer.investigation
     if inv is None:
         return "\n".join(answer.notes)
@@ -107,13 +108,13 @@ def help_text() -> str:
     return "Ask me about a VPN tunnel, for example:\n" + "\n".join(f"  {e}" for e in HELP_EXAMPLES) + "\n"
 
 
-def tunnels_text(answer: Answer) -> str:
-    registry = answer.registry
+def tunnels_text(registry: TunnelRegistry | None) -> str:
     if registry is None or not len(registry):
         return "No tunnels are configured.\n"
-    lines = [f"{len(registry)} tunnels:"]
-    for t in registry:
-        ids = ", ".join(f"{k}={v}" for k, v in t.identifiers.items())
-        aliases = f" (aliases: {', '.join(t.aliases)})" if t.aliases else ""
-        lines.append(f"  {t.name} [{t.provider}] {ids}{aliases}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([f"{len(registry)} tunnels:", *(f"  {tunnel_line(t)}" for t in registry)]) + "\n"
+
+
+def tunnel_line(tunnel: Tunnel) -> str:
+    ids = ", ".join(f"{k}={v}" for k, v in tunnel.identifiers.items())
+    aliases = f" (aliases: {', '.join(tunnel.aliases)})" if tunnel.aliases else ""
+    return f"{tunnel.name} [{tunnel.provider}] {ids}{aliases}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from support.fixture_logs import LYON, ask_at
+from support.fixture_logs import LYON, PARIS, ask_at
 
 from diagnostics.findings import Cause, Confidence
 
@@ -149,3 +150,10 @@ def test_properties_inside_additional_fields_are_read():
     assert len(inv.drops) == 1, "the other tunnel's disconnect (203.0.113.20) is not paris's"
     assert inv.drops[0].down_instance == "GatewayTenantWorker_IN_0"
     assert inv.findings[0].cause is Cause.REMOTE_INITIATED
+
+
+def test_tunnel_with_a_wrong_remote_ip_gets_a_hint_naming_the_ips_the_gateway_logged():
+    wrong = replace(PARIS, azure_remote_ip="203.0.113.99")
+    inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z", tunnel=wrong)
+    assert not inv.drops
+    assert any("203.0.113.10, 203.0.113.20 but none for 203.0.113.99" in n for n in inv.notes)

@@ -1,0 +1,97 @@
+"""Shared pieces of the benchmarks: the tunnel, the window, memory readings, and the rule stage as the bot runs it."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from _rows import GATEWAY, NOISE, REMOTE
+
+from diagnostics.azure.kql import TunnelQuery
+from diagnostics.engine import diagnose
+from diagnostics.events import Event
+from diagnostics.findings import Finding
+from diagnostics.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN
+from diagnostics.rules.context import RuleContext
+from diagnostics.timeline import Timeline, build_timeline
+from diagnostics.tunnels import Tunnel
+
+TUNNEL = Tunnel("paris", azure_gateway=GATEWAY, azure_remote_ip=REMOTE)
+START = datetime(2025, 3, 3, tzinfo=UTC)
+#: Rows are ~0.35 s apart: one failed negotiation (~7 rows) every 2-3 s, "Azure keeps retrying every few seconds".
+SECONDS_PER_ROW = 0.35
+SIZES = (10_000, 100_000, 1_000_000)
+
+
+def window(n: int) -> tuple[datetime, datetime]:
+    """The span the generator spreads ~n query rows (plus noise) over."""
+    return START, START + timedelta(seconds=n / (1 - NOISE) * SECONDS_PER_ROW)
+
+
+def bot_query(start: datetime, end: datetime, now: datetime) -> TunnelQuery:
+    """The query `investigate()` sends for a window (same ranges as diagnostics.investigate._run)."""
+    return TunnelQuery(gateway=TUNNEL.azure_gateway, remote_ip=TUNNEL.azure_remote_ip,
+                       start=start - CONTEXT_BEFORE, end=min(end + CONTEXT_AFTER, now),
+                       ike_start=start - IKE_MARGIN, ike_end=min(end + IKE_MARGIN, now))
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def reset_peak() -> bool:
+    """Restart the peak-RSS count (Linux: clear_refs 5), so ru_maxrss measures what follows only."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def best_of(runs: int, fn: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def rule_context(timeline: Timeline, start: float, end: float, now: float, anchor: float | None) -> RuleContext:
+    """RuleContext exactly as diagnostics.investigate._run builds it."""
+    return RuleContext(
+        timeline=timeline, start=start, end=end, now=now, anchor=anchor,
+        rows_in_window=sum(1 for e in timeline.events if start <= e.ts <= end),
+        latest_row=timeline.events[-1].ts if timeline.events else None,
+    )
+
+
+def run_rules(events: Sequence[Event], start: float, end: float, now: float, anchor: float | None) -> list[Finding]:
+    """build_timeline + RuleContext + diagnose: everything investigate() does after fetching."""
+    timeline = build_timeline(events, TUNNEL)
+    return diagnose(rule_context(timeline, start, end, now, anchor))
+
+
+def time_rules(events: Sequence[Event], start: float, end: float, now: float, anchor: float, budget: float,
+               runs: int = 1, probe: int = 20) -> tuple[float, bool, int]:
+    """Seconds for run_rules over `events` (best of `runs`), the window's drop count, and whether the time is
+    extrapolated: when the first `probe` drops predict more than `budget` s, the full run is skipped and the
+    time is (probe time x drops / probe). Every drop costs about the same (each rule scans the timeline), so the
+    linear extrapolation is close; the probe window still sees every event."""
+    drops = [d for d in build_timeline(events, TUNNEL).drops if start <= d.down_ts <= end]
+    if len(drops) > probe:
+        cut = drops[probe - 1].down_ts
+        probe_s = best_of(runs, lambda: run_rules(events, start, cut, now, min(anchor, cut)))
+        estimate = probe_s * len(drops) / probe
+        if estimate * runs > budget:
+            return estimate, True, len(drops)
+    return best_of(runs, lambda: run_rules(events, start, end, now, anchor)), False, len(drops)
