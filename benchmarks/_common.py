@@ -83,15 +83,18 @@ def run_rules(events: Sequence[Event], start: float, end: float, now: float, anc
 
 def time_rules(events: Sequence[Event], start: float, end: float, now: float, anchor: float, budget: float,
                runs: int = 1, probe: int = 20) -> tuple[float, bool, int]:
-    """Seconds for run_rules over `events` (best of `runs`), the window's drop count, and whether the time is
-    extrapolated: when the first `probe` drops predict more than `budget` s, the full run is skipped and the
-    time is (probe time x drops / probe). Every drop costs about the same (each rule scans the timeline), so the
-    linear extrapolation is close; the probe window still sees every event."""
-    drops = [d for d in build_timeline(events, TUNNEL).drops if start <= d.down_ts <= end]
+    """Seconds for run_rules over `events` (best of `runs`), whether that time is extrapolated, and the window's
+    drop count. When diagnosing the first `probe` drops predicts more than `budget` s in all, the full run is
+    skipped and the time is timeline + context + (probe's diagnose time x drops / probe): each drop costs about
+    the same (every rule scans the whole timeline), and the probe context still holds every event."""
+    timeline = build_timeline(events, TUNNEL)
+    drops = [d for d in timeline.drops if start <= d.down_ts <= end]
     if len(drops) > probe:
         cut = drops[probe - 1].down_ts
-        probe_s = best_of(runs, lambda: run_rules(events, start, cut, now, min(anchor, cut)))
-        estimate = probe_s * len(drops) / probe
+        ctx = rule_context(timeline, start, cut, now, min(anchor, cut))
+        per_probe = best_of(runs, lambda: diagnose(ctx))
+        fixed = best_of(runs, lambda: rule_context(build_timeline(events, TUNNEL), start, end, now, anchor))
+        estimate = fixed + per_probe * len(drops) / probe
         if estimate * runs > budget:
             return estimate, True, len(drops)
     return best_of(runs, lambda: run_rules(events, start, end, now, anchor)), False, len(drops)

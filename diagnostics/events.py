@@ -6,7 +6,7 @@ can quote the exact line and say which query or file produced it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -38,9 +38,13 @@ class Provenance:
     query: str = ""  # the exact query text that returned the rows, when there was one
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Event:
-    """One log row. `ts` is seconds since the epoch (UTC): cheap to compare over millions of rows."""
+    """One log row. `ts` is seconds since the epoch (UTC): cheap to compare over millions of rows.
+
+    Not frozen: a frozen dataclass's __init__ costs about four times as much, and events are built by the
+    million. Treat events as read-only all the same.
+    """
 
     ts: float
     provider: str  # "azure" | "aws"
@@ -53,8 +57,8 @@ class Event:
     remote_ip: str = ""  # on-premises device (remoteIP_s) or the IKE row's Remote address
     status: str = ""
     reason: str = ""  # stateChangeReason_s
-    provenance: Provenance | None = field(default=None, compare=False)
-    line: int | None = field(default=None, compare=False)  # line in an export file, for error reports
+    provenance: Provenance | None = None
+    line: int | None = None  # line in an export file, for error reports
     extra: tuple[tuple[str, str], ...] = ()  # other non-empty columns, e.g. ResourceGroup, operationStatus_s
 
     @property

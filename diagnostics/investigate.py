@@ -120,7 +120,7 @@ def _run(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[KqlB
         now=now.timestamp(),
         anchor=anchor.timestamp() if anchor else None,
         tz=tz,
-        rows_in_window=sum(1 for e in timeline.events if start.timestamp() <= e.ts <= end.timestamp()),
+        rows_in_window=len(timeline.between(start.timestamp(), end.timestamp())),
         latest_row=timeline.events[-1].ts if timeline.events else None,
     )
     if not ctx.window_drops:
@@ -204,8 +204,7 @@ def coverage_notes(timeline: Timeline) -> list[str]:
             f"{timeline.tunnel.azure_gateway} logged tunnel events for {others} but none for "
             f"{timeline.tunnel.azure_remote_ip} in range: check the tunnel's azure_remote_ip."
         )
-    if not any(e.kind in (EventKind.TUNNEL_UP, EventKind.TUNNEL_DOWN) for e in timeline.events) and \
-            not any(e.kind is EventKind.IKE for e in timeline.events):
+    if not any(timeline.count(k) for k in (EventKind.TUNNEL_UP, EventKind.TUNNEL_DOWN, EventKind.IKE)):
         notes.append(
             f"No TunnelDiagnosticLog or IKEDiagnosticLog rows for {timeline.tunnel.azure_gateway} in range: check that "
             "the gateway's diagnostic setting sends these categories to the workspace."

@@ -48,8 +48,7 @@ class RuleContext:
 
     def near(self, kinds: Iterable[EventKind], ts: float, before: float, after: float) -> list[Event]:
         """Rows of the given kinds within [ts - before, ts + after], oldest first."""
-        wanted = set(kinds)
-        return [e for e in self.timeline.events if e.kind in wanted and ts - before <= e.ts <= ts + after]
+        return self.timeline.between(ts - before, ts + after, list(kinds))
 
     def fmt(self, ts: float, seconds: bool = True) -> str:
         """`15:02:03 CET (14:02:03 UTC)` in the asker's zone, or just UTC when that is the zone."""

@@ -16,7 +16,7 @@ MAX_ROWS = 12
 
 
 def unknown(ctx: RuleContext, drop: Drop) -> Finding:
-    around = [e for e in ctx.timeline.events if drop.down_ts - AROUND <= e.ts <= drop.down_ts + AROUND]
+    around = ctx.timeline.between(drop.down_ts - AROUND, drop.down_ts + AROUND)
     kinds = {EventKind.TUNNEL_DOWN, EventKind.TUNNEL_UP}
     around = sorted(around, key=lambda e: (e.kind not in kinds, e.ts))[:MAX_ROWS]
     text = (f"The tunnel dropped at {ctx.fmt(drop.down_ts)} on {short_instance(drop.down_instance)} and was "

@@ -1,0 +1,160 @@
+"""One full question (investigate) over a window holding 10k / 100k / 1M rows, in a fresh process per size.
+
+    .venv/bin/python benchmarks/bench_question.py [--sizes 10000,100000] [--budget 60]
+
+Each child loads the generated rows into a LocalWorkspace (timed apart), then times one investigate() whose window
+covers every row (anchor in the middle, widen=False). Peak RSS is ru_maxrss, restarted after the load so it is the
+question's own peak (the in-process DuckDB workspace included, as "RSS before"). A question still running after
+--budget seconds is stopped (SIGALRM) and reported as "> budget". Sizes that miss the targets (1M-row window
+< 5 s and < 500 MB) get a stage breakdown: query + fetch, normalise, timeline + rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, time_rules, window
+from _rows import rows
+
+from diagnostics.azure.rows import make_normaliser
+from diagnostics.events import Event, Provenance
+from diagnostics.investigate import investigate
+from diagnostics.local_workspace import LocalWorkspace
+
+TARGET_S, TARGET_MB = 5.0, 500.0
+
+
+class Deadline(Exception):
+    pass
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    def stop(signum: int, frame: Any) -> None:
+        raise Deadline
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def stages(ws: LocalWorkspace, start: datetime, end: datetime, now: datetime, anchor: datetime,
+           budget: float) -> dict[str, Any]:
+    """The question's three stages timed apart, as investigate() runs them."""
+    query = bot_query(start, end, now)
+    text = query.text()
+    t = time.perf_counter()
+    result = ws.run_kql(text, query.start, query.end)
+    got = list(result.rows)
+    query_s = time.perf_counter() - t
+    t = time.perf_counter()
+    normalise = make_normaliser(result.columns, Provenance(ws.backend, ws.origin, "AzureDiagnostics", text))
+    events: list[Event] = []
+    for row in got:
+        events.append(normalise(row, None))
+    normalise_s = time.perf_counter() - t
+    del got
+    rules_s, extrapolated, drops = time_rules(events, start.timestamp(), end.timestamp(), now.timestamp(),
+                                              anchor.timestamp(), budget)
+    return {"query_s": query_s, "normalise_s": normalise_s, "rules_s": rules_s, "extrapolated": extrapolated,
+            "drops": drops, "rows": len(events)}
+
+
+def child(n: int, budget: float) -> dict[str, Any]:
+    start, end = window(n)
+    now, anchor = end + timedelta(days=1), start + (end - start) / 2
+    t = time.perf_counter()
+    for _ in rows(n, start, end):
+        pass
+    gen_s = time.perf_counter() - t
+    ws = LocalWorkspace("benchmark workspace")
+    t = time.perf_counter()
+    loaded = ws.load_rows(rows(n, start, end))
+    out: dict[str, Any] = {"n": n, "loaded": loaded, "gen_s": gen_s, "load_s": time.perf_counter() - t}
+    gc.collect()
+    out.update(load_peak_mb=peak_mb(), rss_before_mb=rss_mb(), peak_reset=reset_peak())
+    t = time.perf_counter()
+    try:
+        with deadline(budget):
+            inv = investigate(TUNNEL, start, end, [ws], now=now, anchor=anchor, widen=False)
+        out.update(question_s=time.perf_counter() - t, returned=inv.queries[0].rows, drops=len(inv.drops),
+                   cause=str(inv.findings[0].cause))
+        del inv
+    except Deadline:
+        out.update(question_s=None)
+    out["peak_mb"] = peak_mb()
+    gc.collect()
+    if out["question_s"] is None or out["question_s"] >= TARGET_S or out["peak_mb"] >= TARGET_MB:
+        out["stages"] = stages(ws, start, end, now, anchor, budget)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds a question may run (default 60)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.budget)))
+        return
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--budget", str(args.budget)],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode:
+            sys.exit(f"child for N={n} failed:\n{proc.stderr}")
+        results.append(json.loads(proc.stdout.splitlines()[-1]))
+    report(results, args.budget)
+
+
+def report(results: list[dict[str, Any]], budget: float) -> None:
+    print(f"bench_question: one investigate() per window size, fresh process each ({datetime.now():%Y-%m-%d})")
+    print("load s includes generating the rows (gen s); RSS before = after the load; peak = during the question\n")
+    head = (f"{'N':>9} {'loaded':>9} {'returned':>9} {'drops':>6} {'gen s':>6} {'load s':>7} {'question s':>11} "
+            f"{'load peak MB':>12} {'RSS before MB':>13} {'peak RSS MB':>11} {'primary cause':>14}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        st = r.get("stages", {})
+        q = f"{r['question_s']:.2f}" if r["question_s"] is not None else f"> {budget:.0f}"
+        print(f"{r['n']:>9,} {r['loaded']:>9,} {r.get('returned', st.get('rows', 0)):>9,} "
+              f"{r.get('drops', st.get('drops', 0)):>6,} {r['gen_s']:>6.1f} {r['load_s']:>7.1f} {q:>11} "
+              f"{r['load_peak_mb']:>12.0f} {r['rss_before_mb']:>13.0f} {r['peak_mb']:>11.0f} "
+              f"{r.get('cause', '-'):>14}")
+    big = max(results, key=lambda r: r["n"])
+    q_ok = big["question_s"] is not None and big["question_s"] < TARGET_S
+    print(f"\ntarget at N={big['n']:,}: question < {TARGET_S:.0f} s: {'MET' if q_ok else 'MISSED'}; "
+          f"peak RSS < {TARGET_MB:.0f} MB: {'MET' if big['peak_mb'] < TARGET_MB else 'MISSED'} "
+          f"({big['peak_mb']:.0f} MB, of which {big['rss_before_mb']:.0f} MB resident before the question)")
+    staged = [r for r in results if "stages" in r]
+    if not staged:
+        return
+    print("\nwhere the time goes (sizes that missed a target; same query, stages timed apart):")
+    head = f"{'N':>9} {'query+fetch s':>13} {'normalise s':>11} {'timeline+rules s':>16} {'total s':>8}  note"
+    print(head)
+    print("-" * len(head))
+    for r in staged:
+        st = r["stages"]
+        total = st["query_s"] + st["normalise_s"] + st["rules_s"]
+        note = f"rules extrapolated from 20 of {st['drops']:,} drops" if st["extrapolated"] else ""
+        print(f"{r['n']:>9,} {st['query_s']:>13.2f} {st['normalise_s']:>11.2f} {st['rules_s']:>16.2f} "
+              f"{total:>8.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
