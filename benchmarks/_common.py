@@ -70,7 +70,7 @@ def rule_context(timeline: Timeline, start: float, end: float, now: float, ancho
     """RuleContext exactly as diagnostics.investigate._run builds it."""
     return RuleContext(
         timeline=timeline, start=start, end=end, now=now, anchor=anchor,
-        rows_in_window=sum(1 for e in timeline.events if start <= e.ts <= end),
+        rows_in_window=len(timeline.between(start, end)),
         latest_row=timeline.events[-1].ts if timeline.events else None,
     )
 
@@ -85,8 +85,8 @@ def time_rules(events: Sequence[Event], start: float, end: float, now: float, an
                runs: int = 1, probe: int = 20) -> tuple[float, bool, int]:
     """Seconds for run_rules over `events` (best of `runs`), whether that time is extrapolated, and the window's
     drop count. When diagnosing the first `probe` drops predicts more than `budget` s in all, the full run is
-    skipped and the time is timeline + context + (probe's diagnose time x drops / probe): each drop costs about
-    the same (every rule scans the whole timeline), and the probe context still holds every event."""
+    skipped and the time is timeline + context + (probe's diagnose time x drops / probe): the drops of a window
+    are alike, each is explained separately, and the probe context still holds every event."""
     timeline = build_timeline(events, TUNNEL)
     drops = [d for d in timeline.drops if start <= d.down_ts <= end]
     if len(drops) > probe:

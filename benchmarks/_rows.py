@@ -5,6 +5,7 @@ the negotiation every few seconds and the peer rejects it (pre-shared key mismat
 in the grammar of research §2.4 (rows verbatim from §2.4.2/§2.4.3; the success path and the DPD close row are the
 reconstructions of §2.4.8). Between the runs of failures the tunnel comes up, and TunnelDiagnosticLog logs each
 disconnect/reconnect (§2.2); some drops are failovers to the other instance, a few after a HostMaintenanceEvent.
+A drop comes every ~255 paris rows (a run of 10-60 failed negotiations), so drops grow with N (~3,900 per 1M).
 About 10 % of the rows belong elsewhere and must be filtered out by the bot's query: a second tunnel on VPNGW01
 (remote 198.51.100.7; its tunnel rows come back from the query and are dropped in Python) and gateway VPNGW02.
 
@@ -24,8 +25,6 @@ GATEWAY2, GATEWAY2_REMOTE = "VPNGW02", "203.0.113.77"
 IN_0, IN_1 = "GatewayTenantWorker_IN_0", "GatewayTenantWorker_IN_1"
 #: Share of rows the bot's query for paris does not want (VPNGW02, and the other tunnel's IKE rows).
 NOISE = 0.10
-#: Rows per drop of paris, on average (a run of ~35 failed negotiations of ~8 rows each): drops scale with N.
-ROWS_PER_DROP = 300
 
 COLUMNS = ("TimeGenerated", "Category", "OperationName", "Message", "Resource", "ResourceGroup",
            "instance_s", "remoteIP_s", "status_s", "stateChangeReason_s")

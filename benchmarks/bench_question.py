@@ -54,24 +54,34 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def stages(ws: LocalWorkspace, start: datetime, end: datetime, now: datetime, anchor: datetime,
            budget: float) -> dict[str, Any]:
-    """The question's three stages timed apart, as investigate() runs them."""
+    """The question's stages timed apart, as investigate() runs them, with what each holds in memory."""
     query = bot_query(start, end, now)
     text = query.text()
+    base = rss_mb()
+    reset_peak()
     t = time.perf_counter()
+    for _ in ws.run_kql(text, query.start, query.end).rows:
+        pass
+    out: dict[str, Any] = {"query_s": time.perf_counter() - t, "query_peak_mb": peak_mb() - base}
     result = ws.run_kql(text, query.start, query.end)
     got = list(result.rows)
-    query_s = time.perf_counter() - t
-    t = time.perf_counter()
     normalise = make_normaliser(result.columns, Provenance(ws.backend, ws.origin, "AzureDiagnostics", text))
-    events: list[Event] = []
-    for row in got:
-        events.append(normalise(row, None))
-    normalise_s = time.perf_counter() - t
+    for collect in (True, False):  # as the bot runs it, then without the cyclic GC to show its share
+        events: list[Event] = []
+        gc.collect()
+        if not collect:
+            gc.disable()
+        t = time.perf_counter()
+        for row in got:
+            events.append(normalise(row, None))
+        out["normalise_s" if collect else "normalise_nogc_s"] = time.perf_counter() - t
+        gc.enable()
     del got
-    rules_s, extrapolated, drops = time_rules(events, start.timestamp(), end.timestamp(), now.timestamp(),
-                                              anchor.timestamp(), budget)
-    return {"query_s": query_s, "normalise_s": normalise_s, "rules_s": rules_s, "extrapolated": extrapolated,
-            "drops": drops, "rows": len(events)}
+    out["events_mb"] = sum(sys.getsizeof(e) + sys.getsizeof(e.message) + sys.getsizeof(e.ts) for e in events) / 2**20
+    out["rules_s"], out["extrapolated"], out["drops"] = time_rules(
+        events, start.timestamp(), end.timestamp(), now.timestamp(), anchor.timestamp(), budget)
+    out["rows"] = len(events)
+    return out
 
 
 def child(n: int, budget: float) -> dict[str, Any]:
@@ -137,23 +147,30 @@ def report(results: list[dict[str, Any]], budget: float) -> None:
               f"{r['load_peak_mb']:>12.0f} {r['rss_before_mb']:>13.0f} {r['peak_mb']:>11.0f} "
               f"{r.get('cause', '-'):>14}")
     big = max(results, key=lambda r: r["n"])
-    q_ok = big["question_s"] is not None and big["question_s"] < TARGET_S
-    print(f"\ntarget at N={big['n']:,}: question < {TARGET_S:.0f} s: {'MET' if q_ok else 'MISSED'}; "
-          f"peak RSS < {TARGET_MB:.0f} MB: {'MET' if big['peak_mb'] < TARGET_MB else 'MISSED'} "
-          f"({big['peak_mb']:.0f} MB, of which {big['rss_before_mb']:.0f} MB resident before the question)")
+    if big["n"] < 1_000_000:
+        print("\nthe targets are for a 1M-row window: run with --sizes 1000000")
+    else:
+        q_ok = big["question_s"] is not None and big["question_s"] < TARGET_S
+        print(f"\ntargets at N={big['n']:,}: question < {TARGET_S:.0f} s: {'MET' if q_ok else 'MISSED'}; "
+              f"peak RSS < {TARGET_MB:.0f} MB: {'MET' if big['peak_mb'] < TARGET_MB else 'MISSED'} "
+              f"({big['peak_mb']:.0f} MB, of which {big['rss_before_mb']:.0f} MB resident before the question)")
     staged = [r for r in results if "stages" in r]
     if not staged:
         return
     print("\nwhere the time goes (sizes that missed a target; same query, stages timed apart):")
-    head = f"{'N':>9} {'query+fetch s':>13} {'normalise s':>11} {'timeline+rules s':>16} {'total s':>8}  note"
+    head = (f"{'N':>9} {'query+fetch s':>13} {'normalise s':>11} {'(GC part) s':>11} {'timeline+rules s':>16} "
+            f"{'total s':>8} {'query peak +MB':>14} {'events MB':>9}")
     print(head)
     print("-" * len(head))
     for r in staged:
         st = r["stages"]
         total = st["query_s"] + st["normalise_s"] + st["rules_s"]
-        note = f"rules extrapolated from 20 of {st['drops']:,} drops" if st["extrapolated"] else ""
-        print(f"{r['n']:>9,} {st['query_s']:>13.2f} {st['normalise_s']:>11.2f} {st['rules_s']:>16.2f} "
-              f"{total:>8.2f}  {note}")
+        rules = f"{'~' if st['extrapolated'] else ''}{st['rules_s']:.2f}"
+        print(f"{r['n']:>9,} {st['query_s']:>13.2f} {st['normalise_s']:>11.2f} "
+              f"{st['normalise_s'] - st['normalise_nogc_s']:>11.2f} {rules:>16} {total:>8.2f} "
+              f"{st['query_peak_mb']:>14.0f} {st['events_mb']:>9.0f}")
+    print("query peak +MB: DuckDB's transient memory for the query and fetch, over the RSS before it; events MB: the "
+          "Event objects the question holds (object + message + ts); ~ = extrapolated from the first 20 drops.")
 
 
 if __name__ == "__main__":
