@@ -81,20 +81,8 @@ def run_rules(events: Sequence[Event], start: float, end: float, now: float, anc
     return diagnose(rule_context(timeline, start, end, now, anchor))
 
 
-def time_rules(events: Sequence[Event], start: float, end: float, now: float, anchor: float, budget: float,
-               runs: int = 1, probe: int = 20) -> tuple[float, bool, int]:
-    """Seconds for run_rules over `events` (best of `runs`), whether that time is extrapolated, and the window's
-    drop count. When diagnosing the first `probe` drops predicts more than `budget` s in all, the full run is
-    skipped and the time is timeline + context + (probe's diagnose time x drops / probe): the drops of a window
-    are alike, each is explained separately, and the probe context still holds every event."""
-    timeline = build_timeline(events, TUNNEL)
-    drops = [d for d in timeline.drops if start <= d.down_ts <= end]
-    if len(drops) > probe:
-        cut = drops[probe - 1].down_ts
-        ctx = rule_context(timeline, start, cut, now, min(anchor, cut))
-        per_probe = best_of(runs, lambda: diagnose(ctx))
-        fixed = best_of(runs, lambda: rule_context(build_timeline(events, TUNNEL), start, end, now, anchor))
-        estimate = fixed + per_probe * len(drops) / probe
-        if estimate * runs > budget:
-            return estimate, True, len(drops)
-    return best_of(runs, lambda: run_rules(events, start, end, now, anchor)), False, len(drops)
+def time_rules(events: Sequence[Event], start: float, end: float, now: float, anchor: float,
+               runs: int = 1) -> tuple[float, int]:
+    """Best-of-`runs` seconds for run_rules over `events`, and the window's drop count."""
+    drops = len(build_timeline(events, TUNNEL).drops_between(start, end))
+    return best_of(runs, lambda: run_rules(events, start, end, now, anchor)), drops

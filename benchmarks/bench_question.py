@@ -5,8 +5,8 @@
 Each child loads the generated rows into a LocalWorkspace (timed apart), then times one investigate() whose window
 covers every row (anchor in the middle, widen=False). Peak RSS is ru_maxrss, restarted after the load so it is the
 question's own peak (the in-process DuckDB workspace included, as "RSS before"). A question still running after
---budget seconds is stopped (SIGALRM) and reported as "> budget". Sizes that miss the targets (1M-row window
-< 5 s and < 500 MB) get a stage breakdown: query + fetch, normalise, timeline + rules.
+--budget seconds is stopped (SIGALRM) and reported as "> budget". Targets (1M-row window
+< 5 s and < 500 MB). A stage breakdown follows: query + fetch, peek + normalise, timeline + rules.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, time_rules, window
+from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, rule_context, window
 from _rows import rows
 
-from diagnostics.azure.rows import make_normaliser
-from diagnostics.events import Event, Provenance
+from diagnostics.azure.rows import make_normaliser, make_peek
+from diagnostics.engine import diagnose
+from diagnostics.events import Provenance
 from diagnostics.investigate import investigate
 from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.timeline import TimelineBuilder
 
 TARGET_S, TARGET_MB = 5.0, 500.0
 
@@ -52,35 +54,30 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def stages(ws: LocalWorkspace, start: datetime, end: datetime, now: datetime, anchor: datetime,
-           budget: float) -> dict[str, Any]:
+def stages(ws: LocalWorkspace, start: datetime, end: datetime, now: datetime, anchor: datetime) -> dict[str, Any]:
     """The question's stages timed apart, as investigate() runs them, with what each holds in memory."""
     query = bot_query(start, end, now)
     text = query.text()
     base = rss_mb()
     reset_peak()
+    gc.disable()  # as investigate() fetches and feeds
     t = time.perf_counter()
     for _ in ws.run_kql(text, query.start, query.end).rows:
         pass
     out: dict[str, Any] = {"query_s": time.perf_counter() - t, "query_peak_mb": peak_mb() - base}
     result = ws.run_kql(text, query.start, query.end)
-    got = list(result.rows)
-    normalise = make_normaliser(result.columns, Provenance(ws.backend, ws.origin, "AzureDiagnostics", text))
-    for collect in (True, False):  # as the bot runs it, then without the cyclic GC to show its share
-        events: list[Event] = []
-        gc.collect()
-        if not collect:
-            gc.disable()
-        t = time.perf_counter()
-        for row in got:
-            events.append(normalise(row, None))
-        out["normalise_s" if collect else "normalise_nogc_s"] = time.perf_counter() - t
-        gc.enable()
-    del got
-    out["events_mb"] = sum(sys.getsizeof(e) + sys.getsizeof(e.message) + sys.getsizeof(e.ts) for e in events) / 2**20
-    out["rules_s"], out["extrapolated"], out["drops"] = time_rules(
-        events, start.timestamp(), end.timestamp(), now.timestamp(), anchor.timestamp(), budget)
-    out["rows"] = len(events)
+    builder = TimelineBuilder(TUNNEL)
+    t = time.perf_counter()
+    builder.feed(result.rows, make_peek(result.columns),
+                 make_normaliser(result.columns, Provenance(ws.backend, ws.origin, "AzureDiagnostics", text)))
+    out["feed_s"] = max(0.0, time.perf_counter() - t - out["query_s"])  # the fetch happens inside the feed
+    gc.enable()
+    out["kept"] = len(builder.kept)
+    out["events_mb"] = sum(sys.getsizeof(e) + sys.getsizeof(e.message) for e in builder.kept) / 2**20
+    t = time.perf_counter()
+    timeline = builder.build()
+    diagnose(rule_context(timeline, start.timestamp(), end.timestamp(), now.timestamp(), anchor.timestamp()))
+    out["rules_s"] = time.perf_counter() - t
     return out
 
 
@@ -108,8 +105,7 @@ def child(n: int, budget: float) -> dict[str, Any]:
         out.update(question_s=None)
     out["peak_mb"] = peak_mb()
     gc.collect()
-    if out["question_s"] is None or out["question_s"] >= TARGET_S or out["peak_mb"] >= TARGET_MB:
-        out["stages"] = stages(ws, start, end, now, anchor, budget)
+    out["stages"] = stages(ws, start, end, now, anchor)
     return out
 
 
@@ -154,23 +150,17 @@ def report(results: list[dict[str, Any]], budget: float) -> None:
         print(f"\ntargets at N={big['n']:,}: question < {TARGET_S:.0f} s: {'MET' if q_ok else 'MISSED'}; "
               f"peak RSS < {TARGET_MB:.0f} MB: {'MET' if big['peak_mb'] < TARGET_MB else 'MISSED'} "
               f"({big['peak_mb']:.0f} MB, of which {big['rss_before_mb']:.0f} MB resident before the question)")
-    staged = [r for r in results if "stages" in r]
-    if not staged:
-        return
-    print("\nwhere the time goes (sizes that missed a target; same query, stages timed apart):")
-    head = (f"{'N':>9} {'query+fetch s':>13} {'normalise s':>11} {'(GC part) s':>11} {'timeline+rules s':>16} "
-            f"{'total s':>8} {'query peak +MB':>14} {'events MB':>9}")
+    print("\nwhere the time goes (same query, stages timed apart):")
+    head = (f"{'N':>9} {'query+fetch s':>13} {'peek+normalise s':>16} {'timeline+rules s':>16} "
+            f"{'query peak +MB':>14} {'IKE+other rows kept':>19} {'kept MB':>8}")
     print(head)
     print("-" * len(head))
-    for r in staged:
+    for r in results:
         st = r["stages"]
-        total = st["query_s"] + st["normalise_s"] + st["rules_s"]
-        rules = f"{'~' if st['extrapolated'] else ''}{st['rules_s']:.2f}"
-        print(f"{r['n']:>9,} {st['query_s']:>13.2f} {st['normalise_s']:>11.2f} "
-              f"{st['normalise_s'] - st['normalise_nogc_s']:>11.2f} {rules:>16} {total:>8.2f} "
-              f"{st['query_peak_mb']:>14.0f} {st['events_mb']:>9.0f}")
-    print("query peak +MB: DuckDB's transient memory for the query and fetch, over the RSS before it; events MB: the "
-          "Event objects the question holds (object + message + ts); ~ = extrapolated from the first 20 drops.")
+        print(f"{r['n']:>9,} {st['query_s']:>13.2f} {st['feed_s']:>16.2f} {st['rules_s']:>16.2f} "
+              f"{st['query_peak_mb']:>14.0f} {st['kept']:>19,} {st['events_mb']:>8.0f}")
+    print("query peak +MB: DuckDB's transient memory for the query and fetch over the RSS before it; rows kept: "
+          "IKE rows are kept only around the tunnel's state changes (diagnostics/timeline.py).")
 
 
 if __name__ == "__main__":

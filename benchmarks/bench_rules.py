@@ -27,7 +27,6 @@ from diagnostics.timeline import build_timeline
 
 TARGET = 300_000
 RUNS = 3
-BUDGET = 60.0  # seconds; slower rule runs are extrapolated from their first drops (see _common.time_rules)
 
 
 def normalise_all(columns: Sequence[str], got: Sequence[tuple[Any, ...]]) -> list[Event]:
@@ -39,20 +38,16 @@ def rules_row(events: list[Event]) -> tuple[str, float]:
     """One table line for the rules over `events`, and their rows/s."""
     start, end = events[0].ts, events[-1].ts
     now, anchor = end + 86_400, (start + end) / 2
-    total, extrapolated, drops = time_rules(events, start, end, now, anchor, BUDGET, runs=RUNS)
-    parts = "-, -, -"
-    if not extrapolated:
-        timeline = build_timeline(events, TUNNEL)
-        ctx = rule_context(timeline, start, end, now, anchor)
-        parts = ", ".join(f"{s:.2f}" for s in (
-            best_of(RUNS, lambda: build_timeline(events, TUNNEL)),
-            best_of(RUNS, lambda: rule_context(timeline, start, end, now, anchor)),
-            best_of(RUNS, lambda: diagnose(ctx)),
-        ))
-    seconds = f"{'~' if extrapolated else ''}{total:.2f}"
+    total, drops = time_rules(events, start, end, now, anchor, runs=RUNS)
+    timeline = build_timeline(events, TUNNEL)
+    ctx = rule_context(timeline, start, end, now, anchor)
+    parts = ", ".join(f"{s:.2f}" for s in (
+        best_of(RUNS, lambda: build_timeline(events, TUNNEL)),
+        best_of(RUNS, lambda: rule_context(timeline, start, end, now, anchor)),
+        best_of(RUNS, lambda: diagnose(ctx)),
+    ))
     rate = len(events) / total
-    return (f"{len(events):>9,} {drops:>6,} {seconds:>9} {rate:>10,.0f}   {parts}"
-            f"{'   (extrapolated from 20 drops)' if extrapolated else ''}"), rate
+    return f"{len(events):>9,} {drops:>6,} {total:>9.2f} {rate:>10,.0f}   {parts}", rate
 
 
 def main() -> None:

@@ -103,12 +103,19 @@ def say(lines: Sequence[str]) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     _, workspace, zone, now = resolve_setup(args)
-    answer = ask(args.question, workspace.registry, workspace.backends, now, zone)
+    answer = ask(args.question, workspace.registry, workspace.backends, now, zone, progress=progress_printer())
     # Said only once there is an answer, so that bad input costs exactly one line on stderr.
     say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
     print(render(answer, args.format), end="")
     return 0
+
+
+def progress_printer():
+    """Per-source progress on a terminal ("Log Analytics workspace …: 412 rows"); silent when piped."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda line: print(f"… {line}", file=sys.stderr)
 
 
 def render(answer: Answer, fmt: str) -> str:

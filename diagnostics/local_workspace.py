@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -47,15 +48,29 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+MEMORY_LIMIT = "256MB"
+
+
+def _close(con: Any, directory: tempfile.TemporaryDirectory) -> None:
+    con.close()
+    directory.cleanup()
+
+
 class LocalWorkspace:
     """DuckDB-backed stand-in for a Log Analytics workspace (thread-safe: one cursor per query)."""
 
     backend = "local"
 
-    def __init__(self, label: str = "local workspace", origin: str = "local", database: str = ":memory:"):
+    def __init__(self, label: str = "local workspace", origin: str = "local", memory_limit: str = MEMORY_LIMIT):
         self.label = label
         self.origin = origin
-        self._con = duckdb_kql.connect(database)
+        # A file in a private temporary directory rather than ":memory:": with a memory limit, DuckDB keeps
+        # only its buffer pool in RAM, so a million-row export costs ~250 MB, not ~1 GB (benchmarks/).
+        self._dir = tempfile.TemporaryDirectory(prefix="vpnbot-workspace-")
+        self._con = duckdb_kql.connect(os.path.join(self._dir.name, "workspace.duckdb"))
+        self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._con.execute(f"SET temp_directory = '{os.path.join(self._dir.name, 'spill')}'")
+        weakref.finalize(self, _close, self._con, self._dir)
         self._lock = threading.Lock()
         self._columns: list[str] = []
         self.row_count = 0

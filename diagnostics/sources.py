@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from .events import Event
-
 
 class SourceError(RuntimeError):
     """A backend failed after its retries. The message names the backend and says what to check."""
@@ -46,13 +44,8 @@ class QueryRecord:
 
 @dataclass
 class Fetch:
-    events: list[Event] = field(default_factory=list)
+    """What running the queries told, besides the rows: what ran, what to say, which backends failed."""
+
     queries: list[QueryRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-
-    def extend(self, other: Fetch) -> None:
-        self.events.extend(other.events)
-        self.queries.extend(other.queries)
-        self.notes.extend(other.notes)
-        self.failures.extend(other.failures)

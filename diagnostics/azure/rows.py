@@ -275,6 +275,20 @@ def make_normaliser(columns: Sequence[str], provenance: Provenance) -> Callable[
     return normalise
 
 
+def make_peek(columns: Sequence[str]) -> Callable[[Sequence[Any]], tuple[float, bool]]:
+    """(epoch seconds, is an IKE row) of a raw row, without building an event: enough to decide whether a
+    bulk IKE row is worth normalising."""
+    index = {canonical_column(c): i for i, c in enumerate(columns)}
+    i_time, i_cat = index["TimeGenerated"], index.get("Category")
+
+    def peek(row: Sequence[Any]) -> tuple[float, bool]:
+        raw = row[i_time]
+        ts = raw if raw.__class__ is float else parse_time(raw)
+        return ts, i_cat is not None and row[i_cat] == "IKEDiagnosticLog"
+
+    return peek
+
+
 def event_from_mapping(row: Mapping[str, Any], provenance: Provenance, line: int | None = None) -> Event:
     """Convenience for one dict row (exports, tests). Bulk paths should use `make_normaliser`."""
     columns = list(row.keys())

@@ -35,7 +35,7 @@ class RuleContext:
 
     @property
     def window_drops(self) -> list[Drop]:
-        return [d for d in self.timeline.drops if self.start <= d.down_ts <= self.end]
+        return self.timeline.drops_between(self.start, self.end)
 
     def primary_drop(self) -> Drop | None:
         """The drop the question is about: nearest to the asked instant, else the latest in the window."""
@@ -45,6 +45,10 @@ class RuleContext:
         if self.anchor is not None:
             return min(drops, key=lambda d: abs(d.down_ts - self.anchor))
         return drops[-1]
+
+    def drops_between(self, start: float, end: float) -> list[Drop]:
+        """Drops that began within [start, end], oldest first."""
+        return self.timeline.drops_between(start, end)
 
     def near(self, kinds: Iterable[EventKind], ts: float, before: float, after: float) -> list[Event]:
         """Rows of the given kinds within [ts - before, ts + after], oldest first."""

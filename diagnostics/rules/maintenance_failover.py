@@ -34,20 +34,15 @@ def maintenance_markers(ctx: RuleContext, drop: Drop):
 
 def earlier_failover(ctx: RuleContext, drop: Drop) -> Drop | None:
     """The first failover of the same maintenance: the opposite switch shortly before this one."""
-    for other in reversed(ctx.drops):
-        if other.down_ts >= drop.down_ts:
-            continue
-        if drop.down_ts - other.down_ts > SECOND_FAILOVER_WITHIN:
-            break
-        if is_failover(other) and other.up_instance == drop.down_instance:
+    for other in reversed(ctx.drops_between(drop.down_ts - SECOND_FAILOVER_WITHIN, drop.down_ts)):
+        if other is not drop and is_failover(other) and other.up_instance == drop.down_instance:
             return other
     return None
 
 
 def later_failover(ctx: RuleContext, drop: Drop) -> Drop | None:
-    for other in ctx.drops:
-        if drop.down_ts < other.down_ts <= drop.down_ts + SECOND_FAILOVER_WITHIN and is_failover(other) \
-                and other.down_instance == drop.up_instance:
+    for other in ctx.drops_between(drop.down_ts, drop.down_ts + SECOND_FAILOVER_WITHIN):
+        if other is not drop and is_failover(other) and other.down_instance == drop.up_instance:
             return other
     return None
 
