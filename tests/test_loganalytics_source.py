@@ -1,6 +1,6 @@
 """AzureLogAnalyticsSource with the real LogsQueryClient, over HTTPS, against a local Log Analytics endpoint that
-executes the KQL on fixture rows (tests/support/loganalytics_server.py). Nothing here leaves 127.0.0.1: an
-autouse guard refuses any other connection, so a code path that tried Entra ID or IMDS would fail loudly.
+executes the KQL on fixture rows (tests/support/loganalytics_server.py). Nothing here leaves 127.0.0.1: the
+autouse guard in conftest.py refuses any other connection, so a code path that tried Entra ID or IMDS would fail loudly.
 """
 
 from __future__ import annotations
@@ -104,23 +104,6 @@ EXPECTED = [  # (time, Category, OperationName, instance_s) of exactly this gate
     (at(2, 10, 5), "IKEDiagnosticLog", "IKELogEvent", "GatewayTenantWorker_IN_1"),
     (at(2, 10, 15.87), "TunnelDiagnosticLog", "TunnelConnected", "GatewayTenantWorker_IN_1"),
 ]
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection to a non-loopback address (Entra ID, IMDS, the real API) fails the test."""
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in LOOPBACK:
-            raise AssertionError(f"test tried to reach {host!r}")
-        return original(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-
-
 @pytest.fixture(scope="module")
 def running_server() -> Iterator[LogAnalyticsServer]:
     server = LogAnalyticsServer({WORKSPACE: ROWS, NEW_WORKSPACE: NEW_ROWS}, token=TOKEN, now=lambda: NOW)

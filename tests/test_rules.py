@@ -157,3 +157,26 @@ def test_tunnel_with_a_wrong_remote_ip_gets_a_hint_naming_the_ips_the_gateway_lo
     inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z", tunnel=wrong)
     assert not inv.drops
     assert any("203.0.113.10, 203.0.113.20 but none for 203.0.113.99" in n for n in inv.notes)
+
+
+def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all():
+    from diagnostics.events import Event, EventKind
+    from diagnostics.timeline import IKE_AFTER, IKE_BEFORE, IKE_EACH_SIDE, TimelineBuilder
+
+    def ike(ts: float) -> Event:
+        return Event(ts, "azure", "IKEDiagnosticLog", EventKind.IKE, "", "VPNGW01",
+                     f"SESSION_ID :{{x}} Remote 203.0.113.10:500: Local 192.0.2.4:500: [SEND][SA_INIT] {ts}",
+                     remote_ip="203.0.113.10")
+
+    down = Event(10_000.0, "azure", "TunnelDiagnosticLog", EventKind.TUNNEL_DOWN, "TunnelDisconnected", "VPNGW01",
+                 "", instance="GatewayTenantWorker_IN_0", remote_ip="203.0.113.10")
+    stream = [ike(float(t)) for t in range(0, 10_000)] + [down] + [ike(float(t)) for t in range(10_001, 20_000)]
+    builder = TimelineBuilder(PARIS)
+    builder.feed(stream, lambda e: (e.ts, e.kind is EventKind.IKE), lambda e: e)
+    timeline = builder.build()
+    kept = [e.ts for e in timeline.events if e.kind is EventKind.IKE]
+    assert timeline.ike_rows == 19_999
+    near = [t for t in kept if down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER]
+    assert len(near) == 2 * IKE_EACH_SIDE
+    assert all(down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER or t >= 19_950 for t in kept), \
+        "only rows near the state change, and the latest few, are kept"
