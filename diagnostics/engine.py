@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .findings import Confidence, Drop, Finding
-from .rules import DROP_RULES, flapping, logs_not_ingested, no_drop_found, unknown
+from .findings import Cause, Confidence, Drop, Finding
+from .rules import DROP_RULES, NEGOTIATION_RULES, bgp_session_down, flapping, logs_not_ingested, no_drop_found, unknown
 from .rules.context import RuleContext
 from .rules.logs_not_ingested import entirely_recent
 
@@ -26,17 +26,26 @@ def explain_drop(ctx: RuleContext, drop: Drop) -> list[Finding]:
 
 
 def diagnose(ctx: RuleContext) -> list[Finding]:
-    """The ranked findings for the window: findings[0] is the primary cause."""
+    """The ranked findings for the window: findings[0] is the primary cause.
+
+    A drop is explained by the drop rules; when the tunnel stayed down, what the negotiations say (psk, proposal,
+    selectors, reachability) comes first, because that is what keeps it down and what someone must fix. With no
+    drop in the window, failing negotiations or a BGP drop are the answer before "no drop found".
+    """
+    failing = [f for rule in NEGOTIATION_RULES if (f := rule(ctx)) is not None][:1]
+    bgp = bgp_session_down(ctx)
     primary = ctx.primary_drop()
     if primary is None:
         late, nothing = logs_not_ingested(ctx), no_drop_found(ctx)
         # Only a window that lies entirely within the ingestion lag is "too recent"; otherwise its settled part
         # answers the question and the lag is a caveat.
         ordered = (late, nothing) if late is not None and entirely_recent(ctx) else (nothing, late)
-        return [f for f in ordered if f is not None]
+        return [*failing, *([bgp] if bgp else []), *(f for f in ordered if f is not None)]
     explained = explain_drop(ctx, primary)
+    if failing:
+        explained = [*failing, *(f for f in explained if f.cause is not Cause.UNKNOWN)]
     causes = Counter(
         (explained if drop is primary else explain_drop(ctx, drop))[0].cause.value for drop in ctx.window_drops
     )
     flap = flapping(ctx, causes)
-    return [flap, *explained] if flap else explained
+    return [*([flap] if flap else []), *explained, *([bgp] if bgp else [])]

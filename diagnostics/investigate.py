@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .azure.kql import TunnelQuery, build_tunnel_state_query
+from .azure.kql import TunnelQuery, build_coverage_query, build_tunnel_state_query
 from .azure.rows import make_normaliser, make_peek
 from .engine import diagnose
 from .events import Event, Provenance
@@ -127,11 +127,13 @@ def _run(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[KqlB
     )
     if not ctx.window_drops:
         ctx.lookaround = lookaround_drops(backends, tunnel, start, end, now, fetched)
+    if needs_coverage(ctx):
+        ctx.coverage = coverage(backends, tunnel, query.start, query.end, fetched)
     findings = diagnose(ctx)
     return Investigation(
         tunnel=tunnel, start=start, end=end, now=now, anchor=anchor,
         drops=ctx.window_drops, findings=findings, queries=fetched.queries,
-        notes=fetched.notes + coverage_notes(timeline), failures=fetched.failures,
+        notes=fetched.notes + coverage_notes(timeline, ctx.coverage), failures=fetched.failures,
         events=timeline.events,
     )
 
@@ -193,8 +195,44 @@ def lookaround_drops(backends: Sequence[KqlBackend], tunnel: Tunnel, start: date
     return builder.build().drops
 
 
-def coverage_notes(timeline: Timeline) -> list[str]:
+def needs_coverage(ctx: RuleContext) -> bool:
+    """No IKE row for the peer while the tunnel is down (or silent): is the peer silent, or is IKE not logged?"""
+    if ctx.timeline.ike_rows:
+        return False
+    drop = ctx.primary_drop()
+    return (drop is not None and drop.up is None) or not ctx.timeline.tunnel_rows
+
+
+def coverage(backends: Sequence[KqlBackend], tunnel: Tunnel, start: datetime, end: datetime,
+             fetched: Fetch) -> dict[str, int]:
+    text = build_coverage_query(tunnel.azure_gateway, start, end)
+    counts: dict[str, int] = {}
+    for backend in backends:
+        try:
+            result = backend.run_kql(text, start, end)
+        except SourceError:
+            continue
+        i_cat, i_rows = result.columns.index("Category"), result.columns.index("Rows")
+        for row in result.rows:
+            counts[row[i_cat]] = counts.get(row[i_cat], 0) + int(row[i_rows])
+        fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, start, end, len(counts)))
+    return counts
+
+
+def coverage_notes(timeline: Timeline, logged: dict[str, int]) -> list[str]:
     notes = []
+    gateway = timeline.tunnel.azure_gateway
+    if logged and not logged.get("TunnelDiagnosticLog") and not logged.get("IKEDiagnosticLog"):
+        notes.append(
+            f"{gateway} logged only {', '.join(sorted(logged))} in range: a policy-based gateway has only "
+            "GatewayDiagnosticLog and RouteDiagnosticLog, so tunnel state and IKE failures cannot be seen; "
+            "otherwise add TunnelDiagnosticLog and IKEDiagnosticLog to the gateway's diagnostic setting."
+        )
+    elif logged and not logged.get("IKEDiagnosticLog"):
+        notes.append(
+            f"{gateway} sends no IKEDiagnosticLog to this workspace, so why the tunnel does not come back cannot be "
+            "read: add IKEDiagnosticLog to the gateway's diagnostic setting (Monitoring > Diagnostic settings)."
+        )
     if timeline.unattributed:
         notes.append(
             f"{timeline.unattributed} tunnel rows of {timeline.tunnel.azure_gateway} had no remote IP (remoteIP_s "
@@ -211,7 +249,7 @@ def coverage_notes(timeline: Timeline) -> list[str]:
             f"{timeline.tunnel.azure_gateway} logged tunnel events for {others} but none for "
             f"{timeline.tunnel.azure_remote_ip} in range: check the tunnel's azure_remote_ip."
         )
-    if not timeline.tunnel_rows and not timeline.ike_rows:
+    if not logged and not timeline.tunnel_rows and not timeline.ike_rows:
         notes.append(
             f"No TunnelDiagnosticLog or IKEDiagnosticLog rows for {timeline.tunnel.azure_gateway} in range: check that "
             "the gateway's diagnostic setting sends these categories to the workspace."

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .azure.negotiation import IkeSummary, NegotiationTracker
 from .events import Event, EventKind
 from .findings import Drop
 from .tunnels import Tunnel
@@ -31,6 +32,7 @@ class Timeline:
     unattributed: int = 0  # tunnel rows without remoteIP_s, counted as this tunnel's
     other_tunnels: set[str] = field(default_factory=set)  # remote IPs of other tunnels seen on the gateway
     ike_rows: int = 0  # IKE rows the sources returned (only those around state changes are in `events`)
+    ike: IkeSummary | None = None  # every IKE row of the peer, grouped into negotiations
     _by_kind: dict[EventKind, tuple[list[float], list[Event]]] = field(default_factory=dict, repr=False)
     _times: list[float] = field(default_factory=list, repr=False)
     _drop_times: list[float] = field(default_factory=list, repr=False)
@@ -88,6 +90,7 @@ class TimelineBuilder:
         self.ike_rows = 0
         self.unreadable = 0  # rows whose time could not be read (counted, never fatal)
         self._tail: deque[Event] = deque(maxlen=IKE_TAIL)
+        self.negotiations = NegotiationTracker()
 
     def _mine(self, event: Event) -> bool:
         """On this tunnel's gateway and not about another of its tunnels."""
@@ -111,19 +114,21 @@ class TimelineBuilder:
         self.tunnel_rows.append(event)
         return True
 
-    def feed(self, rows: Iterable[Sequence[Any]], peek: Callable[[Sequence[Any]], tuple[float, bool]],
+    def feed(self, rows: Iterable[Sequence[Any]], peek: Callable[[Sequence[Any]], tuple[float, str | None]],
              normalise: Callable[[Sequence[Any]], Event]) -> int:
-        """Consume one sorted stream of raw rows; returns how many rows it had. `peek(row)` is (ts, is_ike)."""
+        """Consume one sorted stream of raw rows; returns how many rows it had. `peek(row)` is (ts, the Message
+        of an IKE row, or None for any other row). Every IKE row goes through the negotiation tracker."""
         before: deque[tuple[float, Sequence[Any]]] = deque(maxlen=IKE_EACH_SIDE)
         keep_until, kept_after, count = float("-inf"), 0, 0
+        track = self.negotiations.add
         for row in rows:
             count += 1
             try:
-                ts, is_ike = peek(row)
+                ts, ike_message = peek(row)
             except ValueError:
                 self.unreadable += 1
                 continue
-            if not is_ike:
+            if ike_message is None:
                 if self.add(normalise(row)):
                     for earlier_ts, earlier in before:
                         if earlier_ts >= ts - IKE_BEFORE:
@@ -132,6 +137,7 @@ class TimelineBuilder:
                     keep_until, kept_after = ts + IKE_AFTER, 0
                 continue
             self.ike_rows += 1
+            track(ts, ike_message)
             if ts <= keep_until and kept_after < IKE_EACH_SIDE:
                 kept_after += self._add_ike(normalise(row))
             else:
@@ -151,15 +157,17 @@ class TimelineBuilder:
         events.sort(key=lambda e: e.ts)  # linear when the streams were sorted
         self.tunnel_rows.sort(key=lambda e: e.ts)
         return Timeline(self.tunnel, events, self.tunnel_rows, pair_drops(self.tunnel_rows), self.unattributed,
-                        self.other_tunnels, ike_rows=self.ike_rows)
+                        self.other_tunnels, ike_rows=self.ike_rows, ike=self.negotiations.summary())
 
 
 def build_timeline(events: Iterable[Event], tunnel: Tunnel) -> Timeline:
     """A timeline from rows already normalised (tests, small sources): every row of the tunnel is kept."""
     builder = TimelineBuilder(tunnel)
-    for event in events:
+    for event in sorted(events, key=lambda e: e.ts):
         builder.add(event)
-    builder.ike_rows = sum(1 for e in builder.kept if e.kind is EventKind.IKE)
+        if event.kind is EventKind.IKE and builder._mine(event):
+            builder.ike_rows += 1
+            builder.negotiations.add(event.ts, event.message)
     return builder.build()
 
 

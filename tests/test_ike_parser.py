@@ -32,8 +32,8 @@ PSK_ROWS = [
 def test_envelope_gives_session_endpoints_and_tags():
     msg = parse_ike_message(ENVELOPE + PSK_ROWS[0])
     assert msg.session == "3baa1cd0-77ec-40e6-b0d6-7ef40b2372a5"
-    assert (msg.remote_ip, msg.remote_port, msg.local_ip, msg.local_port) == ("168.62.186.148", 500,
-                                                                             "104.208.38.235", 500)
+    assert (msg.remote_ip, msg.remote_port, msg.local_ip, msg.local_port) == ("168.62.186.148", "500",
+                                                                             "104.208.38.235", "500")
     assert msg.direction == "send" and "SA_INIT" in msg.tags
     assert msg.starts_negotiation and msg.icookie == "0xCBF235637168FA00"
     assert msg.tunnel_id == "0x3"
@@ -106,7 +106,7 @@ def test_policy_mismatch_rows(row, direction, signal):
     msg = parse_ike_message("SESSION_ID :{26097AFB-E960-4F7C-87DB-65AB85BDB299} Remote 203.0.113.10:4500: "
                             "Local 192.0.2.4:4500: " + row)
     assert msg.session == "26097afb-e960-4f7c-87db-65ab85bdb299", "GUIDs in any case"
-    assert msg.remote_port == 4500
+    assert msg.remote_port == "4500"
     assert msg.direction == direction
     assert failure_of(msg) is signal
 

@@ -172,10 +172,11 @@ def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all()
                  "", instance="GatewayTenantWorker_IN_0", remote_ip="203.0.113.10")
     stream = [ike(float(t)) for t in range(0, 10_000)] + [down] + [ike(float(t)) for t in range(10_001, 20_000)]
     builder = TimelineBuilder(PARIS)
-    builder.feed(stream, lambda e: (e.ts, e.kind is EventKind.IKE), lambda e: e)
+    builder.feed(stream, lambda e: (e.ts, e.message if e.kind is EventKind.IKE else None), lambda e: e)
     timeline = builder.build()
     kept = [e.ts for e in timeline.events if e.kind is EventKind.IKE]
     assert timeline.ike_rows == 19_999
+    assert timeline.ike is not None and timeline.ike.rows == 19_999
     near = [t for t in kept if down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER]
     assert len(near) == 2 * IKE_EACH_SIDE
     assert all(down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER or t >= 19_950 for t in kept), \

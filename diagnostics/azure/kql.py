@@ -103,3 +103,14 @@ def build_tunnel_state_query(gateway: str, start: datetime, end: datetime) -> st
         f"| project TimeGenerated, Category, OperationName, Resource, {optional}",
         "| sort by TimeGenerated asc",
     ])
+
+
+def build_coverage_query(gateway: str, start: datetime, end: datetime) -> str:
+    """Which categories the gateway logged in the range: "before answering, know which categories the workspace
+    actually has" (a policy-based gateway has only GatewayDiagnosticLog and RouteDiagnosticLog, seed 000)."""
+    return "\n".join([
+        "AzureDiagnostics",
+        f"| where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",
+        f"| where Resource =~ {kql_string(gateway)}",
+        "| summarize Rows = count() by Category",
+    ])

@@ -275,16 +275,18 @@ def make_normaliser(columns: Sequence[str], provenance: Provenance) -> Callable[
     return normalise
 
 
-def make_peek(columns: Sequence[str]) -> Callable[[Sequence[Any]], tuple[float, bool]]:
-    """(epoch seconds, is an IKE row) of a raw row, without building an event: enough to decide whether a
-    bulk IKE row is worth normalising."""
+def make_peek(columns: Sequence[str]) -> Callable[[Sequence[Any]], tuple[float, str | None]]:
+    """(epoch seconds, the Message of an IKE row or None for other rows) of a raw row, without building an
+    event: enough to analyse a bulk IKE row and decide whether it is worth keeping."""
     index = {canonical_column(c): i for i, c in enumerate(columns)}
-    i_time, i_cat = index["TimeGenerated"], index.get("Category")
+    i_time, i_cat, i_msg = index["TimeGenerated"], index.get("Category"), index.get("Message")
 
-    def peek(row: Sequence[Any]) -> tuple[float, bool]:
+    def peek(row: Sequence[Any]) -> tuple[float, str | None]:
         raw = row[i_time]
         ts = raw if raw.__class__ is float else parse_time(raw)
-        return ts, i_cat is not None and row[i_cat] == "IKEDiagnosticLog"
+        if i_cat is not None and row[i_cat] == "IKEDiagnosticLog":
+            return ts, (row[i_msg] or "") if i_msg is not None else ""
+        return ts, None
 
     return peek
 

@@ -23,6 +23,7 @@ class RuleContext:
     rows_in_window: int = 0  # every row the sources returned for the window, before tunnel filtering
     lookaround: list[Drop] = field(default_factory=list)  # drops from a wider look, when the window had none
     latest_row: float | None = None  # newest row the sources returned for this gateway
+    coverage: dict[str, int] = field(default_factory=dict)  # rows per category the gateway logged, when looked up
 
     @property
     def tunnel(self):

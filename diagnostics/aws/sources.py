@@ -1,0 +1,129 @@
+"""What every AWS tunnel log source does, so the investigation never cares whether events came from CloudWatch
+Logs, an export file or the demo.
+
+A source reads one VPN connection's tunnel log events for a time range and says exactly what it read, as the
+`aws logs filter-log-events` command line that reads the same events from CloudWatch (the JSON answer's
+`queries[].text`: anyone can re-run it). Server-side filtering stays at log group, stream names and time range
+(DESIGN.md; moto ignores JSON filter patterns, research §4.2), and everything else is classified in Python.
+
+AWS sources sit in the same `backends` list as the Azure `KqlBackend`s; `AwsLogSource` is runtime-checkable so
+the investigation picks them out by type.
+"""
+
+from __future__ import annotations
+
+import shlex
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from ..events import iso_z
+from .parser import LogRecord
+from .streams import is_tunnel_stream, parse_stream_name
+
+
+@dataclass(frozen=True)
+class TunnelLogRequest:
+    """One read: a VPN connection (both tunnels unless outside IPs narrow it) over [start, end]."""
+
+    connection: str  # vpn-0123456789abcdef0
+    outside_ips: tuple[str, ...]
+    start: datetime
+    end: datetime
+    log_group: str = ""  # overrides the source's group (a tunnel's own `aws_log_group`)
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
+
+
+@dataclass
+class AwsRead:
+    records: list[LogRecord]
+    command: str  # the exact parameters, as an `aws logs filter-log-events` command line
+    origin: str  # log group, or export file names
+    table: str  # what evidence lines name as their source, before the stream name
+    streams: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    api_calls: int = 0
+
+
+@runtime_checkable
+class AwsLogSource(Protocol):
+    """CloudWatch Logs, an `aws logs filter-log-events` export, or the demo."""
+
+    backend: str  # "cloudwatch-logs" | "local"
+    label: str  # for people: "CloudWatch Logs group /aws/vendedlogs/vpn (eu-west-1)"
+    origin: str
+
+    def read_tunnel_logs(self, request: TunnelLogRequest) -> AwsRead: ...
+
+    def command(self, request: TunnelLogRequest) -> str: ...
+
+
+def filter_log_events_command(log_group: str, request: TunnelLogRequest, streams: Sequence[str] = (),
+                              region: str = "") -> str:
+    """The CLI command that reads the same events, with the window in words beside the epoch milliseconds."""
+    lines = ["aws logs filter-log-events" + (f" --region {shlex.quote(region)}" if region else "")
+             + f" --log-group-name {shlex.quote(log_group or '<log group>')} \\"]
+    if streams:
+        lines.append("  --log-stream-names " + " ".join(shlex.quote(s) for s in streams) + " \\")
+    else:
+        # describe_log_streams found nothing to name: this is the prefix the streams were looked up with.
+        lines.append(f"  --log-stream-name-prefix {shlex.quote(request.connection)} \\")
+    lines.append(f"  --start-time {request.start_ms} --end-time {request.end_ms}")
+    lines.append(f"# {iso_z(request.start)} .. {iso_z(request.end)}; filter pattern: none (vpnbot classifies "
+                 "the events itself); streams: describe-log-streams --log-stream-name-prefix "
+                 f"{request.connection}")
+    return "\n".join(lines)
+
+
+class MemoryLogSource:
+    """Tunnel log events held in memory: an export someone sent, or the demo. Reads with the same semantics as
+    CloudWatch (stream names of the connection, inclusive ms range), so both paths answer alike."""
+
+    def __init__(self, records: Iterable[LogRecord], *, label: str, origin: str, log_group: str = "",
+                 table: str = "") -> None:
+        self.backend = "local"
+        self.label = label
+        self.origin = origin
+        self.log_group = log_group
+        self.table = table or origin
+        self._records = sorted(records, key=lambda r: r.timestamp)
+        self._times = [r.timestamp for r in self._records]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def records(self) -> list[LogRecord]:
+        return self._records
+
+    def streams(self) -> list[str]:
+        return sorted({r.stream for r in self._records})
+
+    def _wanted(self, record: LogRecord, request: TunnelLogRequest) -> bool:
+        if is_tunnel_stream(record.stream, request.connection, request.outside_ips):
+            return True
+        # Legacy-label records may name their connection in the body when the stream name is not a tunnel's.
+        return parse_stream_name(record.stream) is None and request.connection in record.message.lower()
+
+    def read_tunnel_logs(self, request: TunnelLogRequest) -> AwsRead:
+        lo, hi = bisect_left(self._times, request.start_ms), bisect_right(self._times, request.end_ms)
+        records = [r for r in self._records[lo:hi] if self._wanted(r, request)]
+        streams = sorted({r.stream for r in records})
+        return AwsRead(records, self.command(request, streams), self.origin, self.table, streams)
+
+    def command(self, request: TunnelLogRequest, streams: Sequence[str] = ()) -> str:
+        return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"
+                + filter_log_events_command(request.log_group or self.log_group, request, streams))
+
+
+def utc_ms(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)

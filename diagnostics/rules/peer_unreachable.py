@@ -1,0 +1,64 @@
+"""peer_unreachable: the gateway keeps starting negotiations and the device never answers.
+
+Detects: repeated `[SEND][SA_INIT] … rCookie 0x0` with no `[RECEIVED]` row in those negotiations (seed 000: "Azure
+keeps retrying every few seconds"; research §6 rule 9), or no IKE row at all for the device while the tunnel is down
+although the gateway logs IKE for its other peers (research §2.4.6: "No IKE rows at all = peer unreachable (wrong
+LNG IP, NSG/UDR on GatewaySubnet, on-prem firewall)").
+
+Why it matters: no key or proposal can be wrong if no packet arrives; the fix is on the path to the device.
+"""
+
+from __future__ import annotations
+
+from ..findings import Cause, Confidence, Finding
+from .context import RuleContext
+from .negotiations import down_period, negotiations_in, runs, sample_rows
+
+MIN_ATTEMPTS = 2
+ADVICE = ("Check that the local network gateway's IP address is the device's current public IP, that no NSG or "
+          "route table (UDR) is attached to the GatewaySubnet, and that the device and its firewalls accept UDP 500 "
+          "and 4500 from the gateway's public IPs (and that NAT in front of the device forwards them).")
+
+
+def peer_unreachable(ctx: RuleContext) -> Finding | None:
+    period = down_period(ctx)
+    if period is None:
+        return None
+    device = ctx.tunnel.azure_remote_ip or "the on-premises device"
+    negotiations = negotiations_in(ctx, period)
+    if not negotiations:
+        return _silent(ctx, device)
+    if any(n.received for n in negotiations):
+        return None
+    found = runs(negotiations, lambda n: not n.received and n.sa_init_sent > 0)
+    if not found or found[0].count < MIN_ATTEMPTS:
+        return None
+    run = found[0]
+    return Finding(
+        cause=Cause.PEER_UNREACHABLE,
+        confidence=Confidence.HIGH,
+        title="The on-premises device does not answer",
+        explanation=(f"The gateway sent {run.count} IKE SA_INIT requests to {device} between "
+                     f"{ctx.fmt(run.first, seconds=False)} and {ctx.fmt(run.last, seconds=False)} and received "
+                     "nothing back: the packets do not reach the device, or its answers do not reach Azure."),
+        advice=ADVICE,
+        evidence=sample_rows(ctx, run.sample),
+        rule="peer_unreachable",
+    )
+
+
+def _silent(ctx: RuleContext, device: str) -> Finding | None:
+    """No IKE row at all for the device while the tunnel is down: unreachable, if the gateway logs IKE at all."""
+    drop = ctx.primary_drop()
+    if drop is None or drop.up is not None or not ctx.coverage.get("IKEDiagnosticLog"):
+        return None
+    return Finding(
+        cause=Cause.PEER_UNREACHABLE,
+        confidence=Confidence.MEDIUM,
+        title="No IKE traffic with the on-premises device",
+        explanation=(f"The tunnel has been down since {ctx.fmt(drop.down_ts)} and the gateway logged no IKE "
+                     f"exchange with {device} since, although it logs IKE for its other peers: nothing reaches it."),
+        advice=ADVICE,
+        evidence=[drop.down],
+        rule="peer_unreachable",
+    )
