@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from diagnostics.investigate import Investigation, investigate
+from diagnostics.p2s import P2SReport, p2s_report
 from diagnostics.sources import KqlBackend
 from diagnostics.tunnels import TunnelRegistry
 
@@ -26,6 +27,7 @@ class Answer:
     question: Question
     investigation: Investigation | None = None
     registry: TunnelRegistry | None = None  # for the `tunnels` intent
+    p2s: P2SReport | None = None  # for the point-to-site intent
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -45,6 +47,8 @@ def ask(
     question = parse_question(text, registry, now, tz)
     if question.intent in (Intent.HELP, Intent.TUNNELS):
         return Answer(question, registry=registry)
+    if question.intent is Intent.P2S:
+        return Answer(question, p2s=point_to_site(question, registry, backends))
     if question.intent in (Intent.SUMMARY, Intent.EVIDENCE):
         raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
                             f"try: {HELP_EXAMPLES[0]}")
@@ -58,3 +62,14 @@ def ask(
         widen=question.intent is Intent.WHY_DROP,
     )
     return Answer(question, investigation=result)
+
+
+def point_to_site(question: Question, registry: TunnelRegistry, backends: Sequence[KqlBackend]) -> P2SReport:
+    """Point-to-site is per gateway: the named tunnel's gateway, else every Azure gateway the registry knows."""
+    if question.tunnel is not None and question.tunnel.azure_gateway:
+        gateways = [question.tunnel.azure_gateway]
+    else:
+        gateways = sorted({t.azure_gateway for t in registry if t.azure_gateway})
+    if not gateways:
+        raise QuestionError("no Azure VPN gateway is configured, and point-to-site logs come from one")
+    return p2s_report(gateways, question.window.start, question.window.end, backends, user=question.user)

@@ -28,6 +28,7 @@ class Intent(StrEnum):
     HELP = "help"
     SUMMARY = "summary"
     EVIDENCE = "evidence"
+    P2S = "p2s"  # point-to-site connection attempts (issue 3)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Question:
     anchor: datetime | None  # the instant asked about ("at 14:02"), UTC; None for a range/default question
     tz: ZoneInfo  # the asker's zone used to read the times (a zone named in the text wins)
     explicit_window: bool  # True when the user gave a time or range; False for the default window
+    user: str = ""  # a user named in a point-to-site question ("why can't alice@contoso.com connect")
 
 
 class QuestionError(ValueError):
@@ -60,6 +62,7 @@ _EXAMPLE_TEMPLATES = (
     "drops {t} since monday",
     "evidence {t} at 14:02",
     "summary yesterday",
+    "who failed to connect over point-to-site today",
     "tunnels",
     "help",
 )
@@ -119,6 +122,8 @@ def detect_intent(words: Sequence[str]) -> Intent | None:
     """The intent of lower-cased words, or None when nothing says what is wanted (a tunnel may still)."""
     if not words:
         return Intent.HELP
+    if _asks_p2s(words):  # "why can't alice@contoso.com connect" is about point-to-site, not a tunnel drop
+        return Intent.P2S
     if words[0] == "list" and len(words) > 1 and words[1] in _COMMANDS:
         return _COMMANDS[words[1]]
     if words[0] in _COMMANDS:
@@ -128,6 +133,16 @@ def detect_intent(words: Sequence[str]) -> Intent | None:
         intent = rule(words)
         if intent is not None:
             return intent
+    return None
+
+
+def _asks_p2s(words: Sequence[str]) -> Intent | None:
+    """Point-to-site: "who failed to connect over p2s today", "why can't alice@contoso.com connect"."""
+    text = " ".join(words)
+    if {"p2s", "point-to-site", "openvpn"} & set(words) or "point to site" in text or "vpn client" in text:
+        return Intent.P2S
+    if any("@" in w for w in words) and any(w.startswith("connect") or w == "login" for w in words):
+        return Intent.P2S
     return None
 
 
@@ -314,6 +329,7 @@ def parse_question(text: str, registry: TunnelRegistry, now: datetime, tz: ZoneI
         anchor=reading.anchor,
         tz=reading.tz,
         explicit_window=reading.explicit,
+        user=next((t for t in tokens if "@" in t and "." in t.split("@")[-1]), "") if intent is Intent.P2S else "",
     )
 
 
@@ -322,7 +338,12 @@ def _tunnel_for(intent: Intent | None, tokens: Sequence[str], reading: TimeReadi
     """The tunnel the question is about, or the error that explains why there is none."""
     if intent in (Intent.HELP, Intent.TUNNELS):
         return None
-    tunnel, _word = find_tunnel(tokens, reading.used, registry)
+    try:
+        tunnel, _word = find_tunnel(tokens, reading.used, registry)
+    except AmbiguousTunnel as ambiguous:
+        if intent is not Intent.P2S:
+            raise
+        return registry.resolve(ambiguous.candidates[0])  # point-to-site is per gateway: any of its tunnels names it
     if tunnel is not None:
         return tunnel
     reference = unknown_reference(tokens, reading.used, registry)
@@ -330,6 +351,10 @@ def _tunnel_for(intent: Intent | None, tokens: Sequence[str], reading: TimeReadi
         if reference is not None and (registry.suggest(reference) or _ID_LIKE.fullmatch(reference)):
             raise UnknownTunnel(reference, registry.suggest(reference), registry.names())
         raise QuestionError(_not_understood(cleaned, registry))
+    if intent is Intent.P2S:  # about users, not tunnels: only an unknown address or id is worth refusing
+        if reference is not None and "@" not in reference and _ID_LIKE.fullmatch(reference):
+            raise UnknownTunnel(reference, registry.suggest(reference), registry.names())
+        return None
     if intent == Intent.SUMMARY:
         return _optional_tunnel(reference, registry)
     if len(registry) == 1 and (reference is None or not _ID_LIKE.fullmatch(reference)):

@@ -34,6 +34,12 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         doc["notes"] += HELP_EXAMPLES
     elif question.intent is Intent.TUNNELS and answer.registry is not None:
         doc["notes"] += [tunnel_line(t) for t in answer.registry]
+    if answer.p2s is not None:
+        doc["queries"] = [{"backend": q.backend, "text": q.text} for q in answer.p2s.queries]
+        doc["notes"] += answer.p2s.notes
+        doc["attempts"] = [{"time": iso_z(a.start), "gateway": a.gateway, "user": a.user or None,
+                            "outcome": a.outcome, "client_ip": a.client_ip or None, "detail": a.detail or None}
+                           for a in answer.p2s.attempts]
     if inv is not None:
         doc["window"] = {"start": iso_z(inv.start), "end": iso_z(inv.end)}
         doc["drops"] = [drop_to_json(d) for d in inv.drops]

@@ -20,6 +20,8 @@ def render_text(answer: Answer) -> str:
         return help_text()
     if answer.intent is Intent.TUNNELS:
         return tunnels_text(answer.registry)
+    if answer.p2s is not None:
+        return p2s_text(answer)
     inv = answer.investigation
     if inv is None:
         return "\n".join(answer.notes)
@@ -118,3 +120,45 @@ def tunnel_line(tunnel: Tunnel) -> str:
     ids = ", ".join(f"{k}={v}" for k, v in tunnel.identifiers.items())
     aliases = f" (aliases: {', '.join(tunnel.aliases)})" if tunnel.aliases else ""
     return f"{tunnel.name} [{tunnel.provider}] {ids}{aliases}"
+
+
+MAX_P2S_LINES = 20
+
+
+def p2s_headline(answer: Answer) -> str:
+    report = answer.p2s
+    assert report is not None
+    who = f" for {answer.question.user}" if report.user else ""
+    window = local_range(answer.question.window.start, answer.question.window.end, answer.question.tz)
+    return (f"Point-to-site{who} on {', '.join(report.gateways)}, {window}: {len(report.failed)} failed, "
+            f"{len(report.connected)} connected")
+
+
+def attempt_line(attempt, tz) -> str:
+    parts = [local_and_utc(attempt.start, tz, seconds=False, date=True), attempt.outcome,
+             attempt.user or "(no username)"]
+    if attempt.client_ip:
+        parts.append(f"from {attempt.client_ip}")
+    if attempt.detail:
+        parts.append(attempt.detail)
+    return "  ".join(parts)
+
+
+def p2s_text(answer: Answer) -> str:
+    report, tz = answer.p2s, answer.question.tz
+    assert report is not None
+    lines = [p2s_headline(answer), ""]
+    for title, attempts in (("Failed", report.failed), ("Connected", report.connected)):
+        if attempts:
+            lines.append(f"{title} ({len(attempts)}):")
+            lines += [f"  {attempt_line(a, tz)}" for a in attempts[-MAX_P2S_LINES:]]
+            lines.append("")
+    lines.append("Usernames are shown as the gateway logged them (partly masked); the bot never unmasks them.")
+    lines.append("")
+    for q in report.queries:
+        lines.append(f"Query ({q.backend} on {q.origin}, {q.rows} rows):")
+        lines += [f"  {line}" for line in q.text.splitlines()]
+        lines.append("")
+    if report.notes:
+        lines += ["Notes:", *(f"  - {n}" for n in report.notes)]
+    return "\n".join(lines).rstrip() + "\n"
