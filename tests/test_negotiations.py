@@ -36,10 +36,17 @@ def feed(tracker: NegotiationTracker, start: float, rows: list[str], step: float
         tracker.add(start + i * step, row)
 
 
+def only(tracker: NegotiationTracker):
+    """The single negotiation the rows made (a group of one, kept in full as a sample)."""
+    summary = tracker.summary()
+    assert summary.negotiations == 1 and len(summary.groups) == 1
+    return summary.groups[0].representative
+
+
 def test_azure_initiated_psk_failure_is_one_negotiation_with_its_proposals():
     tracker = NegotiationTracker()
     feed(tracker, 1000.0, psk_negotiation("3baa1cd0-77ec-40e6-b0d6-7ef40b2372a5"))
-    [n] = tracker.summary().negotiations
+    n = only(tracker)
     assert n.initiator == "azure" and n.received
     assert n.failure is Failure.AUTH
     assert n.peer_p1 == (Proposal(1, "AES-CBC-256", "SHA256", "DhGroup2"),)
@@ -51,11 +58,14 @@ def test_retries_every_few_seconds_are_counted_as_the_same_failure():
     for i in range(40):
         feed(tracker, 1000.0 + i * 6, psk_negotiation(f"3baa1cd0-77ec-40e6-b0d6-7ef40b23{i:04d}"))
     summary = tracker.summary()
-    assert len(summary.negotiations) == 40
-    assert summary.by_signature().most_common(1)[0][1] == 40
+    assert summary.negotiations == 40
+    [(group, count)] = summary.groups_between(0, 10_000)
+    assert count == 40 and group.outcome == "auth"
+    assert group.starts_between(0, 10_000) == (1000.0, 1000.0 + 39 * 6)
+    assert group.count_between(1000.0 + 20 * 6, 10_000) == 20
     # Rows are kept for a few sample negotiations only: memory stays bounded however long it fails.
-    assert 1 <= len(summary.samples) <= 6
-    assert all(len(n.rows) == 7 for n in summary.samples)
+    assert 1 <= len(group.samples) <= 4
+    assert all(len(n.rows) == 7 for n in group.samples)
 
 
 def test_peer_initiated_policy_mismatch_keeps_the_peers_dh_group_14_offer():
@@ -69,7 +79,7 @@ def test_peer_initiated_policy_mismatch_keeps_the_peers_dh_group_14_offer():
             "0x70C9D10B840827BC",
         e + "[SEND][NOTIFY] Sending Notify Message - Policy Mismatch",
     ])
-    [n] = tracker.summary().negotiations
+    n = only(tracker)
     assert n.initiator == "peer" and n.failure is Failure.POLICY
     mismatch = compare(n.peer_p1, DEFAULT_POLICY, "responder")
     assert mismatch is not None and mismatch.parameter == "DH group"
@@ -84,8 +94,7 @@ def test_peer_that_never_answers_is_a_negotiation_without_received_rows():
                                        "[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId 0x3, iCookie "
                                        "0x532CC7B57A368D12 and rCookie 0x0"])
     summary = tracker.summary()
-    assert [n.received for n in summary.negotiations] == [False] * 5
-    assert summary.by_signature() == {("no_response", ""): 5}
+    assert [(g.outcome, n) for g, n in summary.groups_between(0, 10_000)] == [("no_response", 5)]
 
 
 def test_rows_without_session_join_the_peers_current_negotiation():
@@ -103,7 +112,7 @@ def test_rows_without_session_join_the_peers_current_negotiation():
         "IkeCleanupQMNegotiation called with error 13868 and flags a",
         pre + "[SEND][NOTIFY] Sending Notify Message - Policy Mismatch",
     ])
-    [n] = tracker.summary().negotiations
+    n = only(tracker)
     assert tracker.orphans == 0
     assert n.failure is Failure.POLICY and n.peer_ts is not None and len(n.peer_ts.initiator) == 2
     assert n.peer_p2 == (Proposal(2, "DES", "Md5"),)

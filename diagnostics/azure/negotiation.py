@@ -3,16 +3,21 @@
 "In order to identify the start of an IPsec negotiation, you need to find the initial SA_INIT message … The first
 SA_INIT message is always the one where rCookie = 0" (seed 000); "Whoever sends the first packet is called
 initiator"; "If the IPsec tunnel fails to establish, Azure keeps retrying every few seconds … the failure will in
-theory always be the same every time" (seed 000). So one sample negotiation explains the failure, and the count of
-identical failures says how long it has been going on.
+theory always be the same every time we try so you could just zoom into one 'sample' failing negotiation".
 
-`NegotiationTracker` consumes rows one at a time (memory stays bounded for a million rows): it keeps a small
-summary of every negotiation and the rows of only a few sample ones.
+So `NegotiationTracker` streams rows (a failing tunnel logs a million a day) into:
+- open negotiations, one per SESSION_ID, read mostly with substring checks; the full parser runs for rows that
+  signal a failure and for the payload rows of sample negotiations;
+- once a negotiation is over (no row for a while), it is folded into the `NegotiationGroup` of negotiations that
+  ended the same way: their start times (8 bytes each) and a few sample negotiations with their rows.
+Memory stays flat however long the tunnel fails, and "this failed N times since HH:MM, the same way" is exact.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+import re
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from .ike import IkeMessage, Proposal, TrafficSelectors, parse_ike_message
@@ -20,72 +25,166 @@ from .ike_errors import Failure, failure_of
 
 #: A row with no SESSION_ID joins the peer's latest negotiation if that one saw a row this recently.
 ORPHAN_JOIN_SECONDS = 10.0
-#: Rows kept per sample negotiation, and how many negotiations keep their rows (the first and the latest few).
+#: A negotiation with no row for this long is over.
+IDLE_SECONDS = 60.0
+SWEEP_EVERY = 2048  # rows between sweeps of idle negotiations
 ROWS_PER_SAMPLE = 24
-SAMPLES_FIRST = 3
-SAMPLES_LAST = 3
+SAMPLE_FIRST = 3  # the first negotiations are samples, then one in SAMPLE_EVERY
+SAMPLE_EVERY = 25
+#: Substrings of every row that can signal a failure (notify, status, error codes, structured errors).
+_SIGNAL = re.compile("Notify|with status|rror|NO_PROPOSAL|TS_UNACCEPTABLE|timed out|elete|assumed to be invalid")
 
 
-@dataclass(slots=True, eq=False)
-class Negotiation:
-    session: str
-    remote_ip: str
-    start: float
-    end: float
-    initiator: str = ""  # "azure" | "peer" | "" (start not seen)
+@dataclass(slots=True)
+class Offers:
+    """What each side proposed, read from the payload rows of sample negotiations."""
+
     azure_p1: tuple[Proposal, ...] = ()
     peer_p1: tuple[Proposal, ...] = ()
     azure_p2: tuple[Proposal, ...] = ()
     peer_p2: tuple[Proposal, ...] = ()
     azure_ts: TrafficSelectors | None = None
     peer_ts: TrafficSelectors | None = None
+
+
+_NO_OFFERS = Offers()
+
+
+@dataclass(slots=True, eq=False)
+class Negotiation:
+    """One negotiation, small: a million of them pass through in a day of failures (only samples keep more)."""
+
+    session: str
+    remote_ip: str
+    start: float
+    end: float
+    sampled: bool = False  # its rows are kept and its payloads read
+    initiator: str = ""  # "azure" | "peer" | "" (start not seen)
     failure: Failure | None = None
     failure_text: str = ""  # the row text that said so
     failure_code: int | None = None
     received: bool = False  # any packet from the peer
-    sa_init_sent: int = 0
-    rows: list[tuple[float, str]] = field(default_factory=list)  # (ts, message) of sample negotiations only
+    ts_seen: bool = False  # a traffic-selector exchange took place
+    rows: list[tuple[float, str]] | None = None  # (ts, message), sample negotiations only
+    offers: Offers | None = None
 
     @property
-    def signature(self) -> tuple[str, str]:
-        """Two failures "the same way" have the same signature."""
+    def azure_p1(self) -> tuple[Proposal, ...]:
+        return (self.offers or _NO_OFFERS).azure_p1
+
+    @property
+    def peer_p1(self) -> tuple[Proposal, ...]:
+        return (self.offers or _NO_OFFERS).peer_p1
+
+    @property
+    def azure_p2(self) -> tuple[Proposal, ...]:
+        return (self.offers or _NO_OFFERS).azure_p2
+
+    @property
+    def peer_p2(self) -> tuple[Proposal, ...]:
+        return (self.offers or _NO_OFFERS).peer_p2
+
+    @property
+    def azure_ts(self) -> TrafficSelectors | None:
+        return (self.offers or _NO_OFFERS).azure_ts
+
+    @property
+    def peer_ts(self) -> TrafficSelectors | None:
+        return (self.offers or _NO_OFFERS).peer_ts
+
+    @property
+    def outcome(self) -> str:
         if self.failure is not None:
-            return self.failure.value, self.failure_text
-        return ("no_response", "") if not self.received else ("", "")
+            return self.failure.value
+        return "no_response" if not self.received else "ok"
+
+    @property
+    def signature(self) -> tuple[str, str, str, bool]:
+        """Two negotiations failed "the same way" when these match."""
+        return self.outcome, self.failure_text, self.initiator, self.ts_seen
+
+
+@dataclass(eq=False)
+class NegotiationGroup:
+    """Negotiations that ended the same way: when each started, and a few of them in full."""
+
+    signature: tuple[str, str, str, bool]
+    starts: array = field(default_factory=lambda: array("d"))
+    samples: list[Negotiation] = field(default_factory=list)  # oldest first; the first and the latest kept
+    with_proposals: Negotiation | None = None  # the latest sample in which the peer showed its proposals
+    with_selectors: Negotiation | None = None
+
+    @property
+    def outcome(self) -> str:
+        return self.signature[0]
+
+    @property
+    def representative(self) -> Negotiation:
+        return self.samples[-1]
+
+    def count_between(self, start: float, end: float) -> int:
+        return bisect_right(self.starts, end) - bisect_left(self.starts, start)
+
+    def starts_between(self, start: float, end: float) -> tuple[float, float] | None:
+        lo, hi = bisect_left(self.starts, start), bisect_right(self.starts, end)
+        return (self.starts[lo], self.starts[hi - 1]) if hi > lo else None
+
+    def add(self, negotiation: Negotiation) -> None:
+        self.starts.append(negotiation.start)
+        if negotiation.sampled or not self.samples:
+            if len(self.samples) >= SAMPLE_FIRST + 1:
+                del self.samples[SAMPLE_FIRST]  # keep the first few and the latest
+            self.samples.append(negotiation)
+            if negotiation.peer_p1 or negotiation.peer_p2:
+                self.with_proposals = negotiation
+            if negotiation.peer_ts is not None or negotiation.azure_ts is not None:
+                self.with_selectors = negotiation
 
 
 @dataclass
 class IkeSummary:
-    negotiations: list[Negotiation]
+    groups: list[NegotiationGroup]
     rows: int
     orphans: int  # rows that could not be attributed to a negotiation
-    samples: list[Negotiation]  # negotiations whose rows were kept, oldest first
+    negotiations: int
 
-    def failures(self) -> list[Negotiation]:
-        return [n for n in self.negotiations if n.failure is not None or not n.received]
-
-    def by_signature(self) -> Counter[tuple[str, str]]:
-        return Counter(n.signature for n in self.negotiations if n.signature != ("", ""))
+    def groups_between(self, start: float, end: float) -> list[tuple[NegotiationGroup, int]]:
+        """(group, negotiations that started in [start, end]), the largest first."""
+        found = [(g, g.count_between(start, end)) for g in self.groups]
+        return sorted(((g, n) for g, n in found if n), key=lambda pair: -pair[1])
 
 
 class NegotiationTracker:
     def __init__(self) -> None:
-        self.negotiations: list[Negotiation] = []
-        self._by_session: dict[str, Negotiation] = {}
+        self._open: dict[str, Negotiation] = {}
         self._latest_by_peer: dict[str, Negotiation] = {}
-        self._first: list[Negotiation] = []
-        self._recent: deque[Negotiation] = deque(maxlen=SAMPLES_LAST)
+        self._latest: Negotiation | None = None
+        self._groups: dict[tuple[str, str, str, bool], NegotiationGroup] = {}
         self.rows = 0
         self.orphans = 0
+        self.started = 0
 
     def add(self, ts: float, message: str) -> None:
-        """One row. Most rows of a known negotiation are read with a few substring checks; the full parse runs
-        for a negotiation's first row, rows that signal a failure, and payload rows of sample negotiations."""
+        """One row. A row of a known negotiation costs a dictionary lookup and a few substring checks (this is the
+        hot path: ~90 % of rows); the parser runs for rows that can change the story."""
         self.rows += 1
-        if message.startswith("SESSION_ID :{") and message[49:50] == "}":
-            negotiation = self._by_session.get(message[13:49].lower())
+        if self.rows % SWEEP_EVERY == 0:
+            self._sweep(ts)
+        if message[49:50] == "}" and message.startswith("SESSION_ID :{"):
+            negotiation = self._open.get(message[13:49])
+            if negotiation is None and message.startswith("Remote ", 51):
+                negotiation = self._start_from_envelope(message[13:49], ts, message)
             if negotiation is not None:
-                self._light(negotiation, ts, message)
+                negotiation.end = ts
+                if negotiation.sampled:
+                    self._sampled_row(negotiation, ts, message)
+                elif not negotiation.received and "[RECEIVED]" in message:
+                    negotiation.received = True
+                if (negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT) and \
+                        _may_signal(message):
+                    _absorb(negotiation, parse_ike_message(message))
+                if not negotiation.ts_seen and "Traffic Selector" in message:
+                    negotiation.ts_seen = True
                 return
         msg = parse_ike_message(message)
         negotiation = self._negotiation_for(ts, msg)
@@ -93,100 +192,122 @@ class NegotiationTracker:
             self.orphans += 1
             return
         negotiation.end = max(negotiation.end, ts)
-        if len(negotiation.rows) < ROWS_PER_SAMPLE and self._sampled(negotiation):
+        if negotiation.rows is not None and len(negotiation.rows) < ROWS_PER_SAMPLE:
             negotiation.rows.append((ts, message))
         _absorb(negotiation, msg)
 
-    def _light(self, negotiation: Negotiation, ts: float, message: str) -> None:
-        negotiation.end = ts
-        sampled = self._sampled(negotiation)
-        if sampled and len(negotiation.rows) < ROWS_PER_SAMPLE:
+    @staticmethod
+    def _sampled_row(negotiation: Negotiation, ts: float, message: str) -> None:
+        """Sample negotiations keep their rows, and their payloads are read for the explanation."""
+        if negotiation.rows is not None and len(negotiation.rows) < ROWS_PER_SAMPLE:
             negotiation.rows.append((ts, message))
-        if not negotiation.received and "[RECEIVED]" in message:
+        if "[RECEIVED]" in message:
             negotiation.received = True
-        if "[SEND][SA_INIT]" in message:
-            negotiation.sa_init_sent += 1
-        settled = negotiation.failure is not None and negotiation.failure is not Failure.TIMED_OUT
-        if (not settled and any(k in message for k in _SIGNAL_KEYS)) or \
-                (sampled and ("ayload" in message or "Traffic Selector" in message)):
+        if "ayload" in message or "Traffic Selector" in message:
             _absorb(negotiation, parse_ike_message(message))
 
+    def _start_from_envelope(self, session: str, ts: float, message: str) -> Negotiation:
+        """A new session read without the parser: who started it is all a first row can add. Sessions are keyed
+        as logged (one spelling per session); the parser's path keys them lower-case."""
+        colon = message.find(":", 58)
+        negotiation = self._start(session, message[58:colon] if colon > 0 else "", ts)
+        if ("SA_INIT" in message or "SA INIT" in message) and message.rstrip().endswith("rCookie 0x0"):
+            negotiation.initiator = "azure" if "[SEND]" in message else "peer" if "[RECEIVED]" in message else ""
+        return negotiation
+
     def _negotiation_for(self, ts: float, msg: IkeMessage) -> Negotiation | None:
-        if msg.session:
-            found = self._by_session.get(msg.session)
+        if msg.session:  # keyed as logged by the fast path: GUIDs come all lower- or all upper-case
+            found = self._open.get(msg.session) or self._open.get(msg.session.upper())
             return found if found is not None else self._start(msg.session, msg.remote_ip, ts)
-        peer = msg.remote_ip
-        latest = self._latest_by_peer.get(peer) if peer else (self.negotiations[-1] if self.negotiations else None)
+        # A row without the envelope (e.g. `IkeCleanupQMNegotiation called with error 13868`) names no peer: it
+        # belongs to whatever negotiation was just running.
+        latest = self._latest_by_peer.get(msg.remote_ip) if msg.remote_ip else self._latest
         if latest is not None and ts - latest.end <= ORPHAN_JOIN_SECONDS:
             return latest
         if msg.starts_negotiation:
-            return self._start("", peer, ts)
+            return self._start("", msg.remote_ip, ts)
         return None
 
     def _start(self, session: str, peer: str, ts: float) -> Negotiation:
-        negotiation = Negotiation(session, peer, ts, ts)
-        self.negotiations.append(negotiation)
-        if session:
-            self._by_session[session] = negotiation
-        if peer:
-            self._latest_by_peer[peer] = negotiation
-        if len(self._first) < SAMPLES_FIRST:
-            self._first.append(negotiation)
-        elif len(self._recent) == self._recent.maxlen:
-            evicted = self._recent[0]
-            if not any(evicted is f for f in self._first):
-                evicted.rows = []  # neither among the first nor the latest: its summary is enough
-        self._recent.append(negotiation)
+        self.started += 1
+        sampled = self.started <= SAMPLE_FIRST or self.started % SAMPLE_EVERY == 0
+        negotiation = Negotiation(session.lower(), peer, ts, ts, sampled, rows=[] if sampled else None)
+        self._open[session or f"{peer}@{ts}"] = negotiation
+        self._latest_by_peer[peer] = negotiation
+        self._latest = negotiation
         return negotiation
 
-    def _sampled(self, negotiation: Negotiation) -> bool:
-        return any(negotiation is n for n in self._recent) or any(negotiation is n for n in self._first)
+    def _sweep(self, now: float) -> None:
+        idle = [key for key, n in self._open.items() if now - n.end > IDLE_SECONDS]
+        for key in idle:
+            self._close(self._open.pop(key))
+
+    def _close(self, negotiation: Negotiation) -> None:
+        signature = negotiation.signature
+        group = self._groups.get(signature)
+        if group is None:
+            group = self._groups[signature] = NegotiationGroup(signature)
+        group.add(negotiation)
 
     def summary(self) -> IkeSummary:
-        samples = [n for n in self.negotiations if n.rows]
-        return IkeSummary(self.negotiations, self.rows, self.orphans, samples)
+        for negotiation in sorted(self._open.values(), key=lambda n: n.start):
+            self._close(negotiation)
+        self._open.clear()
+        for group in self._groups.values():
+            if any(a > b for a, b in zip(group.starts, group.starts[1:], strict=False)):
+                group.starts = array("d", sorted(group.starts))
+        return IkeSummary(list(self._groups.values()), self.rows, self.orphans, self.started)
+
+
+def _may_signal(message: str) -> bool:
+    """Whether a row may say why a negotiation failed. Plain `[SEND]`/`[RECEIVED]` packet rows never do (their
+    failures come tagged `[NOTIFY]`, research §2.4.2–§2.4.3), and they are most rows: skip the search for them."""
+    tag = message.find("[", 51)
+    if tag > 0 and message.startswith(("[SEND]", "[RECEIVED]"), tag) and \
+            message.find("[NOTIFY]", tag, tag + 24) < 0:
+        return False
+    return _SIGNAL.search(message, 50) is not None
 
 
 def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
-    """Update a negotiation's summary with one row."""
+    """Update a negotiation's summary with one fully parsed row."""
     if msg.direction == "received":
         negotiation.received = True
     if msg.starts_negotiation and not negotiation.initiator:
         # [SEND][SA_INIT] rCookie 0x0: Azure initiated; [RECEIVED][SA_INIT] … rCookie 0x0: the peer did (seed 002).
-        negotiation.initiator = "azure" if msg.direction == "send" else "peer" if msg.direction == "received" else ""
-    if msg.direction == "send" and msg.is_sa_init:
-        negotiation.sa_init_sent += 1
+        negotiation.initiator = {"send": "azure", "received": "peer"}.get(msg.direction, "")
     text = msg.text
-    if "payload" in text or "Payload" in text:
-        proposals = tuple(msg.proposals())
-        if proposals:
-            mine = msg.direction == "send"
-            if proposals[0].phase == 1:
-                if mine:
-                    negotiation.azure_p1 = proposals
-                else:
-                    negotiation.peer_p1 = proposals
-            elif mine:
-                negotiation.azure_p2 = proposals
-            else:
-                negotiation.peer_p2 = proposals
-        selectors = msg.traffic_selectors()
-        if selectors is not None:
-            if "Received" in text or msg.direction == "received":
-                negotiation.peer_ts = selectors
-            else:
-                negotiation.azure_ts = selectors
-    failure = failure_of(msg) if _may_signal(msg) else None
+    if "Traffic Selector" in text:
+        negotiation.ts_seen = True
+    if negotiation.sampled and ("payload" in text or "Payload" in text):
+        _read_payload(negotiation, msg)
+    if not (msg.notify or msg.status or msg.error_code or msg.error_message or msg.ike_event
+            or "NO_PROPOSAL" in text or "TS_UNACCEPTABLE" in text or "timed out" in text):
+        return
+    failure = failure_of(msg)
     if failure is not None and (negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT):
         negotiation.failure = failure
         negotiation.failure_text = msg.notify or msg.status or msg.error_message or msg.text
         negotiation.failure_code = msg.error_code
 
 
-#: Substrings of every row that can signal a failure (notify, status, error codes, structured errors).
-_SIGNAL_KEYS = ("Notify", "status", "rror", "NO_PROPOSAL", "TS_UNACCEPTABLE", "timed out", "0x3", "delete")
-
-
-def _may_signal(msg: IkeMessage) -> bool:
-    return bool(msg.notify or msg.status or msg.error_code or msg.error_message or msg.ike_event) or \
-        "NO_PROPOSAL" in msg.text or "TS_UNACCEPTABLE" in msg.text or "timed out" in msg.text
+def _read_payload(negotiation: Negotiation, msg: IkeMessage) -> None:
+    offers = negotiation.offers = negotiation.offers or Offers()
+    proposals = tuple(msg.proposals())
+    if proposals:
+        mine = msg.direction == "send"
+        if proposals[0].phase == 1:
+            if mine:
+                offers.azure_p1 = proposals
+            else:
+                offers.peer_p1 = proposals
+        elif mine:
+            offers.azure_p2 = proposals
+        else:
+            offers.peer_p2 = proposals
+    selectors = msg.traffic_selectors()
+    if selectors is not None:
+        if "Received" in msg.text or msg.direction == "received":
+            offers.peer_ts = selectors
+        else:
+            offers.azure_ts = selectors

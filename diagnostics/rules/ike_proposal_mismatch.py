@@ -13,20 +13,20 @@ Why it matters: the fix is one setting on one side, and the answer should say wh
 
 from __future__ import annotations
 
-from ..azure.ike_errors import Failure
-from ..azure.negotiation import Negotiation
+from ..azure.negotiation import Negotiation, NegotiationGroup
 from ..azure.policy import Mismatch, compare, policy_from_config
 from ..findings import Cause, Confidence, Finding
 from .context import RuleContext
-from .negotiations import down_period, negotiations_in, runs, sample_rows
+from .negotiations import down_period, groups_in, runs, sample_rows
 
-POLICY_FAILURES = (Failure.POLICY, Failure.NO_POLICY, Failure.UNSUPPORTED)
+POLICY_FAILURES = ("policy", "no_policy", "unsupported")
 
 
-def find_mismatch(ctx: RuleContext, negotiations: list[Negotiation]) -> tuple[Mismatch | None, Negotiation | None]:
-    """The differing parameter, from the latest negotiation in which the device showed its proposals."""
+def find_mismatch(ctx: RuleContext, groups: list[NegotiationGroup]) -> tuple[Mismatch | None, Negotiation | None]:
+    """The differing parameter, from a negotiation of the period in which the device showed its proposals (the
+    device may show them only when it initiates: seed 002 forces that to see both sides)."""
     policy = policy_from_config(ctx.tunnel.extra)
-    for n in reversed(negotiations):
+    for n in (g.with_proposals for g in groups if g.with_proposals is not None):
         role = "responder" if n.initiator == "peer" else "initiator"
         for proposals in (n.peer_p2, n.peer_p1):
             mismatch = compare(proposals, policy, role)
@@ -39,12 +39,11 @@ def ike_proposal_mismatch(ctx: RuleContext) -> Finding | None:
     period = down_period(ctx)
     if period is None:
         return None
-    negotiations = negotiations_in(ctx, period)
-    found = runs(negotiations, lambda n: n.failure in POLICY_FAILURES)
+    found = runs(ctx, period, lambda g: g.outcome in POLICY_FAILURES)
     if not found:
         return None
     run = found[0]
-    mismatch, shown = find_mismatch(ctx, negotiations)
+    mismatch, shown = find_mismatch(ctx, groups_in(ctx, period))
     sample = shown or run.sample
     if mismatch is not None:
         text = f"No common proposal: {mismatch.sentence()} The {mismatch.parameter} is what differs."

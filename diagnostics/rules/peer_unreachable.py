@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..findings import Cause, Confidence, Finding
 from .context import RuleContext
-from .negotiations import down_period, negotiations_in, runs, sample_rows
+from .negotiations import down_period, groups_in, runs, sample_rows
 
 MIN_ATTEMPTS = 2
 ADVICE = ("Check that the local network gateway's IP address is the device's current public IP, that no NSG or "
@@ -25,12 +25,12 @@ def peer_unreachable(ctx: RuleContext) -> Finding | None:
     if period is None:
         return None
     device = ctx.tunnel.azure_remote_ip or "the on-premises device"
-    negotiations = negotiations_in(ctx, period)
-    if not negotiations:
+    groups = groups_in(ctx, period)
+    if not groups:
         return _silent(ctx, device)
-    if any(n.received for n in negotiations):
-        return None
-    found = runs(negotiations, lambda n: not n.received and n.sa_init_sent > 0)
+    if any(g.outcome != "no_response" for g in groups):
+        return None  # the device answered at least once
+    found = runs(ctx, period, lambda g: g.representative.initiator == "azure")
     if not found or found[0].count < MIN_ATTEMPTS:
         return None
     run = found[0]

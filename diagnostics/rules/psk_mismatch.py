@@ -9,17 +9,16 @@ Why it matters: nothing else is wrong; the fix is to set the same key on both si
 
 from __future__ import annotations
 
-from ..azure.ike_errors import Failure
 from ..findings import Cause, Confidence, Finding
 from .context import RuleContext
-from .negotiations import down_period, negotiations_in, runs, sample_rows
+from .negotiations import down_period, runs, sample_rows
 
 
 def psk_mismatch(ctx: RuleContext) -> Finding | None:
     period = down_period(ctx)
     if period is None:
         return None
-    found = runs(negotiations_in(ctx, period), lambda n: n.failure is Failure.AUTH)
+    found = runs(ctx, period, lambda g: g.outcome == "auth")
     if not found:
         return None
     run = found[0]

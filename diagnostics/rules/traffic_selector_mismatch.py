@@ -12,27 +12,27 @@ Why it matters: phase 1 works, so people look at keys and proposals; the ranges 
 from __future__ import annotations
 
 from ..azure.ike_errors import Failure
-from ..azure.negotiation import Negotiation
+from ..azure.negotiation import NegotiationGroup
 from ..findings import Cause, Confidence, Finding
 from .context import RuleContext
-from .negotiations import down_period, negotiations_in, runs, sample_rows
+from .negotiations import down_period, runs, sample_rows
 
 
-def _is_ts_failure(n: Negotiation) -> bool:
-    exchanged = n.peer_ts is not None or n.azure_ts is not None
-    return n.failure is Failure.TRAFFIC_SELECTORS or (n.failure is Failure.TIMED_OUT and exchanged) or \
-        (n.failure is Failure.INVALID_PAYLOAD and n.initiator == "azure")
+def _is_ts_failure(group: NegotiationGroup) -> bool:
+    outcome, _, initiator, exchanged = group.signature
+    return outcome == Failure.TRAFFIC_SELECTORS or (outcome == Failure.TIMED_OUT and exchanged) or \
+        (outcome == Failure.INVALID_PAYLOAD and initiator == "azure")
 
 
 def traffic_selector_mismatch(ctx: RuleContext) -> Finding | None:
     period = down_period(ctx)
     if period is None:
         return None
-    found = runs(negotiations_in(ctx, period), _is_ts_failure)
+    found = runs(ctx, period, _is_ts_failure)
     if not found:
         return None
     run = found[0]
-    shown = next((n for n in reversed(run.negotiations) if n.peer_ts or n.azure_ts), run.sample)
+    shown = run.group.with_selectors or run.sample
     sides = []
     if shown.peer_ts is not None:
         sides.append(f"the device proposes {shown.peer_ts.describe()}")
