@@ -11,16 +11,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .azure.kql import TunnelQuery, build_coverage_query, build_tunnel_state_query
-from .azure.rows import make_normaliser, make_peek
+from .azure.kql import TunnelQuery, build_coverage_query, build_ike_query, build_tunnel_state_query
+from .azure.negotiation import IkeSummary, NegotiationTracker
+from .azure.rows import make_normaliser, make_peek, parse_time
 from .engine import diagnose
 from .events import Event, Provenance
 from .findings import Drop, Finding
 from .rules.context import RuleContext
 from .rules.logs_not_ingested import INGESTION_LAG
+from .rules.negotiations import down_period
 from .rules.no_drop_found import LOOKAROUND_DAYS
 from .sources import Fetch, KqlBackend, KqlResult, QueryRecord, SourceError
 from .timeline import Timeline, TimelineBuilder
@@ -74,10 +76,14 @@ def investigate(
     widen: bool = True,
     progress: Progress | None = None,
 ) -> Investigation:
-    if not tunnel.azure_gateway:
-        raise InvestigationError(
-            f"tunnel {tunnel.name!r} has no Azure side (azure_gateway); AWS tunnel logs are not supported yet"
-        )
+    if tunnel.aws_vpn_connection:
+        # AWS connections and Azure<->AWS links: diagnostics.link (imported here because it builds on this module).
+        from .link import investigate_aws_or_link
+
+        return investigate_aws_or_link(tunnel, start, end, backends, now, anchor, tz, widen, progress)
+    from .aws.sources import AwsLogSource
+
+    backends = [b for b in backends if not isinstance(b, AwsLogSource)]  # AWS sources share the list
     if not backends:
         raise InvestigationError("no log source is configured: give --azure-export FILE, [azure] settings, or --demo")
     tz = tz or ZoneInfo("UTC")
@@ -127,6 +133,10 @@ def _run(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[KqlB
     )
     if not ctx.window_drops:
         ctx.lookaround = lookaround_drops(backends, tunnel, start, end, now, fetched)
+    period = down_period(ctx)
+    if period is not None:
+        timeline.ike = negotiations(backends, tunnel, max(period[0], query.ike_start.timestamp()),
+                                    min(period[1], query.ike_end.timestamp()), fetched)
     if needs_coverage(ctx):
         ctx.coverage = coverage(backends, tunnel, query.start, query.end, fetched)
     findings = diagnose(ctx)
@@ -195,9 +205,38 @@ def lookaround_drops(backends: Sequence[KqlBackend], tunnel: Tunnel, start: date
     return builder.build().drops
 
 
+def negotiations(backends: Sequence[KqlBackend], tunnel: Tunnel, start: float, end: float,
+                 fetched: Fetch) -> IkeSummary:
+    """The negotiations of the outage the rules ask about, from a second, narrow IKE query: the main query's IKE
+    rows were only kept around state changes, and a day of retries is a million rows."""
+    lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    text = build_ike_query(tunnel.azure_gateway, tunnel.azure_remote_ip, lo, hi)
+    tracker = NegotiationTracker()
+    for backend in backends:
+        try:
+            result = backend.run_kql(text, lo, hi)
+        except SourceError:
+            continue  # already reported by the main query if the backend is down
+        i_time, i_msg = result.columns.index("TimeGenerated"), result.columns.index("Message")
+        count = 0
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for row in result.rows:
+                raw = row[i_time]
+                tracker.add(raw if raw.__class__ is float else parse_time(raw), row[i_msg] or "")
+                count += 1
+        finally:
+            if enabled:
+                gc.enable()
+        fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, count))
+    return tracker.summary()
+
+
 def needs_coverage(ctx: RuleContext) -> bool:
     """No IKE row for the peer while the tunnel is down (or silent): is the peer silent, or is IKE not logged?"""
-    if ctx.timeline.ike_rows:
+    ike = ctx.timeline.ike
+    if ctx.timeline.ike_rows or (ike is not None and ike.rows):
         return False
     drop = ctx.primary_drop()
     return (drop is not None and drop.up is None) or not ctx.timeline.tunnel_rows

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .azure.negotiation import IkeSummary, NegotiationTracker
+from .azure.negotiation import IkeSummary
 from .events import Event, EventKind
 from .findings import Drop
 from .tunnels import Tunnel
@@ -32,7 +32,7 @@ class Timeline:
     unattributed: int = 0  # tunnel rows without remoteIP_s, counted as this tunnel's
     other_tunnels: set[str] = field(default_factory=set)  # remote IPs of other tunnels seen on the gateway
     ike_rows: int = 0  # IKE rows the sources returned (only those around state changes are in `events`)
-    ike: IkeSummary | None = None  # every IKE row of the peer, grouped into negotiations
+    ike: IkeSummary | None = None  # the negotiations of the outage the rules ask about (set by the drill-down)
     _by_kind: dict[EventKind, tuple[list[float], list[Event]]] = field(default_factory=dict, repr=False)
     _times: list[float] = field(default_factory=list, repr=False)
     _drop_times: list[float] = field(default_factory=list, repr=False)
@@ -90,7 +90,6 @@ class TimelineBuilder:
         self.ike_rows = 0
         self.unreadable = 0  # rows whose time could not be read (counted, never fatal)
         self._tail: deque[Event] = deque(maxlen=IKE_TAIL)
-        self.negotiations = NegotiationTracker()
 
     def _mine(self, event: Event) -> bool:
         """On this tunnel's gateway and not about another of its tunnels."""
@@ -117,10 +116,9 @@ class TimelineBuilder:
     def feed(self, rows: Iterable[Sequence[Any]], peek: Callable[[Sequence[Any]], tuple[float, str | None]],
              normalise: Callable[[Sequence[Any]], Event]) -> int:
         """Consume one sorted stream of raw rows; returns how many rows it had. `peek(row)` is (ts, the Message
-        of an IKE row, or None for any other row). Every IKE row goes through the negotiation tracker."""
+        of an IKE row, or None for any other row)."""
         before: deque[tuple[float, Sequence[Any]]] = deque(maxlen=IKE_EACH_SIDE)
         keep_until, kept_after, count = float("-inf"), 0, 0
-        track = self.negotiations.add
         for row in rows:
             count += 1
             try:
@@ -137,7 +135,6 @@ class TimelineBuilder:
                     keep_until, kept_after = ts + IKE_AFTER, 0
                 continue
             self.ike_rows += 1
-            track(ts, ike_message)
             if ts <= keep_until and kept_after < IKE_EACH_SIDE:
                 kept_after += self._add_ike(normalise(row))
             else:
@@ -157,7 +154,7 @@ class TimelineBuilder:
         events.sort(key=lambda e: e.ts)  # linear when the streams were sorted
         self.tunnel_rows.sort(key=lambda e: e.ts)
         return Timeline(self.tunnel, events, self.tunnel_rows, pair_drops(self.tunnel_rows), self.unattributed,
-                        self.other_tunnels, ike_rows=self.ike_rows, ike=self.negotiations.summary())
+                        self.other_tunnels, ike_rows=self.ike_rows)
 
 
 def build_timeline(events: Iterable[Event], tunnel: Tunnel) -> Timeline:
@@ -165,9 +162,7 @@ def build_timeline(events: Iterable[Event], tunnel: Tunnel) -> Timeline:
     builder = TimelineBuilder(tunnel)
     for event in sorted(events, key=lambda e: e.ts):
         builder.add(event)
-        if event.kind is EventKind.IKE and builder._mine(event):
-            builder.ike_rows += 1
-            builder.negotiations.add(event.ts, event.message)
+        builder.ike_rows += event.kind is EventKind.IKE and builder._mine(event)
     return builder.build()
 
 

@@ -176,7 +176,6 @@ def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all()
     timeline = builder.build()
     kept = [e.ts for e in timeline.events if e.kind is EventKind.IKE]
     assert timeline.ike_rows == 19_999
-    assert timeline.ike is not None and timeline.ike.rows == 19_999
     near = [t for t in kept if down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER]
     assert len(near) == 2 * IKE_EACH_SIDE
     assert all(down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER or t >= 19_950 for t in kept), \

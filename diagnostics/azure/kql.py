@@ -114,3 +114,18 @@ def build_coverage_query(gateway: str, start: datetime, end: datetime) -> str:
         f"| where Resource =~ {kql_string(gateway)}",
         "| summarize Rows = count() by Category",
     ])
+
+
+def build_ike_query(gateway: str, remote_ip: str, start: datetime, end: datetime) -> str:
+    """The IKE rows of one outage: seed 000's second step ("Only after you identify the timestamp of a
+    disconnection, you can switch to the more detailed analysis of the IKEdiagnosticLog table")."""
+    lines = [
+        "AzureDiagnostics",
+        f"| where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",
+        '| where Category == "IKEDiagnosticLog"',
+        f"| where Resource =~ {kql_string(gateway)}",
+    ]
+    if remote_ip:
+        lines.append(f'| where Message contains {kql_string(f"Remote {remote_ip}:")} or Message !contains "Remote "')
+    lines += ["| project TimeGenerated, Message", "| sort by TimeGenerated asc"]
+    return "\n".join(lines)

@@ -311,3 +311,4 @@ def _read_payload(negotiation: Negotiation, msg: IkeMessage) -> None:
             offers.peer_ts = selectors
         else:
             offers.azure_ts = selectors
+
