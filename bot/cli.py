@@ -65,7 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_options(tunnels)
     tunnels.add_argument("--format", choices=("text", "json"), default="text")
 
-    for name, text in (("serve", "run the Slack bot"), ("summary", "the daily tunnel summary"),
+    serve = commands.add_parser(
+        "serve", help="run the Slack bot",
+        description="Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port at "
+                    "/slack/events (health: /healthz). Needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET in HTTP mode.")
+    add_source_options(serve)
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
+
+    for name, text in (("summary", "the daily tunnel summary"),
                        ("evidence", "package evidence for the cloud vendor's support")):
         later = commands.add_parser(name, help=f"{text} (not available in this version yet)")
         add_source_options(later)
@@ -83,14 +91,12 @@ def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
 
 
 def resolve_setup(args: argparse.Namespace) -> tuple[Config | None, Workspace, ZoneInfo, datetime]:
-    if args.aws_export:
-        raise UsageError("--aws-export: AWS Site-to-Site VPN logs are not supported in this version yet")
     config_path = find_config_file(args.config)
     config = load_config(config_path) if config_path else None
     tz_name = args.tz or (config.timezone if config else None)
     zone = check_zone(tz_name) if tz_name else None
     now = parse_now(args.now, zone or ZoneInfo("UTC"))
-    workspace = open_workspace(config, args.azure_export, args.demo, now)
+    workspace = open_workspace(config, args.azure_export, args.demo, now, args.aws_export)
     if zone is None:
         zone = ZoneInfo(workspace.timezone)
     return config, workspace, zone, now
@@ -130,11 +136,14 @@ def run_tunnels(args: argparse.Namespace) -> int:
     _, workspace, _, _ = resolve_setup(args)
     say(workspace.notes)
     if args.format == "json":
-        doc = [{"name": t.name, "provider": t.provider, "aliases": list(t.aliases), **t.identifiers}
+        doc = [{"name": t.name, "provider": t.provider, "aliases": list(t.aliases), **t.identifiers,
+                **({"discovered": True} if t.name in workspace.discovered else {})}
                for t in workspace.registry]
         print(json.dumps(doc, indent=2))
     else:
         print(tunnels_text(workspace.registry), end="")
+        if workspace.discovered:
+            print(f"Discovered from EC2 describe_vpn_connections: {', '.join(workspace.discovered)}")
     return 0
 
 
@@ -159,10 +168,18 @@ def run_chat(args: argparse.Namespace) -> int:
             print(f"Sorry: {exc}")
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from .slack.server import serve  # the Slack stack loads only for this command
+
+    config, workspace, zone, now = resolve_setup(args)
+    say(workspace.notes + workspace.problems)
+    return serve(config, workspace, zone, now if args.now else None, host=args.host, port=args.port)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat}
+    handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve}
     if args.command not in handlers:
         print(f"vpnbot: error: '{args.command}' is not available in this version yet", file=sys.stderr)
         return BAD_INPUT

@@ -39,6 +39,8 @@ class AwsSettings:
 @dataclass(frozen=True)
 class SlackSettings:
     api_url: str = "https://slack.com/api/"
+    admins: str = ""  # named in refusals as who can change [[channels]], e.g. "<@U0123ABCD> (network team)"
+    retention_days: str = "90"  # days the state store keeps the audit rows of questions
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Order of precedence: exports given on the command line (analyse what someone sent), else the configured
 cloud workspace, else the built-in demo workspace (`--demo`, or no configuration at all).
+
+Azure and AWS sources share one `backends` list: the investigation picks the AWS ones out by type
+(`diagnostics.aws.AwsLogSource`). With `[aws]` configured, the VPN connections of the region are discovered from
+EC2 `describe_vpn_connections` and added to the configured tunnels.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from diagnostics import demo
+from diagnostics.aws import demo as aws_demo
+from diagnostics.aws.exports import read_aws_export
+from diagnostics.aws.parser import LogRecord, ParseError, parse_record
+from diagnostics.aws.sources import MemoryLogSource
+from diagnostics.aws.streams import parse_stream_name
 from diagnostics.azure.exports import read_azure_export
 from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import KqlBackend
+from diagnostics.sources import KqlBackend, SourceError
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 from .config import Config, ConfigError, config_from_mapping
@@ -22,38 +31,75 @@ from .config import Config, ConfigError, config_from_mapping
 @dataclass
 class Workspace:
     registry: TunnelRegistry
-    backends: list[KqlBackend]
+    backends: list[KqlBackend]  # and AWS sources (diagnostics.aws.AwsLogSource): one heterogeneous list
     timezone: str = "UTC"
     notes: list[str] = field(default_factory=list)  # said once, before the answer (e.g. "using the demo")
     problems: list[str] = field(default_factory=list)  # export rows that were skipped (file:line: reason)
+    discovered: list[str] = field(default_factory=list)  # tunnels found by EC2 describe_vpn_connections
 
 
 def demo_workspace(now: datetime) -> Workspace:
     workspace = LocalWorkspace(label="demo workspace", origin="demo")
     workspace.load_rows(demo.generate_rows(now))
-    config = config_from_mapping({"timezone": demo.DEMO_TIMEZONE, "tunnels": demo.DEMO_TUNNELS})
+    config = config_from_mapping({"timezone": demo.DEMO_TIMEZONE,
+                                  "tunnels": [*demo.DEMO_TUNNELS, *aws_demo.DEMO_AWS_TUNNELS]})
     names = ", ".join(t.name for t in config.tunnels)
     return Workspace(
         registry=config.registry,
-        backends=[workspace],
+        backends=[workspace, aws_demo.demo_source(now)],
         timezone=config.timezone,
-        notes=[f"Using the built-in demo workspace (a week of sample Azure VPN logs for {names}); "
-               "give --config or --azure-export for real logs."],
+        notes=[f"Using the built-in demo workspace (a week of sample Azure and AWS VPN logs for {names}); "
+               "give --config, --azure-export or --aws-export for real logs."],
     )
 
 
-def export_workspace(paths: Sequence[str], config: Config | None) -> Workspace:
+def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Sequence[str] = ()) -> Workspace:
     """A local workspace of every export file. Bad rows are reported and skipped; an unreadable file stops."""
-    workspace = LocalWorkspace(label="export " + ", ".join(paths), origin=", ".join(paths))
     problems: list[str] = []
-    rows = []
-    for path in paths:
-        read = read_azure_export(path)
-        rows += read.rows
-        problems += read.problems
-    workspace.load_rows(rows)
-    registry = config.registry if config and config.tunnels else TunnelRegistry(tunnels_seen_in(rows))
-    return Workspace(registry, [workspace], config.timezone if config else "UTC", problems=problems)
+    backends: list = []
+    rows: list[dict] = []
+    if paths:
+        workspace = LocalWorkspace(label="export " + ", ".join(paths), origin=", ".join(paths))
+        for path in paths:
+            read = read_azure_export(path)
+            rows += read.rows
+            problems += read.problems
+        workspace.load_rows(rows)
+        backends.append(workspace)
+    records: list[LogRecord] = []
+    if aws_paths:
+        for path in aws_paths:
+            aws_read = read_aws_export(path)
+            records += aws_read.records
+            problems += aws_read.problems
+        names = ", ".join(aws_paths)
+        group = config.aws.log_group if config else ""
+        backends.append(MemoryLogSource(records, label=f"AWS export {names}", origin=names, log_group=group))
+    if config and config.tunnels:
+        registry = config.registry
+    else:
+        registry = TunnelRegistry([*tunnels_seen_in(rows), *aws_tunnels_seen_in(records)])
+    return Workspace(registry, backends, config.timezone if config else "UTC", problems=problems)
+
+
+def aws_tunnels_seen_in(records: Sequence[LogRecord]) -> list[Tunnel]:
+    """With AWS exports and no configuration, every VPN connection in the events is a tunnel named after its id,
+    with the outside IPs its streams name, so "why did vpn-0123… drop" or "… 52.95.10.1 …" works on a file."""
+    ips: dict[str, dict[str, None]] = {}
+    for record in records:
+        stream = parse_stream_name(record.stream)
+        if stream is None:
+            try:
+                event = parse_record(record, None)
+            except ParseError:
+                continue
+            connection, ip = event.gateway, event.instance
+        else:
+            connection, ip = stream.vpn_connection, stream.outside_ip
+        if connection:
+            ips.setdefault(connection, {})[ip] = None
+    return [Tunnel(name=connection, aws_vpn_connection=connection, aws_outside_ips=tuple(sorted(i for i in found if i)))
+            for connection, found in ips.items()]
 
 
 def tunnels_seen_in(rows: Sequence[dict]) -> list[Tunnel]:
@@ -74,22 +120,53 @@ def tunnels_seen_in(rows: Sequence[dict]) -> list[Tunnel]:
 
 
 def cloud_workspace(config: Config) -> Workspace:
-    if not config.azure.workspace_id:
-        raise ConfigError(f"{config.path}: no log source: set [azure] workspace_id, or give --azure-export FILE")
-    from diagnostics.azure.credentials import credential_from_setting
-    from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
+    backends: list = []
+    if config.azure.workspace_id:
+        from diagnostics.azure.credentials import credential_from_setting
+        from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 
-    source = AzureLogAnalyticsSource(
-        config.azure.workspace_id,
-        credential=credential_from_setting(config.azure.credential),
-        endpoint=config.azure.endpoint,
-    )
-    return Workspace(config.registry, [source], config.timezone)
+        backends.append(AzureLogAnalyticsSource(
+            config.azure.workspace_id,
+            credential=credential_from_setting(config.azure.credential),
+            endpoint=config.azure.endpoint,
+        ))
+    tunnels, notes, discovered = list(config.tunnels), [], []
+    if config.aws.region or config.aws.log_group or any(t.aws_vpn_connection for t in config.tunnels):
+        source, tunnels, notes, discovered = aws_setup(config)
+        backends.append(source)
+    if not backends:
+        raise ConfigError(f"{config.path}: no log source: set [azure] workspace_id or [aws] region and log_group, "
+                          "or give --azure-export / --aws-export FILE")
+    return Workspace(TunnelRegistry(tunnels), backends, config.timezone, notes=notes, discovered=discovered)
 
 
-def open_workspace(config: Config | None, azure_exports: Sequence[str], demo_flag: bool, now: datetime) -> Workspace:
-    if azure_exports:
-        return export_workspace(azure_exports, config)
+def aws_setup(config: Config) -> tuple[object, list[Tunnel], list[str], list[str]]:
+    """The CloudWatch Logs source and the tunnels: configured ones, completed and extended by EC2 discovery.
+
+    Discovery failing is said in one line and the configured tunnels still work."""
+    from diagnostics.aws.cloudwatch import CloudWatchLogsSource
+    from diagnostics.aws.discovery import discover, merge_discovered
+
+    notes: list[str] = []
+    try:
+        found = discover(config.aws.region)
+    except SourceError as exc:
+        found = []
+        notes.append(f"Tunnel discovery skipped: {exc}")
+    tunnels = merge_discovered(config.tunnels, found)
+    groups = {f.connection_id: f.log_groups[0] for f in found if f.log_groups}
+    try:
+        source = CloudWatchLogsSource(config.aws.log_group, region=config.aws.region, groups=groups)
+    except SourceError as exc:
+        raise ConfigError(f"{config.path}: {exc}") from None
+    discovered = [t.name for t in tunnels if t.extra.get("discovered")]
+    return source, tunnels, notes, discovered
+
+
+def open_workspace(config: Config | None, azure_exports: Sequence[str], demo_flag: bool, now: datetime,
+                   aws_exports: Sequence[str] = ()) -> Workspace:
+    if azure_exports or aws_exports:
+        return export_workspace(azure_exports, config, aws_exports)
     if demo_flag or config is None:
         return demo_workspace(now)
     return cloud_workspace(config)

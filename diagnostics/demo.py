@@ -160,6 +160,18 @@ def _config_entry(site: _Site) -> dict[str, Any]:
 
 DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
 
+# The Azure↔AWS link (issue 4): VPNGW03 connects to an AWS VPN connection, so its one tunnel has both azure_* and
+# aws_* keys. Only the Azure side's rows are built here; diagnostics.aws.demo builds the AWS side's tunnel logs,
+# aligned on `link_outage`. VPNGW03 logs no IKE rows (its negotiation is not part of the story).
+LINK_GATEWAY = _Gateway("VPNGW03", "RG-NETWORK-WEU", "192.0.2.30", "10.30.0.0/16")
+LINK_AWS_CONNECTION = "vpn-0e5f60718293a4b5c"
+LINK_AWS_OUTSIDE_IPS = ("203.0.113.170", "203.0.113.171")
+_LINK_SITE = _Site("hub-aws", ("azure-aws", "vpngw03-aws"), LINK_GATEWAY, LINK_AWS_OUTSIDE_IPS[0], "0x2",
+                   ("10.60.0.0/16",), False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256",
+                   None)
+DEMO_TUNNELS.append({**_config_entry(_LINK_SITE), "aws_vpn_connection": LINK_AWS_CONNECTION,
+                     "aws_outside_ips": list(LINK_AWS_OUTSIDE_IPS)})
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -611,6 +623,29 @@ def _quiet(week: _Week) -> None:
     ))
 
 
+def _link_outage(week: _Week) -> tuple[datetime, datetime]:
+    down = week.day(2, 14, 2, 1.0)
+    return down, down + _ms(_rng("aws_link").uniform(38, 52) * 1000)
+
+
+def link_outage(now: datetime) -> tuple[datetime, datetime]:
+    """When the Azure side of the Azure↔AWS link went down and came back (diagnostics.aws.demo aligns on it)."""
+    now = _utc(now)
+    return _link_outage(_Week(now=now, day0=now.replace(hour=0, minute=0, second=0, microsecond=0)))
+
+
+def _aws_link(week: _Week) -> None:
+    """VPNGW03 resets with no maintenance record: its tunnel to AWS fails over IN_0 -> IN_1 within a minute, and
+    AWS sees its peer vanish (DPD timeouts on both tunnels a few seconds later, diagnostics.aws.demo)."""
+    down, up = _link_outage(week)
+    _drop(week, _LINK_SITE, down, up, (IN_0, IN_1), "GlobalStandbyChanged", _rng("aws_link/drop"))
+    week.scenarios.append(Scenario(
+        _LINK_SITE.name, "gateway_failover", down,
+        "VPNGW03 (connected to AWS) fails over IN_0 -> IN_1 with no maintenance record; the AWS side logs DPD "
+        "timeouts on both tunnels 4-5 s later and recovers with it",
+    ))
+
+
 # --------------------------------------------------------------------------------------------- background
 
 
@@ -722,7 +757,7 @@ def _background(week: _Week) -> list[Row]:
 
 _SCENARIOS: tuple[Callable[[_Week], None], ...] = (
     _unknown, _remote_initiated, _gateway_failover, _dpd_timeout, _maintenance_failover, _config_change,
-    _flapping, _quiet,
+    _flapping, _quiet, _aws_link,
 )
 
 

@@ -80,8 +80,8 @@ class Event:
     def text(self) -> str:
         """The row as one line of evidence: the logged message, or its key columns when it has none."""
         parts = [self.operation] if self.operation else []
-        if self.instance:
-            parts.append(f"instance={self.instance}")
+        if self.instance:  # an Azure gateway instance, or an AWS tunnel's outside IP
+            parts.append(f"{'tunnel' if self.provider == 'aws' else 'instance'}={self.instance}")
         if self.remote_ip and self.category != "IKEDiagnosticLog":
             parts.append(f"remoteIP={self.remote_ip}")
         if self.status and self.status.lower() not in self.operation.lower():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from diagnostics.aws.sources import kql_backends
 from diagnostics.investigate import Investigation, investigate
 from diagnostics.p2s import P2SReport, p2s_report
 from diagnostics.sources import KqlBackend
@@ -72,4 +73,5 @@ def point_to_site(question: Question, registry: TunnelRegistry, backends: Sequen
         gateways = sorted({t.azure_gateway for t in registry if t.azure_gateway})
     if not gateways:
         raise QuestionError("no Azure VPN gateway is configured, and point-to-site logs come from one")
-    return p2s_report(gateways, question.window.start, question.window.end, backends, user=question.user)
+    return p2s_report(gateways, question.window.start, question.window.end, kql_backends(backends),
+                      user=question.user)

@@ -29,8 +29,7 @@ def render_text(answer: Answer) -> str:
     lines = [status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer), ""]
     if answer.intent is Intent.DROPS and inv.drops:
         lines.append(f"Drops ({len(inv.drops)}):")
-        lines += [f"  {local_and_utc(d.down_ts, tz, date=True)}  {duration_text(d.duration):>12}  "
-                  f"{short_instance(d.down_instance)} → {short_instance(d.up_instance) if d.up else '-'}"
+        lines += [f"  {local_and_utc(d.down_ts, tz, date=True)}  {duration_text(d.duration):>12}  {where_dropped(d)}"
                   for d in inv.drops]
         lines.append("")
     if inv.findings:
@@ -52,15 +51,38 @@ def headline(answer: Answer) -> str:
     inv = answer.investigation
     assert inv is not None
     tunnel, tz = inv.tunnel, answer.question.tz
-    where = f"{tunnel.name} ({tunnel.azure_gateway}" + (f" ↔ {tunnel.azure_remote_ip})" if tunnel.azure_remote_ip
-                                                        else ")")
+    where = f"{tunnel.name} ({tunnel_where(tunnel)})"
     window = local_range(inv.start, inv.end, tz)
     if not inv.drops:
+        if inv.findings and inv.findings[0].cause.value in FAILING_TO_CONNECT:
+            return f"{where}: not connected, negotiations failing, {window}"
         return f"{where}: no drop found, {window}"
     primary = inv.findings[0].drop if inv.findings and inv.findings[0].drop else inv.drops[-1]
     back = f"back after {duration_text(primary.duration)}" if primary.up else "still down"
     count = f" ({len(inv.drops)} drops in {window})" if len(inv.drops) > 1 else ""
-    return f"{where} dropped at {local_and_utc(primary.down_ts, tz, date=True)}, {back}{count}"
+    on = f" on tunnel {primary.down.instance}" if primary.down.provider == "aws" and primary.down.instance else ""
+    return f"{where} dropped{on} at {local_and_utc(primary.down_ts, tz, date=True)}, {back}{count}"
+
+
+#: Causes that explain why a tunnel does not come up, rather than why it dropped.
+FAILING_TO_CONNECT = {"psk_mismatch", "ike_proposal_mismatch", "traffic_selector_mismatch", "peer_unreachable"}
+
+
+def tunnel_where(tunnel: Tunnel) -> str:
+    """`VPNGW01 ↔ 203.0.113.10`, `vpn-0123…`, or both ends of a link."""
+    parts = []
+    if tunnel.azure_gateway:
+        parts.append(tunnel.azure_gateway + (f" ↔ {tunnel.azure_remote_ip}" if tunnel.azure_remote_ip else ""))
+    if tunnel.aws_vpn_connection:
+        parts.append(("AWS " if parts else "") + tunnel.aws_vpn_connection)
+    return ", ".join(parts)
+
+
+def where_dropped(drop) -> str:
+    """Azure: the instance it left and the one it came back on; AWS: the tunnel (outside IP)."""
+    if drop.down.provider == "aws":
+        return f"tunnel {drop.down_instance}"
+    return f"{short_instance(drop.down_instance)} → {short_instance(drop.up_instance) if drop.up else '-'}"
 
 
 def status_line(inv: Investigation, answer: Answer) -> str:
@@ -73,8 +95,8 @@ def status_line(inv: Investigation, answer: Answer) -> str:
         return f"{tunnel.name}: no state change logged in {period}, so it kept its earlier state; {drops}."
     last = rows[-1]
     state = "up" if last.kind is EventKind.TUNNEL_UP else "DOWN"
-    return (f"{tunnel.name} is {state} since {local_and_utc(last.ts, tz, date=True)} on "
-            f"{short_instance(last.instance)}; {drops}.")
+    on = f"tunnel {last.instance}" if last.provider == "aws" else short_instance(last.instance)
+    return f"{tunnel.name} is {state} since {local_and_utc(last.ts, tz, date=True)} on {on}; {drops}."
 
 
 def finding_block(finding: Finding, tz, primary: bool) -> list[str]:

@@ -73,6 +73,7 @@ class CloudWatchLogsSource:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         groups: Mapping[str, str] | None = None,
         session: boto3.session.Session | None = None,
+        page_size: int | None = None,
     ) -> None:
         session = session or make_session(region, profile)
         try:
@@ -84,6 +85,7 @@ class CloudWatchLogsSource:
         self.log_group = log_group
         self.groups = dict(groups or {})  # connection id -> log group from its TunnelOptions LogOptions
         self.max_attempts = max_attempts
+        self.pagination = {"PageSize": page_size} if page_size else {}  # default: the service's (10,000 events)
         self.label = f"CloudWatch Logs {log_group or '(log group per connection)'} ({self.region})"
         self.origin = log_group or self.region
         self.calls: Counter[str] = Counter()  # API calls made (one per operation call, retries excluded)
@@ -141,7 +143,7 @@ class CloudWatchLogsSource:
             for i in range(0, len(streams), MAX_STREAMS_PER_CALL):
                 pages = self._client.get_paginator("filter_log_events").paginate(
                     logGroupName=group, logStreamNames=streams[i:i + MAX_STREAMS_PER_CALL],
-                    startTime=start_ms, endTime=end_ms)
+                    startTime=start_ms, endTime=end_ms, PaginationConfig=self.pagination)
                 for page in pages:
                     records += [LogRecord(e.get("logStreamName", ""), int(e.get("timestamp", 0)), e.get("message", ""))
                                 for e in page.get("events", [])]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from ..sources import SourceError
 from ..tunnels import Tunnel
@@ -82,8 +82,12 @@ def discover_connections(ec2: Any) -> list[DiscoveredConnection]:
 
 
 def discover(region: str = "", profile: str = "", endpoint_url: str | None = None) -> list[DiscoveredConnection]:
-    session = make_session(region, profile)
-    return discover_connections(session.client("ec2", config=client_config(3), endpoint_url=endpoint_url))
+    try:
+        client = make_session(region, profile).client("ec2", config=client_config(3), endpoint_url=endpoint_url)
+    except NoRegionError:
+        raise SourceError("EC2 describe_vpn_connections: no AWS region is set; set [aws] region (or "
+                          "AWS_REGION).") from None
+    return discover_connections(client)
 
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -105,7 +105,8 @@ def _array(name: str, text: str, pos: int, out: AwsExportRead) -> Iterator[tuple
         try:
             item, end = _DECODER.raw_decode(text, pos)
         except ValueError as exc:
-            out.problems.append(f"{name}:{_line(text, pos)}: unreadable event ({exc.msg}); skipped")
+            out.problems.append(f"{name}:{getattr(exc, 'lineno', _line(text, pos))}: unreadable event (not JSON: "
+                                f"{getattr(exc, 'msg', exc)}); skipped")
             match = _NEXT_OBJECT.search(text, pos + 1)
             if not match:
                 return

@@ -67,6 +67,11 @@ class AwsLogSource(Protocol):
     def command(self, request: TunnelLogRequest) -> str: ...
 
 
+def kql_backends(backends: Iterable[object]) -> list:
+    """The Azure `KqlBackend`s of a mixed `backends` list (code that runs KQL must skip the AWS sources)."""
+    return [b for b in backends if not isinstance(b, AwsLogSource)]
+
+
 def filter_log_events_command(log_group: str, request: TunnelLogRequest, streams: Sequence[str] = (),
                               region: str = "") -> str:
     """The CLI command that reads the same events, with the window in words beside the epoch milliseconds."""

@@ -20,7 +20,7 @@ from ..events import Event, EventKind
 from ..findings import Drop
 from ..timeline import Timeline, pair_drops
 from ..tunnels import Tunnel
-from .parser import is_bgp, tunnel_state
+from .parser import is_bgp, phases, tunnel_state
 
 #: A BGP drop that starts this long before an IPsec drop of the same tunnel, or while it lasts (plus the time BGP
 #: takes to come back after the tunnel), is that drop's consequence rather than a drop of its own.
@@ -84,6 +84,8 @@ def build_aws_timeline(events: Iterable[Event], tunnel: Tunnel) -> AwsTimeline:
             continue
         now = tunnel_state(event)
         first.setdefault(key, now or "negotiating")
+        if now == "up" and ipsec_state.get(key) == "down" and phases(event) != ("established", "established"):
+            now = ""  # recovery is the return to established; a rekey in the middle of it is not yet
         if now and ipsec_state.get(key) != now:
             ipsec_state[key] = now
             event = dataclasses.replace(event, kind=EventKind.TUNNEL_UP if now == "up" else EventKind.TUNNEL_DOWN)

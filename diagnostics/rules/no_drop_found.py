@@ -11,7 +11,10 @@ Why it matters: "nothing happened" must be said with what was checked and where 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from ..findings import Cause, Confidence, Drop, Finding
+from ..timefmt import local_range
 from .context import RuleContext, duration_text
 
 #: How far around an empty window disconnects are looked up to name the nearest ones.
@@ -34,8 +37,8 @@ def no_drop_found(ctx: RuleContext) -> Finding | None:
     if ctx.window_drops:
         return None
     before, after = nearest(ctx)
-    parts = [f"No disconnect of {ctx.tunnel.name} was logged between {ctx.fmt(ctx.start, seconds=False)} and "
-             f"{ctx.fmt(ctx.end, seconds=False)}."]
+    window = local_range(datetime.fromtimestamp(ctx.start, UTC), datetime.fromtimestamp(ctx.end, UTC), ctx.tz)
+    parts = [f"No disconnect of {ctx.tunnel.name} was logged in {window}."]
     if before:
         parts.append(f"Nearest drop before: {describe(ctx, before)}.")
     if after:
