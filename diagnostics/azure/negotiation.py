@@ -27,10 +27,11 @@ from .ike_errors import Failure, failure_of
 ORPHAN_JOIN_SECONDS = 10.0
 #: A negotiation with no row for this long is over.
 IDLE_SECONDS = 60.0
-SWEEP_EVERY = 2048  # rows between sweeps of idle negotiations
+SWEEP_EVERY = 512  # new negotiations between sweeps of idle ones
 ROWS_PER_SAMPLE = 24
 SAMPLE_FIRST = 3  # the first negotiations are samples, then one in SAMPLE_EVERY
 SAMPLE_EVERY = 25
+_PACKET_TAGS = ("[SEND]", "[RECEIVED]")
 #: Substrings of every row that can signal a failure (notify, status, error codes, structured errors).
 _SIGNAL = re.compile("Notify|with status|rror|NO_PROPOSAL|TS_UNACCEPTABLE|timed out|elete|assumed to be invalid")
 
@@ -168,8 +169,6 @@ class NegotiationTracker:
         """One row. A row of a known negotiation costs a dictionary lookup and a few substring checks (this is the
         hot path: ~90 % of rows); the parser runs for rows that can change the story."""
         self.rows += 1
-        if self.rows % SWEEP_EVERY == 0:
-            self._sweep(ts)
         if message[49:50] == "}" and message.startswith("SESSION_ID :{"):
             negotiation = self._open.get(message[13:49])
             if negotiation is None and message.startswith("Remote ", 51):
@@ -180,9 +179,13 @@ class NegotiationTracker:
                     self._sampled_row(negotiation, ts, message)
                 elif not negotiation.received and "[RECEIVED]" in message:
                     negotiation.received = True
-                if (negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT) and \
-                        _may_signal(message):
-                    _absorb(negotiation, parse_ike_message(message))
+                if negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT:
+                    # Plain [SEND]/[RECEIVED] packet rows never say why a negotiation failed (failures come tagged
+                    # [NOTIFY], research §2.4.2–§2.4.3) and they are most rows: skip the search for them.
+                    tag = message.find("[", 51)
+                    if not (tag > 0 and message.startswith(_PACKET_TAGS, tag)
+                            and message.find("[NOTIFY]", tag, tag + 24) < 0) and _SIGNAL.search(message, 50):
+                        _absorb(negotiation, parse_ike_message(message))
                 if not negotiation.ts_seen and "Traffic Selector" in message:
                     negotiation.ts_seen = True
                 return
@@ -230,6 +233,8 @@ class NegotiationTracker:
 
     def _start(self, session: str, peer: str, ts: float) -> Negotiation:
         self.started += 1
+        if self.started % SWEEP_EVERY == 0:  # only new negotiations make others idle
+            self._sweep(ts)
         sampled = self.started <= SAMPLE_FIRST or self.started % SAMPLE_EVERY == 0
         negotiation = Negotiation(session.lower(), peer, ts, ts, sampled, rows=[] if sampled else None)
         self._open[session or f"{peer}@{ts}"] = negotiation
@@ -257,16 +262,6 @@ class NegotiationTracker:
             if any(a > b for a, b in zip(group.starts, group.starts[1:], strict=False)):
                 group.starts = array("d", sorted(group.starts))
         return IkeSummary(list(self._groups.values()), self.rows, self.orphans, self.started)
-
-
-def _may_signal(message: str) -> bool:
-    """Whether a row may say why a negotiation failed. Plain `[SEND]`/`[RECEIVED]` packet rows never do (their
-    failures come tagged `[NOTIFY]`, research §2.4.2–§2.4.3), and they are most rows: skip the search for them."""
-    tag = message.find("[", 51)
-    if tag > 0 and message.startswith(("[SEND]", "[RECEIVED]"), tag) and \
-            message.find("[NOTIFY]", tag, tag + 24) < 0:
-        return False
-    return _SIGNAL.search(message, 50) is not None
 
 
 def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
