@@ -1,4 +1,4 @@
-"""The built-in demo workspace: a deterministic week of `AzureDiagnostics` rows for six Azure tunnels.
+"""The built-in demo workspace: a deterministic week of `AzureDiagnostics` rows for twelve Azure tunnels.
 
 `vpnbot ask` needs no cloud credentials on a fresh machine: with no configuration and no exports the
 commands read these rows instead. The week ends at the caller's `now` (minus the ingestion lag) and is
@@ -21,6 +21,27 @@ The rows follow ../shared/research/azure_log_formats.md. What is verbatim and wh
   row `[LOCAL_MSG] IKE Tunnel closed ... with status Main mode SA assumed to be invalid because peer
   stopped responding` is a reconstruction on the verbatim grammar (§2.4.8). Periodic child-SA rekeys
   (a fresh SESSION_ID each, no SA_INIT) are a reconstruction of normal background traffic.
+* VPNGW04's failing negotiations (one per SESSION_ID, each with its own GUID and cookies):
+  - madrid, pre-shared key mismatch: the ten rows of each negotiation are the verbatim §2.4.2 screenshot rows
+    (SA_INIT with rCookie 0x0, Ike payload, SA Init response, MM Nonce packet, received Ike payload, SA_AUTH,
+    proposed traffic selectors, IPsec policy payload, `IKE Tunnel closed ... with status IKE authentication
+    credentials are unacceptable`, `Received Notify Message - Authentication failed`); the 6-8 s retry interval
+    follows "Azure will keep retrying every few seconds" (§2.4.1); the SetConnectionConfiguration rows before the
+    drop are reconstructions like berlin's.
+  - rome, IKE proposal mismatch: the four verbatim §2.4.3 "remote VPN as initiator" rows (the device offering
+    only `Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup14`, Azure sending `Policy Mismatch`);
+    the device retrying every ~10 s is a reconstruction.
+  - milan, traffic selector mismatch: the `Received Traffic Selector payload request- [Tsid 0x…  ]Number of
+    TSIs 2: … Number of TSRs 1:…` and `Received IPSec payload` rows are verbatim §2.4.5 shapes (with this
+    tunnel's ranges); the closing `[IkeEvent] SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage]
+    Negotiation timed out` joins the verbatim fragments of §2.4.6 into one row (no complete row is public), and
+    its 15 s delay is a reconstruction.
+  - porto, peer unreachable: only the verbatim `[SEND][SA_INIT] ... rCookie 0x0` row per attempt (every ~7 s,
+    never answered); the demo stops logging them 2 hours before `now` to keep the week small, the tunnel stays
+    down.
+  - seville, BGP session down with the tunnel up: reconstructed RouteDiagnosticLog Messages (below) in the
+    verbatim "BgpConnectedEvent followed quickly by BgpDisconnectedEvent" pattern of §2.3.
+  The successful negotiations that end these outages are reconstructions (no public row shows a success).
 * `stateChangeReason_s` values come from the candidate vocabulary of §2.2.3 (uncertain).
 * Timings follow §2.2.2: a failover reconnects on the other instance in 10-15 s after maintenance (and a
   second failover back follows tens of minutes later), in about a minute after a reset; DPD glitches and
@@ -32,12 +53,14 @@ The rows follow ../shared/research/azure_log_formats.md. What is verbatim and wh
 * RouteDiagnosticLog Messages (BGP peer connected/disconnected, routes learned/withdrawn, static routes)
   are reconstructions that name the peer IP, as §2.3 suggests.
 * P2SDiagnosticLog: the three OpenVPN/Entra ID rows are verbatim formats (§2.5) with masked usernames and
-  client IPs whose first octet is 0; the `OVPN_<32 hex>` session id shape is a reconstruction.
+  client IPs whose first octet is 0; the `OVPN_<32 hex>` session id shape is a reconstruction. Failed logins
+  (`Connect request received`, then `Connection failed. Username=*** Reason=...`): only "Connection failed" is
+  verbatim (Microsoft's queries match it); the rest of that row is a reconstruction (§2.5).
 * `Level`: "Informational", with "Warning" on TunnelDisconnected/BgpDisconnectedEvent and "Error" on the
   IKE close row: the real value set is undocumented (reconstruction).
 
 All addresses are documentation ranges: 192.0.2.0/24 for the gateways, 203.0.113.0/24 and 198.51.100.0/24
-for the on-premises devices.
+for the on-premises devices. (Twelve tunnels: six on VPNGW01/02, hub-aws on VPNGW03, five on VPNGW04.)
 """
 
 from __future__ import annotations
@@ -113,6 +136,7 @@ class _Site:
     peer_ipsec: str  # the phase-2 proposal the device picks / sends (logged without a space)
     peer_rekey_s: int | None  # the device's child SA lifetime when shorter than Azure's
     bgp_peer: str = ""
+    bgp_peer_in_config: bool = False  # the config entry names the peer (`bgp_peer_ip`): only its events count
 
     @property
     def connection(self) -> str:
@@ -125,6 +149,9 @@ class _Site:
 
 _GW1 = _Gateway("VPNGW01", "RG-NETWORK-WEU", "192.0.2.10", "10.10.0.0/16")
 _GW2 = _Gateway("VPNGW02", "RG-NETWORK-NEU", "192.0.2.20", "10.20.0.0/16")
+# VPNGW04 holds the tunnels whose negotiations fail (and one BGP-only drop), so the stories of VPNGW01/02 stay as
+# they were: a failing tunnel keeps Azure retrying every few seconds, which would crowd their timelines.
+_GW4 = _Gateway("VPNGW04", "RG-NETWORK-WEU", "192.0.2.40", "10.40.0.0/16")
 
 _CBC256_SHA256_DH2 = "Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup2"
 _CBC256_SHA1_DH2 = "Policy1:Cipher=AES-CBC-256 Integrity=SHA1 DhGroup=DhGroup2"
@@ -143,12 +170,29 @@ _SITES: tuple[_Site, ...] = (
           False, _CBC256_SHA1_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
     _Site("hamburg", ("branch-hamburg", "ham"), _GW2, "198.51.100.60", "0x7", ("10.6.0.0/16",),
           False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
+    # Every VPNGW04 tunnel runs BGP and its config entry names its peer (`bgp_peer_ip`), so seville's BGP drop is
+    # not read as theirs (without it, the rule counts every BGP event of the gateway).
+    _Site("madrid", ("branch-madrid", "es-madrid"), _GW4, "198.51.100.70", "0x3", ("10.71.0.0/16",),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256", None, "10.71.0.254",
+          bgp_peer_in_config=True),
+    _Site("rome", ("branch-rome", "fco"), _GW4, "198.51.100.80", "0x4", ("10.72.0.0/16",),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA256", None, "10.72.0.254",
+          bgp_peer_in_config=True),
+    _Site("milan", ("branch-milan", "mxp"), _GW4, "198.51.100.90", "0x5", ("10.73.0.0/16", "192.168.73.0/24"),
+          False, _CBC256_SHA1_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", None, "10.73.0.254",
+          bgp_peer_in_config=True),
+    _Site("porto", ("branch-porto", "pt-porto"), _GW4, "198.51.100.100", "0x6", ("10.74.0.0/16",),
+          False, _CBC128_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA256", None, "10.74.0.254",
+          bgp_peer_in_config=True),
+    _Site("seville", ("branch-seville", "svq"), _GW4, "198.51.100.110", "0x7", ("10.75.0.0/16",),
+          False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256", None, "10.4.0.254",
+          bgp_peer_in_config=True),
 )
 _BY_NAME = {site.name: site for site in _SITES}
 
 
 def _config_entry(site: _Site) -> dict[str, Any]:
-    return {
+    entry = {
         "name": site.name,
         "aliases": list(site.aliases),
         "azure_gateway": site.gateway.name,
@@ -156,6 +200,9 @@ def _config_entry(site: _Site) -> dict[str, Any]:
         "azure_resource_group": site.gateway.resource_group,
         "azure_subscription": SUBSCRIPTION_ID,
     }
+    if site.bgp_peer_in_config:
+        entry["bgp_peer_ip"] = site.bgp_peer
+    return entry
 
 
 DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
@@ -179,7 +226,8 @@ class Scenario:
 
     tunnel: str
     cause: str  # a DESIGN.md cause code
-    at: datetime  # UTC instant of the (first) disconnect, or the quiet period start for no_drop_found
+    at: datetime  # UTC instant of the (first) disconnect (the BgpDisconnectedEvent for bgp_session_down), or the
+    # quiet period start for no_drop_found
     description: str
 
 
@@ -338,18 +386,63 @@ def _azure_initiated(site: _Site, rng: random.Random) -> list[Step]:
     ]
 
 
-def _peer_sa_init(site: _Site, icookie: str, rcookie: str) -> list[Step]:
+def _peer_sa_init(site: _Site, icookie: str, rcookie: str, offer: str = "") -> list[Step]:
     """The device starts a negotiation (research §2.4.3, remote as initiator)."""
     return [
         (0, f"[RECEIVED][SA_INIT] Received SA INIT iCookie {icookie} rCookie 0x0"),
-        (1, f"[RECEIVED]Received Ike payload: {site.peer_ike}"),
+        (1, f"[RECEIVED]Received Ike payload: {offer or site.peer_ike}"),
         (2, f"[LOCAL_MSG][SA_INIT] Received SA INIT iCookie {icookie} and Generated new rCookie {rcookie}"),
     ]
 
 
-def _peer_child_sa(site: _Site, tsid: str) -> list[Step]:
+def _psk_rejected(site: _Site, rng: random.Random) -> list[Step]:
+    """Azure initiates, phase 1 is agreed, and the device rejects Azure's AUTH: the ten verbatim rows of research
+    §2.4.2 (oldest first, the SA_INIT response put before the MM packet it announces)."""
+    *phase1, _, _ = _azure_initiated(site, rng)  # up to `[SEND]Sending IPSec policy Payload`
+    return [
+        *phase1,
+        (rng.uniform(20, 90), f"[LOCAL_MSG] IKE Tunnel closed for tunnelId {site.tunnel_id} with status IKE "
+                              "authentication credentials are unacceptable"),
+        (0, "[RECEIVED][NOTIFY] Received Notify Message - Authentication failed"),
+    ]
+
+
+def _peer_policy_rejected(site: _Site, offer: str, rng: random.Random) -> list[Step]:
+    """The device initiates with a proposal the gateway does not accept: research §2.4.3, remote as initiator."""
+    return [
+        *_peer_sa_init(site, _cookie(rng), _cookie(rng), offer),
+        (1, "[SEND][NOTIFY] Sending Notify Message - Policy Mismatch"),
+    ]
+
+
+def _peer_selectors_timed_out(
+    site: _Site, initiator: Iterable[str], responder: Iterable[str], rng: random.Random,
+) -> list[Step]:
+    """The device initiates, phase 1 and AUTH pass, its traffic selectors match nothing on the gateway, and the
+    negotiation times out (research §2.4.5 rows, §2.4.6 `[IkeEvent] … 0x35ED … Negotiation timed out`)."""
+    tsid = _tsid(rng)
+    return [
+        *_peer_sa_init(site, _cookie(rng), _cookie(rng)),
+        (rng.uniform(150, 450), "[RECEIVED][SA_AUTH] Received IKE AUTH message"),
+        (1, f"Received Traffic Selector payload request- [Tsid {tsid}  ]{_selectors(initiator, responder)}"),
+        (1, f"[RECEIVED]Received IPSec payload: {site.peer_ipsec}"),
+        (rng.uniform(14_500, 15_500),
+         "[IkeEvent] SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage] Negotiation timed out"),
+    ]
+
+
+def _peer_initiated_ok(site: _Site, rng: random.Random, responder: Iterable[str] = ()) -> list[Step]:
+    """The device initiates and everything matches (reconstruction: no public row shows a success)."""
+    return [
+        *_peer_sa_init(site, _cookie(rng), _cookie(rng)),
+        (rng.uniform(150, 450), "[RECEIVED][SA_AUTH] Received IKE AUTH message"),
+        *_peer_child_sa(site, _tsid(rng), responder),
+    ]
+
+
+def _peer_child_sa(site: _Site, tsid: str, responder: Iterable[str] = ()) -> list[Step]:
     """The device's child SA request and Azure's answer (research §2.4.5, without the mismatch)."""
-    selectors = _selectors(site.subnets, _azure_side(site))
+    selectors = _selectors(site.subnets, tuple(responder) or _azure_side(site))
     return [
         (1, f"Received Traffic Selector payload request- [Tsid {tsid}  ]{selectors}"),
         (1, f"[RECEIVED]Received IPSec payload: {site.peer_ipsec}"),
@@ -423,14 +516,20 @@ def _drop(
         week.rows.extend(_bgp_bounce(site, down, up, rng))
 
 
+def _bgp_lost(site: _Site, at: datetime) -> list[Row]:
+    """The BGP session with the site's peer drops and its routes are withdrawn."""
+    gw, peer = site.gateway, site.bgp_peer
+    return [
+        _route_row(gw, at, "BgpDisconnectedEvent", f"BGP peer {peer} disconnected"),
+        *(_route_row(gw, at + _ms(5 + i), "BgpRouteUpdate", f"Route {prefix} withdrawn by peer {peer}")
+          for i, prefix in enumerate(site.subnets)),
+    ]
+
+
 def _bgp_bounce(site: _Site, down: datetime, up: datetime, rng: random.Random) -> list[Row]:
     gw, peer = site.gateway, site.bgp_peer
     bgp_down, bgp_up = down + _ms(rng.uniform(150, 900)), up + _ms(rng.uniform(4000, 19000))
-    rows = [_route_row(gw, bgp_down, "BgpDisconnectedEvent", f"BGP peer {peer} disconnected")]
-    rows += [
-        _route_row(gw, bgp_down + _ms(5 + i), "BgpRouteUpdate", f"Route {prefix} withdrawn by peer {peer}")
-        for i, prefix in enumerate(site.subnets)
-    ]
+    rows = _bgp_lost(site, bgp_down)
     rows.append(_route_row(gw, bgp_up, "BgpConnectedEvent", f"BGP peer {peer} connected"))
     rows += [
         _route_row(gw, bgp_up + _ms(rng.uniform(300, 1500) + i), "BgpRouteUpdate",
@@ -515,11 +614,8 @@ def _gateway_failover(week: _Week) -> None:
         ))
 
 
-def _config_change(week: _Week) -> None:
-    rng, site = _rng("config_change"), _BY_NAME["berlin"]
-    down = week.day(1, 16, 20, 31.4)
-    instance = week.instance_at(site.gateway, down)
-    columns = {
+def _connection_columns(site: _Site) -> dict[str, str]:
+    return {
         "configuration_ConnectionTrafficType_s": "Internet",
         "configuration_IkeVersion_s": "IKEv2",
         "configuration_LocalTunnelEndpoint_s": site.gateway.public_ip,
@@ -528,6 +624,13 @@ def _config_change(week: _Week) -> None:
         "configuration_LocalSubnets_s": f'["{site.gateway.vnet}"]',
         "configuration_RemoteSubnets_s": "[" + ",".join(f'"{s}"' for s in site.subnets) + "]",
     }
+
+
+def _config_change(week: _Week) -> None:
+    rng, site = _rng("config_change"), _BY_NAME["berlin"]
+    down = week.day(1, 16, 20, 31.4)
+    instance = week.instance_at(site.gateway, down)
+    columns = _connection_columns(site)
     week.rows.append(_gateway_row(
         site.gateway, down - _ms(55_300), "SetConnectionConfiguration",
         f"Setting connection configuration for {site.connection}", instance, status="InProgress", **columns,
@@ -646,6 +749,142 @@ def _aws_link(week: _Week) -> None:
     ))
 
 
+# ------------------------------------------------------------------- VPNGW04: negotiations that keep failing
+
+
+def _retries(
+    week: _Week, site: _Site, instance: str, first: datetime, until: datetime, gap_s: tuple[float, float],
+    attempt: Callable[[random.Random], list[Step]], rng: random.Random,
+) -> datetime:
+    """One failing negotiation after another (a fresh SESSION_ID and cookies each), each starting `gap_s` seconds
+    after the previous one ended, until `until`; returns when the next one would have started."""
+    at = first
+    while at < until:
+        steps = attempt(rng)
+        week.rows.extend(_ike_rows(site, at, instance, _guid(rng), steps))
+        at += _ms(_duration_ms(steps) + rng.uniform(*gap_s) * 1000)
+    return at
+
+
+def _psk_mismatch(week: _Week) -> None:
+    """madrid: the key is changed on the Azure connection only; Azure re-initiates every 6-8 s and the device
+    rejects its AUTH each time, until the device gets the new key 45 minutes later."""
+    rng, site = _rng("psk_mismatch"), _BY_NAME["madrid"]
+    down = week.day(1, 10, 0, 3.8)
+    instance = week.instance_at(site.gateway, down)
+    columns = _connection_columns(site)
+    week.rows.append(_gateway_row(
+        site.gateway, down - _ms(31_600), "SetConnectionConfiguration",
+        f"Setting connection configuration for {site.connection}", instance, status="InProgress", **columns,
+    ))
+    week.rows.append(_gateway_row(
+        site.gateway, down - _ms(19_200), "SetConnectionConfiguration",
+        f"Set connection configuration for {site.connection} succeeded: shared key updated", instance, **columns,
+    ))
+    fixed = _retries(week, site, instance, down + _ms(rng.uniform(1200, 2400)), down + timedelta(minutes=45),
+                     (6, 8), lambda r: _psk_rejected(site, r), rng)
+    up = fixed + _ms(rng.uniform(900, 1400))
+    _reconnect_ike(week, site, instance, up, rng)
+    _drop(week, site, down, up, (instance, instance), "Pre-shared Key Changed", rng)
+    week.scenarios.append(Scenario(
+        site.name, "psk_mismatch", down,
+        "the shared key of cn-vpngw04-madrid is changed on Azure only (SetConnectionConfiguration ~19 s before the "
+        "drop); Azure re-initiates every 6-8 s for 45 minutes and the device rejects each AUTH ('Authentication "
+        "failed'), until the device gets the new key",
+    ))
+
+
+_ROME_NEW_OFFER = "Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup14"
+
+
+def _ike_proposal_mismatch(week: _Week) -> None:
+    """rome: the device's IKE policy moves to DH group 14, which Azure's default policy does not accept."""
+    rng, site = _rng("ike_proposal_mismatch"), _BY_NAME["rome"]
+    down = week.day(2, 8, 0, 11.6)
+    instance = week.instance_at(site.gateway, down)
+    fixed = _retries(week, site, instance, down + _ms(rng.uniform(800, 2000)), down + timedelta(minutes=30),
+                     (9.5, 10.5), lambda r: _peer_policy_rejected(site, _ROME_NEW_OFFER, r), rng)
+    steps = _peer_initiated_ok(site, rng)
+    week.rows.extend(_ike_rows(site, fixed, instance, _guid(rng), steps))
+    up = fixed + _ms(_duration_ms(steps) + rng.uniform(300, 900))
+    _drop(week, site, down, up, (instance, instance), "RemotelyTriggered", rng)
+    week.scenarios.append(Scenario(
+        site.name, "ike_proposal_mismatch", down,
+        "the rome device's IKE policy changes to DH group 14: for 30 minutes it initiates every ~10 s offering "
+        "AES-CBC-256/SHA256/DhGroup14 only and Azure (default policy, DH group 2) answers 'Policy Mismatch'",
+    ))
+
+
+_MILAN_DEVICE_TSR = ("10.41.0.0/16",)  # the device's remote encryption domain: not the VNet (10.40.0.0/16)
+
+
+def _traffic_selector_mismatch(week: _Week) -> None:
+    """milan: narrow traffic selectors are switched on for the connection, and the device's encryption domain
+    (its two prefixes <-> 10.41.0.0/16, a typo for the VNet) matches nothing; switched back off 20 minutes later,
+    the gateway accepts the device's selectors again (a route-based gateway accepts what the remote proposes)."""
+    rng, site = _rng("traffic_selector_mismatch"), _BY_NAME["milan"]
+    down = week.day(3, 15, 30, 7.9)
+    instance = week.instance_at(site.gateway, down)
+    fixed = _retries(week, site, instance, down + _ms(rng.uniform(1500, 3000)), down + timedelta(minutes=20),
+                     (4, 6), lambda r: _peer_selectors_timed_out(site, site.subnets, _MILAN_DEVICE_TSR, r), rng)
+    steps = _peer_initiated_ok(site, rng, _MILAN_DEVICE_TSR)
+    week.rows.extend(_ike_rows(site, fixed, instance, _guid(rng), steps))
+    up = fixed + _ms(_duration_ms(steps) + rng.uniform(300, 900))
+    _drop(week, site, down, up, (instance, instance), "UseNarrowTrafficSelectors changed", rng)
+    week.scenarios.append(Scenario(
+        site.name, "traffic_selector_mismatch", down,
+        "narrow traffic selectors are switched on for cn-vpngw04-milan; for 20 minutes the device proposes "
+        "10.73.0.0/16 + 192.168.73.0/24 <-> 10.41.0.0/16 (the VNet is 10.40.0.0/16) and every negotiation times "
+        "out after AUTH (0x35ED), until the setting is switched back",
+    ))
+
+
+PORTO_LAST_SA_INIT = timedelta(hours=2)  # before now: Azure keeps retrying, the demo stops logging it
+
+
+def _peer_unreachable(week: _Week) -> None:
+    """porto: the device vanishes (DPD timed out) and never answers again; the tunnel is still down now."""
+    rng, site = _rng("peer_unreachable"), _BY_NAME["porto"]
+    down = week.now.replace(microsecond=0) - timedelta(hours=5) + _ms(rng.uniform(0, 20_000))
+    instance = week.instance_at(site.gateway, down)
+    week.rows.append(_tunnel_row(site, down, False, instance, "DPD timed out"))
+    week.outages.append(_Outage(site, down, week.now + timedelta(days=1), instance))  # not back within the week
+    week.rows += _bgp_lost(site, down + _ms(rng.uniform(150, 900)))
+    sa_init = f"[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId {site.tunnel_id}, iCookie {{}} and rCookie 0x0"
+    at, until = down + _ms(rng.uniform(700, 1500)), week.now - PORTO_LAST_SA_INIT
+    while at < until:
+        week.rows.append(_ike_row(site, at, instance, _guid(rng), sa_init.format(_cookie(rng))))
+        at += _ms(rng.uniform(6500, 7500))
+    week.scenarios.append(Scenario(
+        site.name, "peer_unreachable", down,
+        "the porto device stops answering (DPD timed out) 5 hours before now; Azure sends SA_INIT (rCookie 0x0) "
+        "every ~7 s and never receives anything: the tunnel is still down",
+    ))
+
+
+def _bgp_session_down(week: _Week) -> None:
+    """seville: the BGP session comes up and drops 95 s later while the IPsec tunnel stays connected."""
+    rng, site = _rng("bgp_session_down"), _BY_NAME["seville"]
+    gw, peer, prefix = site.gateway, site.bgp_peer, site.subnets[0]
+    connected = week.day(4, 11, 0, 6.4)
+    down = connected + _ms(rng.uniform(94_000, 96_000))
+    back = down + timedelta(minutes=41, seconds=17)
+    week.rows += [
+        _route_row(gw, connected, "BgpConnectedEvent", f"BGP peer {peer} connected"),
+        _route_row(gw, connected + _ms(rng.uniform(400, 1500)), "BgpRouteUpdate",
+                   f"Route {prefix} learned from peer {peer}"),
+        *_bgp_lost(site, down),
+        _route_row(gw, back, "BgpConnectedEvent", f"BGP peer {peer} connected"),
+        _route_row(gw, back + _ms(rng.uniform(400, 1500)), "BgpRouteUpdate",
+                   f"Route {prefix} learned from peer {peer}"),
+    ]
+    week.scenarios.append(Scenario(
+        site.name, "bgp_session_down", down,
+        f"the BGP session with {peer} over the seville tunnel connects and drops ~95 s later (BgpConnectedEvent, "
+        "then BgpDisconnectedEvent) while the tunnel stays connected; it comes back 41 minutes later",
+    ))
+
+
 # --------------------------------------------------------------------------------------------- background
 
 
@@ -692,21 +931,57 @@ def _p2s_session(at: datetime, rng: random.Random) -> list[Row]:
     return rows
 
 
+_P2S_FAILING_USERS = ("alice", "thomas.leroy", "julien.moreau", "ines.garcia")
+# RECONSTRUCTION: only the token "Connection failed" is public (Microsoft's queries match it, research §2.5); the
+# `Username=` part copies the success row's shape and the `Reason=` values are invented.
+_P2S_FAILURE_REASONS = ("AAD authentication failed", "AAD token expired")
+
+
+def _p2s_failure(at: datetime, rng: random.Random) -> list[Row]:
+    """A point-to-site login that fails: the verbatim connect request, then a reconstructed failure row."""
+    user = "***" + rng.choice(_P2S_FAILING_USERS)[3:] + "@contoso.com"
+    session = "OVPN_" + f"{rng.getrandbits(128):032x}"
+    client = f"0.51.100.{rng.randint(2, 254)}:{rng.randint(49152, 65535)}"
+    texts = [
+        f"Connect request received. IP={client}",
+        f"Connection failed. Username={user} Reason={rng.choice(_P2S_FAILURE_REASONS)}",
+    ]
+    rows, t = [], at
+    for text in texts:
+        row = _base(_GW1, t, "P2SDiagnosticLog", "P2SLogEvent")
+        row["Message"] = f"[MSG] [default] [{session}] {text}"
+        rows.append(row)
+        t += _ms(rng.uniform(1500, 6000))
+    return rows
+
+
 def _p2s(week: _Week) -> list[Row]:
     """Point-to-site OpenVPN logins on VPNGW01, every day (busy and quiet days, not tied to the calendar,
-    so moving `now` by whole days moves every row by the same amount)."""
+    so moving `now` by whole days moves every row by the same amount), a few failed ones among them, and some
+    in the last three hours of today (so "who failed to connect today" has an answer at any hour after 00:05)."""
     rng, rows = _rng("p2s"), []
     for days_ago in range(8, -1, -1):
         day = week.day0 - timedelta(days=days_ago)
         count = rng.randint(9, 16) if rng.random() < 0.7 else rng.randint(1, 3)
         for _ in range(count):
             rows.extend(_p2s_session(day + _ms(rng.uniform(6.5, 19.5) * 3_600_000), rng))
+    failed = _rng("p2s/failed")
+    for days_ago in range(8, -1, -1):
+        day = week.day0 - timedelta(days=days_ago)
+        for _ in range(failed.randint(2, 4)):
+            rows.extend(_p2s_failure(day + _ms(failed.uniform(6.5, 19.5) * 3_600_000), failed))
+    recent = _rng("p2s/recent")
+    start = max(week.day0, week.now - timedelta(hours=3))
+    span_ms = (week.now - INGESTION_LAG - timedelta(minutes=1) - start) / timedelta(milliseconds=1)
+    for kind in (_p2s_failure, _p2s_session, _p2s_failure, _p2s_session, _p2s_session):
+        at = start + _ms(recent.uniform(0, span_ms)) if span_ms > 0 else week.now  # after the week: dropped
+        rows.extend(kind(at, recent))
     return rows
 
 
 def _daily_validation(week: _Week) -> list[Row]:
     rng, rows = _rng("validate"), []
-    for gateway in (_GW1, _GW2):
+    for gateway in (_GW1, _GW2, _GW4):
         for days_ago in range(8, -1, -1):
             at = week.day0 - timedelta(days=days_ago) + _ms(rng.uniform(0, 24) * 3_600_000)
             if not week.near_gateway_outage(gateway, at, timedelta(hours=2)):
@@ -758,6 +1033,7 @@ def _background(week: _Week) -> list[Row]:
 _SCENARIOS: tuple[Callable[[_Week], None], ...] = (
     _unknown, _remote_initiated, _gateway_failover, _dpd_timeout, _maintenance_failover, _config_change,
     _flapping, _quiet, _aws_link,
+    _bgp_session_down, _traffic_selector_mismatch, _ike_proposal_mismatch, _psk_mismatch, _peer_unreachable,
 )
 
 

@@ -145,7 +145,7 @@ class TunnelRegistry:
             for key in (tunnel.name, *tunnel.aliases):
                 spelled.setdefault(key.lower(), tunnel.name)
         ref = reference.strip().lower()
-        close = difflib.get_close_matches(ref, list(spelled), n=limit * 2, cutoff=0.5)
+        close = difflib.get_close_matches(ref, list(spelled), n=limit * 2, cutoff=0.6)
         close += [k for k in spelled if len(ref) >= 3 and (ref in k or k in ref)]
         out: list[str] = []
         for key in close:

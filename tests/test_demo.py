@@ -64,13 +64,22 @@ def tunnel_events(rows: list[Row], name: str) -> list[Row]:
 
 
 def drops(rows: list[Row], name: str) -> list[tuple[Row, Row]]:
-    """(TunnelDisconnected, the next TunnelConnected) pairs of one tunnel."""
+    """(TunnelDisconnected, the next TunnelConnected) pairs of one tunnel; a drop it never came back from (porto)
+    is left out (see `open_drops`)."""
     events, pairs = tunnel_events(rows, name), []
     for i, row in enumerate(events):
         if row["OperationName"] == "TunnelDisconnected":
-            up = next(e for e in events[i + 1:] if e["OperationName"] == "TunnelConnected")
-            pairs.append((row, up))
+            up = next((e for e in events[i + 1:] if e["OperationName"] == "TunnelConnected"), None)
+            if up is not None:
+                pairs.append((row, up))
     return pairs
+
+
+def open_drops(rows: list[Row], name: str) -> list[Row]:
+    """TunnelDisconnected rows with no TunnelConnected after them: the tunnel is still down."""
+    events = tunnel_events(rows, name)
+    return [r for i, r in enumerate(events) if r["OperationName"] == "TunnelDisconnected"
+            and not any(e["OperationName"] == "TunnelConnected" for e in events[i + 1:])]
 
 
 def drop_at(rows: list[Row], name: str, at: datetime) -> tuple[Row, Row]:
@@ -98,6 +107,30 @@ def ike_events(rows: list[Row], name: str) -> list[tuple[datetime, str, str]]:
             if m and m["remote"] == ip:
                 found.append((r["TimeGenerated"], r["instance_s"], m["event"]))
     return found
+
+
+def ike_sessions(rows: list[Row], name: str) -> list[list[tuple[datetime, str]]]:
+    """The tunnel's IKE rows grouped by SESSION_ID, in the order their first rows were logged."""
+    ip, sessions = tunnel_cfg(name)["azure_remote_ip"], {}
+    for r in rows:
+        if r["Category"] == "IKEDiagnosticLog":
+            m = IKE_ENVELOPE.match(r["Message"])
+            if m and m["remote"] == ip:
+                sessions.setdefault(re.search(r"\{(.*?)\}", r["Message"])[1], []).append(
+                    (r["TimeGenerated"], m["event"]))
+    return list(sessions.values())
+
+
+def sessions_between(rows: list[Row], name: str, start: datetime, end: datetime) -> list[list[tuple[datetime, str]]]:
+    return [s for s in ike_sessions(rows, name) if start < s[0][0] < end]
+
+
+def route_rows(rows: list[Row], gateway: str, operation: str | None = None) -> list[Row]:
+    return [
+        r for r in rows
+        if r["Category"] == "RouteDiagnosticLog" and r["Resource"] == gateway
+        and (operation is None or r["OperationName"] == operation)
+    ]
 
 
 def seconds(a: datetime, b: datetime) -> float:
@@ -225,9 +258,9 @@ def test_each_gateway_speaks_ike_from_one_public_address(rows: list[Row]):
     local_by_gateway: dict[str, set[str]] = {}
     for r in (r for r in rows if r["Category"] == "IKEDiagnosticLog"):
         local_by_gateway.setdefault(r["Resource"], set()).add(IKE_ENVELOPE.match(r["Message"])["local"])
-    assert sorted(local_by_gateway) == ["VPNGW01", "VPNGW02"]
+    assert sorted(local_by_gateway) == ["VPNGW01", "VPNGW02", "VPNGW04"]
     assert all(len(addresses) == 1 for addresses in local_by_gateway.values())
-    assert len(set.union(*local_by_gateway.values())) == 2
+    assert len(set.union(*local_by_gateway.values())) == 3
 
 
 def test_every_negotiation_has_its_own_session_and_cookies(rows: list[Row]):
@@ -265,27 +298,40 @@ def test_demo_tunnels_are_valid_registry_entries():
 def test_every_demo_tunnel_appears_in_tunnel_rows_with_its_remote_ip(rows: list[Row]):
     for t in DEMO_TUNNELS:
         events = tunnel_events(rows, t["name"])
+        if t["name"] == "seville":  # its tunnel stays connected all week: only its BGP session drops
+            assert events == []
+            continue
         assert events, t["name"]
         assert {e["Resource"] for e in events} == {t["azure_gateway"]}
         assert {e["ResourceGroup"] for e in events} == {t["azure_resource_group"]}
 
 
-def test_every_disconnect_is_followed_by_a_reconnect(rows: list[Row]):
+def test_every_disconnect_is_followed_by_a_reconnect_except_porto_which_is_still_down(rows: list[Row]):
     for t in DEMO_TUNNELS:
         ops = [e["OperationName"] for e in tunnel_events(rows, t["name"])]
+        if t["name"] == "porto":
+            assert ops[-1] == "TunnelDisconnected"
+            ops = ops[:-1]
         assert ops[0::2] == ["TunnelDisconnected"] * len(ops[0::2])
         assert ops[1::2] == ["TunnelConnected"] * len(ops[0::2])
+        assert len(ops) % 2 == 0
 
 
 def test_scenarios_use_design_cause_codes_and_point_at_real_disconnects(rows: list[Row], story: list[Scenario]):
     assert {s.cause for s in story} >= {
         "maintenance_failover", "gateway_failover", "config_change", "dpd_timeout", "remote_initiated",
-        "flapping", "unknown", "no_drop_found",
+        "flapping", "unknown", "no_drop_found", "psk_mismatch", "ike_proposal_mismatch",
+        "traffic_selector_mismatch", "peer_unreachable", "bgp_session_down",
     }
     assert {s.cause for s in story} <= CAUSE_CODES
     for s in story:
         assert s.description and s.at.utcoffset() == timedelta(0)
-        if s.cause != "no_drop_found":
+        if s.cause == "bgp_session_down":  # the tunnel stayed up: `at` is the BGP session's drop
+            gateway = tunnel_cfg(s.tunnel)["azure_gateway"]
+            assert [r["TimeGenerated"] for r in route_rows(rows, gateway, "BgpDisconnectedEvent")].count(s.at) == 1
+        elif s.cause == "peer_unreachable":  # still down: no reconnect to pair the drop with
+            assert [r["TimeGenerated"] for r in open_drops(rows, s.tunnel)] == [s.at]
+        elif s.cause != "no_drop_found":
             down, _ = drop_at(rows, s.tunnel, s.at)
             assert down["OperationName"] == "TunnelDisconnected"
 
@@ -468,21 +514,194 @@ def test_no_tunnel_drops_in_the_last_hour(now: datetime):
     assert recent == []
 
 
+# ------------------------------------------------------------------------------------ VPNGW04: failing negotiations
+
+SA_INIT_SENT = re.compile(r"\[SEND\]\[SA_INIT\] Sending IKE SA_INIT packet with tunnelId (0x[0-9A-F]+), "
+                          r"iCookie (0x[0-9A-F]{16}) and rCookie 0x0")
+SA_INIT_RECEIVED = re.compile(r"\[RECEIVED\]\[SA_INIT\] Received SA INIT iCookie (0x[0-9A-F]{16}) rCookie 0x0")
+
+
+def outage_sessions(rows: list[Row], name: str, down: Row, up: Row) -> list[list[tuple[datetime, str]]]:
+    return sessions_between(rows, name, down["TimeGenerated"], up["TimeGenerated"])
+
+
+def test_psk_mismatch_madrid_fails_every_6_to_8_s_with_the_verbatim_rows_for_45_minutes(
+    rows: list[Row], story: list[Scenario],
+):
+    s = the(story, "psk_mismatch", "madrid")
+    assert s.at.date() == (NOW - timedelta(days=1)).date() and (s.at.hour, s.at.minute) == (10, 0)
+    down, up = drop_at(rows, "madrid", s.at)
+    assert down["Resource"] == "VPNGW04" and down["ResourceGroup"] == "RG-NETWORK-WEU"
+    assert down["stateChangeReason_s"] == "Pre-shared Key Changed"
+    assert down["instance_s"] == up["instance_s"]
+    assert 44 * 60 <= seconds(down["TimeGenerated"], up["TimeGenerated"]) <= 46 * 60
+    changes = [
+        r for r in gateway_rows(rows, "VPNGW04", "SetConnectionConfiguration")
+        if r["operationStatus_s"] == "Success" and 0 < seconds(r["TimeGenerated"], s.at) <= 60
+    ]
+    assert len(changes) == 1 and "madrid" in changes[0]["Message"]
+    *failed, fixed = outage_sessions(rows, "madrid", down, up)
+    assert 330 <= len(failed) <= 450
+    assert all(6 <= seconds(a[0][0], b[0][0]) <= 8.5 for a, b in itertools.pairwise(failed))
+    for negotiation in failed:  # research §2.4.2, one SESSION_ID and fresh cookies each
+        events = [e for _, e in negotiation]
+        assert len(events) == 10
+        tunnel_id, icookie = SA_INIT_SENT.fullmatch(events[0]).groups()
+        assert tunnel_id == "0x3"
+        assert events[1].startswith("[SEND]Sending Ike payload for tunnel Id 0x3: Auth:PreShared Key- "
+                                    "Policy1:Cipher=AES-CBC-256 Integrity=SHA1 DhGroup=DhGroup2 Policy2:")
+        rcookie = re.fullmatch(rf"\[RECEIVED\]\[SA_INIT\] Received IKE SA Init response message with iCookie "
+                               rf"{icookie} rCookie (0x[0-9A-F]{{16}})", events[2])[1]
+        assert events[3] == (f"[RECEIVED] Receiving MM Packet for tunnel Id 0x3 iCookie {icookie} and rCookie "
+                             f"{rcookie}: Receiving MM Nonce")
+        assert events[4] == ("[RECEIVED]Received Ike payload: Policy1:Cipher=AES-CBC-256 Integrity=SHA256 "
+                             "DhGroup=DhGroup2")
+        assert re.fullmatch(r"\[SEND\]\[SA_AUTH\] Sending SA AUTH message for tunnelId 0x3 and tsId 0x[0-9A-F]+",
+                            events[5])
+        assert events[6].startswith("Proposed(send) Traffic Selector payload will be- [Tsid 0x")
+        assert events[7].startswith("[SEND]Sending IPSec policy Payload for tunnel Id 0x3, tsId 0x")
+        assert events[8:] == [
+            "[LOCAL_MSG] IKE Tunnel closed for tunnelId 0x3 with status IKE authentication credentials are "
+            "unacceptable",
+            "[RECEIVED][NOTIFY] Received Notify Message - Authentication failed",
+        ]
+    assert SA_INIT_SENT.fullmatch(fixed[0][1]) and fixed[-1][1].startswith("[RECEIVED]Received IPSec payload")
+    assert not any("Authentication failed" in e or "Tunnel closed" in e for _, e in fixed)
+    during = {i for t, i, _ in ike_events(rows, "madrid") if down["TimeGenerated"] < t < up["TimeGenerated"]}
+    assert during == {down["instance_s"]}
+
+
+def test_ike_proposal_mismatch_rome_device_offers_only_dh_group_14_every_10_s_for_30_minutes(
+    rows: list[Row], story: list[Scenario],
+):
+    s = the(story, "ike_proposal_mismatch", "rome")
+    assert s.at.date() == (NOW - timedelta(days=2)).date() and (s.at.hour, s.at.minute) == (8, 0)
+    down, up = drop_at(rows, "rome", s.at)
+    assert down["Resource"] == "VPNGW04" and down["instance_s"] == up["instance_s"]
+    assert 29 * 60 <= seconds(down["TimeGenerated"], up["TimeGenerated"]) <= 31 * 60
+    *failed, fixed = outage_sessions(rows, "rome", down, up)
+    assert 170 <= len(failed) <= 190
+    assert all(9.5 <= seconds(a[0][0], b[0][0]) <= 10.6 for a, b in itertools.pairwise(failed))
+    for negotiation in failed:  # research §2.4.3, remote VPN as initiator
+        events = [e for _, e in negotiation]
+        icookie = SA_INIT_RECEIVED.fullmatch(events[0])[1]
+        assert events[1:] == [
+            "[RECEIVED]Received Ike payload: Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup14",
+            events[2], "[SEND][NOTIFY] Sending Notify Message - Policy Mismatch",
+        ]
+        assert re.fullmatch(rf"\[LOCAL_MSG\]\[SA_INIT\] Received SA INIT iCookie {icookie} and Generated new "
+                            r"rCookie 0x[0-9A-F]{16}", events[2])
+    assert SA_INIT_RECEIVED.fullmatch(fixed[0][1]) and fixed[1][1].endswith("DhGroup=DhGroup2")
+    assert fixed[-1][1].startswith("[SEND] Proposed Traffic Selector payload will be (Final Negotiated) - ")
+    assert not [e for t, _, e in ike_events(rows, "rome")
+                if down["TimeGenerated"] < t < up["TimeGenerated"] and e.startswith("[SEND][SA_INIT]")]
+
+
+def test_traffic_selector_mismatch_milan_times_out_after_auth_on_selectors_that_miss_the_vnet(
+    rows: list[Row], story: list[Scenario],
+):
+    s = the(story, "traffic_selector_mismatch", "milan")
+    assert s.at.date() == (NOW - timedelta(days=3)).date() and (s.at.hour, s.at.minute) == (15, 30)
+    down, up = drop_at(rows, "milan", s.at)
+    assert down["stateChangeReason_s"] == "UseNarrowTrafficSelectors changed"
+    assert down["instance_s"] == up["instance_s"]
+    assert 19.5 * 60 <= seconds(down["TimeGenerated"], up["TimeGenerated"]) <= 21 * 60
+    *failed, fixed = outage_sessions(rows, "milan", down, up)
+    assert 50 <= len(failed) <= 70
+    vnet = "StartAddress 10.40.0.0 EndAddress 10.40.255.255"  # VPNGW04's VNet
+    for negotiation in failed:
+        events = [e for _, e in negotiation]
+        assert SA_INIT_RECEIVED.fullmatch(events[0])
+        assert events[3] == "[RECEIVED][SA_AUTH] Received IKE AUTH message"
+        selectors = re.fullmatch(r"Received Traffic Selector payload request- \[Tsid 0x[0-9A-F]+  \]Number of TSIs 2: "
+                                 r"(.+) Number of TSRs 1:(.+)", events[4])
+        assert selectors, events[4]
+        assert "StartAddress 10.73.0.0 EndAddress 10.73.255.255" in selectors[1]
+        assert ", StartAddress 192.168.73.0 EndAddress 192.168.73.255" in selectors[1]
+        assert selectors[2] == "StartAddress 10.41.0.0 EndAddress 10.41.255.255 PortStart 0 PortEnd 65535 Protocol 0"
+        assert vnet not in events[4]
+        assert events[5].startswith("[RECEIVED]Received IPSec payload: ")
+        assert events[6:] == [
+            "[IkeEvent] SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage] Negotiation timed out",
+        ]
+        assert 14 <= seconds(negotiation[4][0], negotiation[6][0]) <= 16
+    assert fixed[-1][1].startswith("[SEND] Proposed Traffic Selector payload will be (Final Negotiated) - ")
+    assert not any("SA_NEGOTIATION_FAILED" in e for _, e in fixed)
+
+
+def test_peer_unreachable_porto_sends_only_unanswered_sa_inits_and_is_still_down(
+    rows: list[Row], story: list[Scenario],
+):
+    s = the(story, "peer_unreachable", "porto")
+    assert timedelta(hours=4, minutes=59) <= NOW - s.at <= timedelta(hours=5, minutes=1)
+    [down] = open_drops(rows, "porto")
+    assert down["TimeGenerated"] == s.at and down["stateChangeReason_s"] == "DPD timed out"
+    assert drops(rows, "porto") == []  # it never came back within the week
+    after = [(t, e) for t, _, e in ike_events(rows, "porto") if t > s.at]
+    assert all(SA_INIT_SENT.fullmatch(e) and SA_INIT_SENT.fullmatch(e)[1] == "0x6" for _, e in after)
+    assert not [e for t, _, e in ike_events(rows, "porto") if t > s.at - timedelta(minutes=10) and "[RECEIVED]" in e]
+    assert 0 < seconds(s.at, after[0][0]) <= 2
+    assert all(6.4 <= seconds(a[0], b[0]) <= 7.6 for a, b in itertools.pairwise(after))
+    assert timedelta(hours=2) <= NOW - after[-1][0] <= timedelta(hours=2, seconds=10)  # logged until 2 h ago
+    assert 1400 <= len(after) <= 1700  # a few thousand rows at most
+
+
+def test_bgp_session_down_seville_connects_then_drops_95_s_later_with_the_tunnel_up(
+    rows: list[Row], story: list[Scenario],
+):
+    s = the(story, "bgp_session_down", "seville")
+    assert s.at.date() == (NOW - timedelta(days=4)).date() and (s.at.hour, s.at.minute) == (11, 1)
+    assert tunnel_cfg("seville")["bgp_peer_ip"] == "10.4.0.254"
+    near = [r for r in route_rows(rows, "VPNGW04") if abs(r["TimeGenerated"] - s.at) <= timedelta(minutes=30)]
+    assert [(r["OperationName"], r["Message"]) for r in near] == [
+        ("BgpConnectedEvent", "BGP peer 10.4.0.254 connected"),
+        ("BgpRouteUpdate", "Route 10.75.0.0/16 learned from peer 10.4.0.254"),
+        ("BgpDisconnectedEvent", "BGP peer 10.4.0.254 disconnected"),
+        ("BgpRouteUpdate", "Route 10.75.0.0/16 withdrawn by peer 10.4.0.254"),
+    ]
+    assert near[2]["TimeGenerated"] == s.at and near[2]["Level"] == "Warning"
+    assert 93 <= seconds(near[0]["TimeGenerated"], s.at) <= 97
+    assert not [r for r in rows if r["Category"] == "TunnelDiagnosticLog" and r["Resource"] == "VPNGW04"
+                and abs(r["TimeGenerated"] - s.at) <= timedelta(hours=2)]
+    back = [r for r in route_rows(rows, "VPNGW04", "BgpConnectedEvent") if r["TimeGenerated"] > s.at]
+    assert back and "10.4.0.254" in back[0]["Message"]
+
+
 # ------------------------------------------------------------------------------------ routes and P2S
+
+
+BGP_TUNNELS = (("paris", "10.1.0.254"), ("berlin", "10.4.0.254"), ("madrid", "10.71.0.254"),
+               ("rome", "10.72.0.254"), ("milan", "10.73.0.254"), ("porto", "10.74.0.254"))
 
 
 def test_bgp_sessions_drop_with_the_bgp_tunnels_only(rows: list[Row]):
     bgp_down = [r for r in rows if r["OperationName"] == "BgpDisconnectedEvent"]
-    expected = len(drops(rows, "paris")) + len(drops(rows, "berlin"))
-    assert len(bgp_down) == expected > 0
-    assert all("10.1.0.254" in r["Message"] or "10.4.0.254" in r["Message"] for r in bgp_down)
-    for name, peer in (("paris", "10.1.0.254"), ("berlin", "10.4.0.254")):
-        for down, _ in drops(rows, name):
+    with_tunnel = [r for r in bgp_down if not (r["Resource"] == "VPNGW04" and "BGP peer 10.4.0.254 " in r["Message"])]
+    expected = sum(len(drops(rows, name)) + len(open_drops(rows, name)) for name, _ in BGP_TUNNELS)
+    assert len(with_tunnel) == expected > 0
+    assert len(bgp_down) - len(with_tunnel) == 1  # seville's, tunnel up (test_bgp_session_down_…)
+    for name, peer in BGP_TUNNELS:
+        gateway = tunnel_cfg(name)["azure_gateway"]
+        for down in [d for d, _ in drops(rows, name)] + open_drops(rows, name):
             assert any(
-                peer in r["Message"] and timedelta(0) <= r["TimeGenerated"] - down["TimeGenerated"] <= timedelta(
-                    seconds=5)
+                r["Resource"] == gateway and f"BGP peer {peer} " in r["Message"]
+                and timedelta(0) <= r["TimeGenerated"] - down["TimeGenerated"] <= timedelta(seconds=5)
                 for r in bgp_down
             )
+    for r in with_tunnel:
+        assert any(r["Resource"] == tunnel_cfg(name)["azure_gateway"] and f"BGP peer {peer} " in r["Message"]
+                   for name, peer in BGP_TUNNELS)
+
+
+def test_every_vpngw04_tunnel_names_its_own_bgp_peer_so_seville_s_drop_is_not_theirs(rows: list[Row]):
+    entries = gateway_tunnels("VPNGW04")
+    assert sorted(t["name"] for t in entries) == ["madrid", "milan", "porto", "rome", "seville"]
+    peers = {t["name"]: t["bgp_peer_ip"] for t in entries}
+    assert peers["seville"] == "10.4.0.254" and len(set(peers.values())) == len(peers)
+    for r in route_rows(rows, "VPNGW04"):
+        named = [name for name, peer in peers.items() if re.search(rf"peer {re.escape(peer)}( |$)", r["Message"])]
+        assert len(named) == 1, r["Message"]
+    assert all("bgp_peer_ip" not in t for t in DEMO_TUNNELS if t["azure_gateway"] != "VPNGW04")
 
 
 def test_route_log_has_route_updates_of_both_kinds(rows: list[Row]):
@@ -504,3 +723,26 @@ def test_p2s_logins_appear_daily_on_vpngw01_with_masked_users_and_ips(rows: list
         else:
             assert re.search(r"Username=\*\*\*\S+@contoso\.com", text)
     assert any("Connection successful" in r["Message"] for r in p2s)
+
+
+P2S_FAILED = re.compile(r"\[MSG\] \[default\] \[(OVPN_[0-9a-f]{32})\] Connection failed\. "
+                        r"Username=\*\*\*\S+@contoso\.com Reason=.+")
+
+
+@pytest.mark.parametrize("now", [
+    NOW, datetime(2025, 3, 13, 0, 30, tzinfo=UTC), datetime(2025, 3, 13, 3, 15, tzinfo=UTC),
+    datetime(2025, 3, 13, 23, 59, tzinfo=UTC),
+])
+def test_p2s_failures_appear_among_the_successes_every_day_and_today(now: datetime):
+    p2s = [r for r in generate_rows(now) if r["Category"] == "P2SDiagnosticLog"]
+    failed = [r for r in p2s if "Connection failed" in r["Message"]]
+    assert all(P2S_FAILED.fullmatch(r["Message"]) for r in failed)
+    assert len({r["TimeGenerated"].date() for r in failed}) >= 7
+    assert len(failed) < len([r for r in p2s if "Connection successful" in r["Message"]])
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert [r for r in failed if r["TimeGenerated"] >= midnight]  # "who failed to connect today" has an answer
+    requests = {re.search(r"\[(OVPN_\w+)\]", r["Message"])[1]: r["TimeGenerated"] for r in p2s
+                if "Connect request received" in r["Message"]}
+    for r in failed:  # each failure follows its own session's connect request
+        session = P2S_FAILED.fullmatch(r["Message"])[1]
+        assert timedelta(0) < r["TimeGenerated"] - requests[session] <= timedelta(seconds=10)

@@ -36,3 +36,32 @@ def test_quiet_period_of_the_demo_finds_no_drop_and_names_the_next_one():
     maintenance = next(s for s in demo.scenarios(NOW) if s.tunnel == quiet.tunnel and s.cause == "maintenance_failover")
     assert f"Nearest drop after: {maintenance.at:%H:%M} UTC on {maintenance.at:%Y-%m-%d}" in \
         result.findings[0].explanation
+
+
+NEGOTIATION_DETAILS = {
+    "madrid": ("Pre-shared key mismatch", "Azure started it"),
+    "rome": ("IKE proposal mismatch (phase 1: DH group)", "the device offers DH group 14 only"),
+    "milan": ("Traffic selector mismatch", "TSr 10.41.0.0–10.41.255.255"),
+    "porto": ("The on-premises device does not answer", "received nothing back"),
+    "seville": ("BGP session down (tunnel up)", "BGP peer 10.4.0.254 disconnected"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEGOTIATION_DETAILS))
+def test_vpngw04_answers_name_what_differs(name):
+    scenario = next(s for s in DROP_SCENARIOS if s.tunnel == name)
+    half = timedelta(minutes=15)
+    result = investigate(WORKSPACE.registry.resolve(name), scenario.at - half, scenario.at + half,
+                         WORKSPACE.backends, NOW, anchor=scenario.at)
+    title, detail = NEGOTIATION_DETAILS[name]
+    assert result.findings[0].title == title
+    assert detail in result.findings[0].explanation
+
+
+@pytest.mark.parametrize("name", ["madrid", "rome", "milan", "porto"])
+def test_seville_bgp_drop_is_not_another_vpngw04_tunnel_s(name):
+    seville = next(s for s in DROP_SCENARIOS if s.tunnel == "seville")
+    half = timedelta(minutes=15)
+    result = investigate(WORKSPACE.registry.resolve(name), seville.at - half, seville.at + half,
+                         WORKSPACE.backends, NOW, anchor=seville.at)
+    assert [f.cause.value for f in result.findings] == ["no_drop_found"]
