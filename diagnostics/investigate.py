@@ -135,8 +135,8 @@ def _run(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[KqlB
         ctx.lookaround = lookaround_drops(backends, tunnel, start, end, now, fetched)
     period = down_period(ctx)
     if period is not None:
-        timeline.ike = negotiations(backends, tunnel, max(period[0], query.ike_start.timestamp()),
-                                    min(period[1], query.ike_end.timestamp()), fetched)
+        # The whole outage, even where it outlasts the window: "failed N times" must count every retry.
+        timeline.ike = negotiations(backends, tunnel, period[0] - 5, min(period[1], now.timestamp()), fetched)
     if needs_coverage(ctx):
         ctx.coverage = coverage(backends, tunnel, query.start, query.end, fetched)
     findings = diagnose(ctx)
