@@ -28,6 +28,7 @@ class AzureSettings:
     workspace_id: str = ""
     endpoint: str = "https://api.loganalytics.io"
     credential: str = "default"
+    workspace_resource_id: str = ""  # ARM id of the workspace: enables the "Open in Log Analytics" button
 
 
 @dataclass(frozen=True)

@@ -1,99 +1,332 @@
 """`--format blocks`: the answer as Slack Block Kit (the Slack bot posts exactly this).
 
 Stays within Slack's limits (research anchors §3.5): 50 blocks, 3,000 characters a section, 150 a header, and
-~13k characters in total; long text is cut with an explicit "…" rather than failing the post.
+~13k characters in total (an undocumented aggregate limit: `msg_blocks_too_long`). What does not fit is cut with an
+explicit "…" and the message says so (`Rendered.overflow`): the Slack bot then posts the full text answer as a file
+in the thread, so a long answer is never a failed post. Every dynamic text is escaped for mrkdwn, so a log line
+holding `<!channel>` cannot ping a channel.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from diagnostics.rules.context import duration_text
-from diagnostics.timefmt import local_and_utc
+from diagnostics.timefmt import local_and_utc, local_range
 
-from .ask import Answer
-from .question import Intent
-from .render_text import evidence_line, headline, help_text, status_line, tunnels_text
+from .ask import STATUS_LOOKBACK, Answer
+from .question import Intent, Question, help_examples
+from .render_text import evidence_line, headline, status_line, tunnels_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
+#: Measured as the JSON of the blocks, which is longer than the text Slack counts (~13.2k): a safe margin.
 MAX_TOTAL = 12_000
+MAX_BUTTON_URL = 3000
+MAX_BUTTON_VALUE = 2000
 EVIDENCE_LINES = 8
+DROPS_SHOWN = 10
+FILE_NOTE = "This answer was too long for one message: the full answer is in the file below."
+PORTAL = "https://portal.azure.com"
+
+# action_ids the Slack app listens to
+SHOW_QUERIES = "vpn_show_queries"
+WIDER_WINDOW = "vpn_wider_window"
+OPEN_LOG_ANALYTICS = "vpn_open_log_analytics"
+EVIDENCE_BUNDLE = "vpn_evidence_bundle"
+ACTIONS_BLOCK = "vpn_answer_actions"
+
+
+@dataclass
+class Rendered:
+    """A message ready for chat.postMessage / chat.update; `overflow` when something had to be cut to fit."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    overflow: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+@dataclass
+class _Cuts:
+    """Remembers whether any text was cut, so the caller knows the message is not the whole answer."""
+
+    any: bool = False
+
+    def cut(self, text: str, limit: int) -> str:
+        if len(text) <= limit:
+            return text
+        self.any = True
+        return text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class LogAnalyticsLink:
+    """What the "Open in Log Analytics" button needs: the workspace's ARM resource id (the portal cannot open a
+    workspace by its GUID) and the portal of its cloud."""
+
+    resource_id: str
+    portal: str = PORTAL
+
+
+@dataclass(frozen=True)
+class Buttons:
+    investigation_id: int | None = None  # the stored answer "Show queries" prints
+    log_analytics: LogAnalyticsLink | None = None
+    evidence_bundle: bool = False  # hidden until evidence bundles exist
+
+
+def escape(text: str) -> str:
+    """Slack's three mrkdwn escapes; anything else is shown as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _Cuts().cut(text, limit)
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
+def section(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": (cuts or _Cuts()).cut(text, MAX_SECTION)}}
 
 
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, MAX_SECTION)}]}
+def context(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": (cuts or _Cuts()).cut(text, MAX_SECTION)}]}
+
+
+def header(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": (cuts or _Cuts()).cut(text, MAX_HEADER)}}
+
+
+def code(lines: Iterable[str], cuts: _Cuts) -> dict[str, Any]:
+    return section("```" + cuts.cut(escape("\n".join(lines)), MAX_SECTION - 6) + "```")
+
+
+# ------------------------------------------------------------------------------------------------- answers
 
 
 def render_blocks(answer: Answer) -> dict[str, Any]:
-    """`{"text": fallback, "blocks": [...]}`, ready for chat.postMessage."""
+    """`{"text": fallback, "blocks": [...]}`, ready for chat.postMessage (`vpnbot ask --format blocks`)."""
+    return render_answer(answer).payload()
+
+
+def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = False) -> Rendered:
+    """The answer as one message. With `files`, an answer that does not fit says that the file follows."""
+    buttons = buttons or Buttons()
+    cuts = _Cuts()
     if answer.intent is Intent.HELP:
-        return {"text": help_text(), "blocks": [section(help_text())]}
+        return help_message(answer)
     if answer.intent is Intent.TUNNELS:
         listing = tunnels_text(answer.registry)
-        return {"text": listing, "blocks": [section("```" + listing + "```")]}
+        return Rendered(escape(listing), [section("```" + cuts.cut(escape(listing), MAX_SECTION - 6) + "```")],
+                        cuts.any)
     inv = answer.investigation
     if inv is None:
-        text = "\n".join(answer.notes)
-        return {"text": text, "blocks": [section(text)]}
+        text = escape("\n".join(answer.notes))
+        return Rendered(text, [section(text, cuts)], cuts.any)
     tz = answer.question.tz
     title = status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer)
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": cut(title, MAX_HEADER)}}]
+    blocks: list[dict[str, Any]] = [header(title)]
+    if len(title) > MAX_HEADER:  # a header is short by design: the whole line follows it, nothing is lost
+        blocks.append(section(escape(title), cuts))
     if inv.findings:
         main = inv.findings[0]
-        blocks.append(section(f"*Cause:* `{main.cause.value}` ({main.confidence.value} confidence): {main.title}"))
-        blocks.append(section(f"*Why:* {main.explanation}"))
-        blocks.append(section(f"*What to do:* {main.advice}"))
+        blocks.append(section(f"*Cause:* `{main.cause.value}` ({main.confidence.value} confidence): "
+                              f"{escape(main.title)}", cuts))
+        blocks.append(section(f"*Why:* {escape(main.explanation)}", cuts))
+        blocks.append(section(f"*What to do:* {escape(main.advice)}", cuts))
         if main.evidence:
             lines = [evidence_line(e, tz) for e in main.evidence[:EVIDENCE_LINES]]
             more = len(main.evidence) - EVIDENCE_LINES
             if more > 0:
                 lines.append(f"… {more} more rows")
-            blocks.append(section("```" + cut("\n".join(lines), MAX_SECTION - 6) + "```"))
+            blocks.append(code(lines, cuts))
         if len(inv.findings) > 1:
             blocks.append(context("Also: " + "; ".join(
-                f"`{f.cause.value}` ({f.confidence.value}) {f.title}" for f in inv.findings[1:])))
+                f"`{f.cause.value}` ({f.confidence.value}) {escape(f.title)}" for f in inv.findings[1:]), cuts))
     if len(inv.drops) > 1:
         drops = ", ".join(f"{local_and_utc(d.down_ts, tz, seconds=False)} ({duration_text(d.duration)})"
-                          for d in inv.drops[:10])
-        blocks.append(context(f"{len(inv.drops)} drops: {drops}{' …' if len(inv.drops) > 10 else ''}"))
+                          for d in inv.drops[:DROPS_SHOWN])
+        if len(inv.drops) > DROPS_SHOWN:
+            cuts.any = True  # the full list is in the text answer
+            drops += f" … and {len(inv.drops) - DROPS_SHOWN} more"
+        blocks.append(context(f"{len(inv.drops)} drops: {drops}", cuts))
     notes = answer.notes + inv.notes
     if notes:
-        blocks.append(context(" · ".join(notes)))
-    blocks.append(actions(answer))
-    blocks = fit(blocks)
-    return {"text": cut(title, MAX_SECTION), "blocks": blocks}
+        blocks.append(context(escape(" · ".join(notes)), cuts))
+    blocks.append(actions(answer, buttons))
+    blocks, dropped = fit(blocks, reserve=len(json.dumps(context(FILE_NOTE))) if files else 0)
+    overflow = cuts.any or dropped
+    if overflow and files:
+        blocks.insert(len(blocks) - 1, context(FILE_NOTE))
+    return Rendered(escape(cuts.cut(title, MAX_SECTION)), blocks, overflow)
 
 
-def actions(answer: Answer) -> dict[str, Any]:
+def help_message(answer: Answer | None = None) -> Rendered:
+    examples = help_examples(answer.registry if answer else None)
+    lines = "\n".join(f"• `{escape(e)}`" for e in examples)
+    text = "Ask me about a VPN tunnel, for example:\n" + lines
+    return Rendered(text, [section(text), context("Type them after `/vpn`, mention me in a channel or a thread, "
+                                                  "or send them to me in a direct message.")])
+
+
+def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:
+    buttons = buttons or Buttons()
     inv = answer.investigation
     assert inv is not None
-    value = json.dumps({"tunnel": inv.tunnel.name, "start": inv.start.isoformat(), "end": inv.end.isoformat(),
-                        "anchor": inv.anchor.isoformat() if inv.anchor else None})
-    return {"type": "actions", "block_id": "vpn_answer_actions", "elements": [
-        {"type": "button", "action_id": "vpn_show_queries", "text": {"type": "plain_text", "text": "Show queries"},
-         "value": value},
-        {"type": "button", "action_id": "vpn_wider_window", "text": {"type": "plain_text", "text": "Wider window"},
-         "value": value},
-    ]}
+    state = {"id": buttons.investigation_id, "intent": answer.intent.value, "tunnel": inv.tunnel.name,
+             "start": inv.start.isoformat(), "end": inv.end.isoformat(),
+             "anchor": inv.anchor.isoformat() if inv.anchor else None}
+    value = json.dumps({k: v for k, v in state.items() if v is not None})
+    elements: list[dict[str, Any]] = [
+        button(SHOW_QUERIES, "Show queries", value=value),
+        button(WIDER_WINDOW, "Wider window", value=value),
+    ]
+    if buttons.log_analytics is not None:
+        la = [q for q in inv.queries if q.backend == "log-analytics" and q.start and q.end]
+        if la:
+            url = log_analytics_url(buttons.log_analytics, la[0].text, la[0].start, la[0].end)  # type: ignore[arg-type]
+            if len(url) <= MAX_BUTTON_URL:  # a query too long for a link is still one "Show queries" away
+                elements.append(button(OPEN_LOG_ANALYTICS, "Open in Log Analytics", url=url))
+    if buttons.evidence_bundle:
+        elements.append(button(EVIDENCE_BUNDLE, "Evidence bundle", value=value))
+    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
 
 
-def fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop context blocks from the end until the message fits Slack's block count and total size."""
+def button(action_id: str, text: str, value: str | None = None, url: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}}
+    if value is not None:
+        element["value"] = value[:MAX_BUTTON_VALUE]
+    if url is not None:
+        element["url"] = url
+    return element
+
+
+def fit(blocks: list[dict[str, Any]], reserve: int = 0) -> tuple[list[dict[str, Any]], bool]:
+    """Drop context/section blocks from the end (never the first nor the last) until the message fits Slack's
+    block count and total size, leaving `reserve` characters free; True when something was dropped."""
     def size(bs: list[dict[str, Any]]) -> int:
-        return len(json.dumps(bs))
+        return len(json.dumps(bs)) + reserve
 
-    while (len(blocks) > MAX_BLOCKS or size(blocks) > MAX_TOTAL) and len(blocks) > 2:
-        index = max(i for i, b in enumerate(blocks[:-1]) if b["type"] in ("context", "section"))
+    dropped = False
+    limit = MAX_BLOCKS - (1 if reserve else 0)
+    while (len(blocks) > limit or size(blocks) > MAX_TOTAL) and len(blocks) > 2:
+        index = max(i for i, b in enumerate(blocks[:-1]) if i > 0 and b["type"] in ("context", "section"))
         blocks.pop(index)
-    return blocks
+        dropped = True
+    return blocks, dropped
+
+
+def limit_problems(message: Mapping[str, Any]) -> list[str]:
+    """What breaks Slack's message limits in `{"text", "blocks"}` (empty when the message can be posted)."""
+    problems = []
+    blocks = message.get("blocks") or []
+    if not message.get("text"):
+        problems.append("no top-level text fallback")
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
+    if len(json.dumps(blocks)) > MAX_TOTAL:
+        problems.append(f"{len(json.dumps(blocks))} characters of blocks > {MAX_TOTAL}")
+    for i, block in enumerate(blocks):
+        texts = [block.get("text", {}).get("text", "")] + [e.get("text", "") for e in block.get("elements", [])
+                                                            if isinstance(e.get("text"), str)]
+        limit = MAX_HEADER if block.get("type") == "header" else MAX_SECTION
+        problems += [f"block {i} ({block.get('type')}): {len(t)} characters > {limit}" for t in texts if len(t) > limit]
+    return problems
+
+
+# ------------------------------------------------------------------------------------------ other messages
+
+
+def window_text(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """`13:47–14:17 CET (12:47–13:17 UTC)` today in the asker's zone, with the date on any other day."""
+    text = local_range(start, end, tz)
+    today = now.astimezone(tz).strftime("%Y-%m-%d ")
+    return text.removeprefix(today) if start.astimezone(tz).date() == now.astimezone(tz).date() else text
+
+
+def question_window(question: Question, now: datetime) -> tuple[datetime, datetime]:
+    """The window `ask()` will investigate (a status question without a time looks back a day)."""
+    start, end = question.window.start, min(question.window.end, now)
+    if question.intent is Intent.STATUS and not question.explicit_window:
+        start = now - STATUS_LOOKBACK
+    return start, end
+
+
+def looking_message(question: Question, now: datetime, sources: Mapping[str, str]) -> Rendered:
+    """"Looking at paris, 13:47–14:17 CET (12:47–13:17 UTC)…" and one line per log source, updated as they answer."""
+    assert question.tunnel is not None
+    start, end = question_window(question, now)
+    title = f"Looking at {question.tunnel.name}, {window_text(start, end, question.tz, now)}…"
+    blocks = [section(escape(title))]
+    if sources:
+        blocks.append(context("\n".join(f"• {escape(label)}: {escape(status)}" if status else f"• {escape(label)}"
+                                        for label, status in sources.items())))
+    return Rendered(escape(title), blocks)
+
+
+@dataclass
+class QueryShown:
+    backend: str
+    text: str
+    origin: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    rows: int = 0
+
+
+def queries_message(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) -> Rendered:
+    """The queries an answer ran, each with its range and row count, ready to paste into Log Analytics."""
+    cuts = _Cuts()
+    unique: dict[tuple[str, str, str], QueryShown] = {}
+    for q in queries:
+        unique.setdefault((q.backend, q.origin, q.text), q)
+    title = f"Queries behind the answer about {tunnel} ({len(unique)}):"
+    blocks: list[dict[str, Any]] = [section(f"*{escape(title)}*")]
+    for q in unique.values():
+        where = f" on {q.origin}" if q.origin else ""
+        span = f", {local_range(q.start, q.end, tz)}" if q.start and q.end else ""
+        blocks.append(context(escape(f"{q.backend}{where}{span}, {q.rows} rows"), cuts))
+        blocks.append(section("```" + cuts.cut(escape(q.text), MAX_SECTION - 6) + "```"))
+    blocks, dropped = fit(blocks)
+    return Rendered(escape(title), blocks, cuts.any or dropped)
+
+
+def queries_text(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) -> str:
+    """The same queries as a plain file (when they do not fit a message)."""
+    out = [f"Queries behind the answer about {tunnel}", ""]
+    for q in queries:
+        span = f", {local_range(q.start, q.end, tz)}" if q.start and q.end else ""
+        out += [f"// {q.backend}{' on ' + q.origin if q.origin else ''}{span}, {q.rows} rows", q.text, ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------- portal deep link
+
+
+def log_analytics_url(link: LogAnalyticsLink, query: str, start: datetime, end: datetime) -> str:
+    """A portal link that opens `query` in the workspace's Logs blade over exactly [start, end].
+
+    The format is the portal's own "Share → Copy link to query": the query gzip-compressed, base64-encoded and
+    URL-encoded twice (once for the value, once for the path segment), and an ISO 8601 interval as the timespan.
+    """
+    packed = base64.b64encode(gzip.compress(query.encode("utf-8"), mtime=0)).decode("ascii")
+    q = quote(quote(packed, safe=""), safe="")
+    span = quote(f"{_iso_ms(start)}/{_iso_ms(end)}", safe="")
+    resource = quote(link.resource_id, safe="")
+    return (f"{link.portal.rstrip('/')}/#blade/Microsoft_Azure_Monitoring_Logs/LogsBlade/resourceId/{resource}"
+            f"/source/LogsBlade.AnalyticsShareLinkToQuery/q/{q}/timespan/{span}")
+
+
+def _iso_ms(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.astimezone(UTC).microsecond // 1000:03d}Z"

@@ -1,0 +1,103 @@
+"""What a listener hands to the worker pool: the few fields of a Slack payload the answer needs.
+
+Parsing the payload here (not in the worker) keeps the listeners one line long and the worker free of Slack's
+payload shapes. Every job carries the keys that identify its delivery, claimed once in the state store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+COMMAND = "/vpn"
+BUSY = "I'm answering a lot of questions right now: please ask again in a minute."
+
+
+@dataclass(frozen=True)
+class QuestionJob:
+    source: str  # "slash" | "mention" | "dm"
+    team: str
+    channel: str
+    user: str
+    text: str
+    message_ts: str = ""  # the asking message, which gets 👀 then ✅ (a slash command has none)
+    thread_ts: str = ""  # the thread to answer in ("": a slash command starts one under the bot's first message)
+    response_url: str = ""  # slash commands: where replies only the asker sees go
+    keys: tuple[str, ...] = ()  # delivery ids: a repeat of any of them is the same question
+
+
+@dataclass(frozen=True)
+class ClickJob:
+    action: str  # the button's action_id
+    team: str
+    channel: str
+    user: str
+    value: str
+    thread_ts: str  # the thread the answer lives in
+    keys: tuple[str, ...] = ()
+
+
+Job = QuestionJob | ClickJob
+
+
+def question_from_command(body: Mapping[str, Any]) -> QuestionJob:
+    trigger = body.get("trigger_id") or ""
+    return QuestionJob(
+        source="slash",
+        team=body.get("team_id") or "",
+        channel=body.get("channel_id") or "",
+        user=body.get("user_id") or "",
+        text=body.get("text") or "",
+        response_url=body.get("response_url") or "",
+        keys=(f"command:{trigger}",) if trigger else (),
+    )
+
+
+def question_from_event(body: Mapping[str, Any]) -> QuestionJob | None:
+    """An @mention, or a message in a DM with the bot; None for every other message event (edits, joins, the
+    bot's own posts, other channels), which are acknowledged and ignored."""
+    event = body.get("event") or {}
+    kind = event.get("type")
+    if kind == "message":
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return None
+        source = "dm"
+    elif kind == "app_mention":
+        if event.get("bot_id"):
+            return None
+        source = "mention"
+    else:
+        return None
+    channel, ts = event.get("channel") or "", event.get("ts") or ""
+    # A mention in a DM can arrive as both app_mention and message.im: the message key makes them one question.
+    keys = tuple(k for k in (f"event:{body.get('event_id') or ''}" if body.get("event_id") else "",
+                             f"message:{channel}:{ts}" if ts else "") if k)
+    return QuestionJob(
+        source=source,
+        team=body.get("team_id") or event.get("team") or "",
+        channel=channel,
+        user=event.get("user") or "",
+        text=event.get("text") or "",
+        message_ts=ts,
+        thread_ts=event.get("thread_ts") or ts,
+        keys=keys,
+    )
+
+
+def click_from_action(body: Mapping[str, Any]) -> ClickJob:
+    action = (body.get("actions") or [{}])[0]
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+    user = (body.get("user") or {}).get("id") or ""
+    action_ts = action.get("action_ts") or ""
+    return ClickJob(
+        action=action.get("action_id") or "",
+        team=(body.get("team") or {}).get("id") or "",
+        channel=channel,
+        user=user,
+        value=action.get("value") or "",
+        thread_ts=message.get("thread_ts") or container.get("thread_ts") or message.get("ts") or "",
+        keys=(f"action:{channel}:{user}:{action_ts}",) if action_ts else (),
+    )

@@ -1,0 +1,105 @@
+"""The state store the Slack bot shares between its processes: WAL, delivery claims that hold across processes,
+the users.info zone cache, and retention."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.state import StateStore
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def test_the_state_file_is_created_on_first_run_in_wal_mode(tmp_path):
+    store = StateStore(tmp_path / "deep" / "vpnbot.db")
+    try:
+        assert (tmp_path / "deep" / "vpnbot.db").is_file()
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert {"questions", "slack_events", "user_zones"} <= set(store.db.table_names())
+    finally:
+        store.close()
+
+
+def test_a_delivery_is_claimed_once_whichever_of_its_keys_comes_back(tmp_path):
+    one, two = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
+    try:
+        assert one.claim(["event:Ev1", "message:C1:1.000"])
+        assert not two.claim(["event:Ev1"])  # Slack's retry, on the other process
+        assert not two.claim(["event:Ev2", "message:C1:1.000"])  # the same message as another event type
+        assert two.claim(["event:Ev3", "message:C1:2.000"])
+        assert one.claim([])  # nothing to dedupe on: answered
+    finally:
+        one.close()
+        two.close()
+
+
+def _claim_many(path: str, keys: list[str], out: str) -> None:
+    store = StateStore(path)
+    try:
+        won = [key for key in keys if store.claim([key])]
+    finally:
+        store.close()
+    Path(out).write_text("\n".join(won))
+
+
+def test_processes_racing_for_the_same_deliveries_each_win_a_distinct_share(tmp_path):
+    path = str(tmp_path / "race.db")
+    StateStore(path).close()
+    keys = [f"event:Ev{i}" for i in range(200)]
+    outs = [str(tmp_path / f"won-{n}.txt") for n in range(4)]
+    workers = [multiprocessing.Process(target=_claim_many, args=(path, keys, out)) for out in outs]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    won = [key for out in outs for key in Path(out).read_text().split()]
+    assert sorted(won) == sorted(keys)  # every delivery claimed exactly once
+
+
+def test_a_users_zone_is_cached_for_a_day(tmp_path):
+    store = StateStore(tmp_path / "s.db")
+    try:
+        store.remember_zone("U1", "Europe/Paris", now=T0)
+        assert store.zone("U1", now=T0 + timedelta(hours=23)) == "Europe/Paris"
+        assert store.zone("U1", now=T0 + timedelta(hours=25)) is None  # people travel: ask Slack again
+        assert store.zone("U2", now=T0) is None
+    finally:
+        store.close()
+
+
+def test_purge_keeps_questions_for_the_retention_and_delivery_ids_for_a_day(tmp_path):
+    store = StateStore(tmp_path / "s.db", retention_days=30)
+    try:
+        old = store.start_question(channel="C1", user="U1", text="status paris", outcome="answered")
+        store.finish_question(old, asked_at=T0 - timedelta(days=31))
+        recent = store.start_question(channel="C1", user="U1", text="status lyon", outcome="answered")
+        store.finish_question(recent, asked_at=T0 - timedelta(days=29))
+        store.claim(["event:old"], now=T0 - timedelta(days=2))
+        store.claim(["event:new"], now=T0 - timedelta(hours=2))
+        deleted = store.purge(now=T0)
+        assert deleted["questions"] == 1 and deleted["slack_events"] == 1
+        assert [q["id"] for q in store.questions()] == [recent]
+        assert store.claim(["event:old"])  # forgotten: a day is far beyond Slack's retries
+        assert not store.claim(["event:new"])
+    finally:
+        store.close()
+
+
+def test_question_rows_keep_json_as_text_and_reject_unknown_columns(tmp_path):
+    store = StateStore(tmp_path / "s.db")
+    try:
+        qid = store.start_question(channel="C1", queries_json=[{"backend": "local", "text": "AzureDiagnostics"}])
+        assert store.question(qid)["queries_json"] == '[{"backend": "local", "text": "AzureDiagnostics"}]'
+        assert store.question(qid)["outcome"] == "running"
+        try:
+            store.finish_question(qid, colour="blue")
+        except KeyError as exc:
+            assert "colour" in str(exc)
+        else:
+            raise AssertionError("an unknown column was accepted")
+        assert store.question(qid + 1) is None
+    finally:
+        store.close()
