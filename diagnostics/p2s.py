@@ -119,7 +119,8 @@ def _absorb(event: Event, by_session: dict[str, Attempt], report: P2SReport) -> 
             if outcome == "failed" or attempt.outcome not in ("failed", "connected"):
                 attempt.outcome = outcome
             if outcome == "failed":
-                attempt.detail = event.message[lowered.index(needle) + len(needle):].strip(" .")
+                rest = event.message[lowered.index(needle) + len(needle):]
+                attempt.detail = _USER.sub("", _CLIENT_IP.sub("", rest)).strip(" .")
             break
     user = _USER.search(event.message)
     if user:

@@ -24,7 +24,7 @@ from diagnostics.timefmt import local_and_utc, local_range
 
 from .ask import STATUS_LOOKBACK, Answer
 from .question import Intent, Question, help_examples
-from .render_text import evidence_line, headline, status_line, tunnels_text
+from .render_text import attempt_line, evidence_line, headline, p2s_headline, status_line, tunnels_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -120,6 +120,18 @@ def render_blocks(answer: Answer) -> dict[str, Any]:
     return render_answer(answer).payload()
 
 
+def p2s_message(answer: Answer, cuts: _Cuts) -> Rendered:
+    """Point-to-site attempts: failures in a code block, names exactly as masked in the logs."""
+    report = answer.p2s
+    assert report is not None
+    title = p2s_headline(answer)
+    failed = "\n".join(attempt_line(a, answer.question.tz) for a in report.failed[-20:]) or "No failed attempt."
+    notes = "Usernames as the gateway logged them (partly masked). " + " · ".join(report.notes)
+    blocks = [header(title), section("```" + cuts.cut(escape(failed), MAX_SECTION - 6) + "```"),
+              context(escape(notes), cuts)]
+    return Rendered(escape(title), blocks, cuts.any)
+
+
 def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = False) -> Rendered:
     """The answer as one message. With `files`, an answer that does not fit says that the file follows."""
     buttons = buttons or Buttons()
@@ -130,6 +142,8 @@ def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = 
         listing = tunnels_text(answer.registry)
         return Rendered(escape(listing), [section("```" + cuts.cut(escape(listing), MAX_SECTION - 6) + "```")],
                         cuts.any)
+    if answer.p2s is not None:
+        return p2s_message(answer, cuts)
     inv = answer.investigation
     if inv is None:
         text = escape("\n".join(answer.notes))

@@ -39,3 +39,18 @@ def test_without_a_tunnel_every_configured_gateway_is_asked():
                  ZoneInfo("UTC"))
     assert answer.p2s is not None and answer.p2s.gateways == ["VPNGW01", "VPNGW02"]
     assert len(answer.p2s.connected) == 2 and len(answer.p2s.failed) == 1
+
+
+def test_point_to_site_answer_is_valid_block_kit_with_masked_names():
+    from zoneinfo import ZoneInfo
+
+    from slack_sdk.models.blocks import Block
+
+    from handlers.render_blocks import render_blocks
+
+    answer = ask("who failed to connect over point-to-site today", REGISTRY, [workspace_of("p2s.csv")], NOW,
+                 ZoneInfo("UTC"))
+    doc = render_blocks(answer)
+    for block in doc["blocks"]:
+        Block.parse(block).validate_json()
+    assert "1 failed" in doc["text"] and "***ice@contoso.com" in str(doc["blocks"])
