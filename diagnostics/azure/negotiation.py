@@ -31,7 +31,7 @@ SWEEP_EVERY = 512  # new negotiations between sweeps of idle ones
 ROWS_PER_SAMPLE = 24
 SAMPLE_FIRST = 3  # the first negotiations are samples, then one in SAMPLE_EVERY
 SAMPLE_EVERY = 25
-_PACKET_TAGS = ("[SEND]", "[RECEIVED]")
+_PACKET_TAGS = ("[SEND]", "[RECEIVED]", "[LOCAL_MSG][SA_INIT]")  # cookie bookkeeping, never a failure
 #: Substrings of every row that can signal a failure (notify, status, error codes, structured errors).
 _SIGNAL = re.compile("Notify|with status|rror|NO_PROPOSAL|TS_UNACCEPTABLE|timed out|elete|assumed to be invalid")
 
