@@ -31,6 +31,7 @@ SWEEP_EVERY = 512  # new negotiations between sweeps of idle ones
 ROWS_PER_SAMPLE = 24
 SAMPLE_FIRST = 3  # the first negotiations are samples, then one in SAMPLE_EVERY
 SAMPLE_EVERY = 25
+_NO_VERDICT: tuple[Failure | None, str, int | None] = (None, "", None)
 _PACKET_TAGS = ("[SEND]", "[RECEIVED]", "[LOCAL_MSG][SA_INIT]")  # cookie bookkeeping, never a failure
 #: Substrings of every row that can signal a failure (notify, status, error codes, structured errors).
 _SIGNAL = re.compile("Notify|with status|rror|NO_PROPOSAL|TS_UNACCEPTABLE|timed out|elete|assumed to be invalid")
@@ -164,6 +165,7 @@ class NegotiationTracker:
         self.rows = 0
         self.orphans = 0
         self.started = 0
+        self._verdicts: dict[str, tuple[Failure | None, str, int | None]] = {}
 
     def add(self, ts: float, message: str) -> None:
         """One row. A row of a known negotiation costs a dictionary lookup and a few substring checks (this is the
@@ -184,8 +186,8 @@ class NegotiationTracker:
                     # [NOTIFY], research §2.4.2–§2.4.3) and they are most rows: skip the search for them.
                     tag = message.find("[", 51)
                     if not (tag > 0 and message.startswith(_PACKET_TAGS, tag)
-                            and message.find("[NOTIFY]", tag, tag + 24) < 0) and _SIGNAL.search(message, 50):
-                        _absorb(negotiation, parse_ike_message(message))
+                            and message.find("[NOTIFY]", tag, tag + 24) < 0):
+                        self._signal(negotiation, message, tag)
                 if not negotiation.ts_seen and "Traffic Selector" in message:
                     negotiation.ts_seen = True
                 return
@@ -198,6 +200,22 @@ class NegotiationTracker:
         if negotiation.rows is not None and len(negotiation.rows) < ROWS_PER_SAMPLE:
             negotiation.rows.append((ts, message))
         _absorb(negotiation, msg)
+
+    def _signal(self, negotiation: Negotiation, message: str, tag: int) -> None:
+        """What a row that may signal a failure says. Retries fail the same way with the same words, so the
+        verdict is cached by the text after the envelope: one parse per distinct failure row, not per retry."""
+        key = message[tag:] if tag > 0 else message[50:]
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            msg = parse_ike_message(message) if _SIGNAL.search(message, 50) else None
+            failure = failure_of(msg) if msg is not None else None
+            verdict = (failure, msg.notify or msg.status or msg.error_message or msg.text, msg.error_code) \
+                if failure is not None and msg is not None else _NO_VERDICT
+            if len(self._verdicts) > 4096:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        if verdict is not _NO_VERDICT:
+            negotiation.failure, negotiation.failure_text, negotiation.failure_code = verdict
 
     @staticmethod
     def _sampled_row(negotiation: Negotiation, ts: float, message: str) -> None:
@@ -214,7 +232,9 @@ class NegotiationTracker:
         as logged (one spelling per session); the parser's path keys them lower-case."""
         colon = message.find(":", 58)
         negotiation = self._start(session, message[58:colon] if colon > 0 else "", ts)
-        if ("SA_INIT" in message or "SA INIT" in message) and message.rstrip().endswith("rCookie 0x0"):
+        first = message.endswith("rCookie 0x0") or (message[-1:].isspace()
+                                                    and message.rstrip().endswith("rCookie 0x0"))
+        if first and ("SA_INIT" in message or "SA INIT" in message):
             negotiation.initiator = "azure" if "[SEND]" in message else "peer" if "[RECEIVED]" in message else ""
         return negotiation
 
