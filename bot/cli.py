@@ -73,10 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
 
-    for name, text in (("summary", "the daily tunnel summary"),
-                       ("evidence", "package evidence for the cloud vendor's support")):
-        later = commands.add_parser(name, help=f"{text} (not available in this version yet)")
-        add_source_options(later)
+    # Their options are the contract (DESIGN.md), parsed already so a script gets the one-line "not available"
+    # answer rather than a usage error.
+    summary = commands.add_parser("summary", help="the daily tunnel summary (not available in this version yet)")
+    add_source_options(summary)
+    summary.add_argument("--day", metavar="YYYY-MM-DD")
+    summary.add_argument("--png", metavar="FILE")
+    summary.add_argument("--format", choices=FORMATS, default="text")
+    evidence = commands.add_parser("evidence", help="package evidence for the cloud vendor's support "
+                                                    "(not available in this version yet)")
+    add_source_options(evidence)
+    which = evidence.add_mutually_exclusive_group()
+    which.add_argument("--question", metavar="Q")
+    which.add_argument("--id", metavar="N", type=int)
+    evidence.add_argument("--out", metavar="FILE.zip")
     return parser
 
 

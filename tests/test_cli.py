@@ -206,3 +206,14 @@ def test_every_command_has_help(argv, capsys):
         main(argv)
     assert info.value.code == 0
     assert "usage: vpnbot" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["summary", "--day", "2026-11-21", "--png", "out.png", "--format", "json"],
+    ["evidence", "--question", "why did paris drop at 14:02", "--out", "bundle.zip"],
+    ["evidence", "--id", "3"],
+])
+def test_commands_of_later_versions_take_their_contract_options_and_say_they_are_not_available(argv, capsys):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "not available in this version yet" in err
