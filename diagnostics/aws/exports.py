@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..azure.exports import ExportError
+from ..exportfile import ExportError, read_export_text
 from .parser import LogRecord, ParseError, parse_record
 
 _DECODER = json.JSONDecoder()
@@ -39,14 +39,7 @@ class AwsExportRead:
 
 def read_aws_export(path: str | Path) -> AwsExportRead:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AwsExportError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AwsExportError(f"{path}: cannot read it ({exc})") from None
-    if not text.strip():
-        raise AwsExportError(f"{path}: the file is empty")
+    text = read_export_text(path, AwsExportError)
     out = AwsExportRead()
     for line, item in _items(path.name, text, out):
         _keep(path.name, line, item, out)

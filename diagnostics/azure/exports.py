@@ -20,11 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..exportfile import ExportError, read_export_text
 from .rows import PROPERTY_ALIASES, RowError, canonical_column, gateway_from_resource_id, parse_time
-
-
-class ExportError(ValueError):
-    """The file as a whole cannot be read. The message starts with the file name."""
 
 
 @dataclass
@@ -35,15 +32,8 @@ class ExportRead:
 
 def read_azure_export(path: str | Path) -> ExportRead:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ExportError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{path}: cannot read it ({exc})") from None
+    text = read_export_text(path)
     stripped = text.lstrip()
-    if not stripped:
-        raise ExportError(f"{path}: the file is empty")
     if stripped[0] == "[":
         result = _read_json_array(path.name, text)
     elif stripped[0] == "{":
