@@ -17,14 +17,13 @@ Small pure functions over the `AwsTimeline` (events in, findings out), driven by
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from statistics import median, pstdev
 
 from ..events import Event, EventKind
 from ..findings import Cause, Confidence, Drop, Finding
 from ..rules.context import RuleContext, duration_text
+from ..rules.flapping import causes_sentence, rhythm
 from .parser import is_bgp
 from .rules import MessageRule, cease_reason, classify, proposal_phase
 from .timeline import AwsTimeline, is_bgp_drop
@@ -42,7 +41,6 @@ RANK = {
     Cause.REKEY_COLLISION: 9,
 }
 MIN_FLAP_DROPS = 3
-REGULAR_SPREAD = 0.2
 #: AWS tunnel defaults (VPN tunnel options): phase 1 lifetime 28,800 s, phase 2 3,600 s, DPD timeout 30 s.
 AWS_PHASE2_LIFETIME = 3600
 
@@ -278,31 +276,15 @@ def flapping(ctx: RuleContext, drops: list[Drop], causes: Counter[str]) -> Findi
     ip, worst = max(by_tunnel.items(), key=lambda kv: len(kv[1]), default=("", []))
     if len(worst) < MIN_FLAP_DROPS:
         return None
-    gaps = [b.down_ts - a.down_ts for a, b in itertools.pairwise(worst)]
-    typical = median(gaps)
-    regular = typical > 0 and pstdev(gaps) / typical < REGULAR_SPREAD
-    outages = [d.duration for d in worst if d.duration is not None]
-    parts = [f"{tunnel_label(ctx, ip).capitalize()} of {ctx.tunnel.name} went down {len(worst)} times between "
-             f"{ctx.fmt(worst[0].down_ts, seconds=False)} and {ctx.fmt(worst[-1].down_ts, seconds=False)}: one drop "
-             f"every {duration_text(min(gaps))} to {duration_text(max(gaps))} (median {duration_text(typical)})."]
-    if outages:
-        parts.append(f"Outages lasted {duration_text(min(outages))} to {duration_text(max(outages))}.")
-    if worst[-1].up is None:
-        parts.append("The tunnel is still down after the last one.")
+    parts = rhythm(ctx, worst, f"{tunnel_label(ctx, ip).capitalize()} of {ctx.tunnel.name} went down",
+                   AWS_PHASE2_LIFETIME,
+                   "The drops come every ~1 h, AWS's default phase 2 lifetime: the rekey fails each time; compare "
+                   "the device's phase 2 lifetime and PFS settings with the tunnel options.")
     others = {k: len(v) for k, v in by_tunnel.items() if k != ip}
     if others:
-        parts.append("Other tunnel: " + ", ".join(f"{k} {n} drop{'s' if n > 1 else ''}" for k, n in others.items())
-                     + ".")
-    if regular and abs(typical - AWS_PHASE2_LIFETIME) < AWS_PHASE2_LIFETIME * 0.1:
-        parts.append("The drops come every ~1 h, AWS's default phase 2 lifetime: the rekey fails each time; compare "
-                     "the device's phase 2 lifetime and PFS settings with the tunnel options.")
-    elif regular:
-        parts.append("The rhythm is regular, which points to a timer (a lifetime or DPD setting that differs "
-                     "between the two sides) rather than the network.")
-    else:
-        parts.append("The rhythm is irregular, which points to the path (packet loss) or the device.")
-    if causes:
-        parts.append("Causes: " + ", ".join(f"{n} × {c}" for c, n in causes.most_common()) + ".")
+        parts.insert(-1, "Other tunnel: " + ", ".join(f"{k} {n} drop{'s' if n > 1 else ''}"
+                                                      for k, n in others.items()) + ".")
+    parts += causes_sentence(causes)
     return Finding(
         cause=Cause.FLAPPING, confidence=Confidence.HIGH, title=f"Flapping: {len(worst)} drops of one tunnel",
         explanation=" ".join(parts),

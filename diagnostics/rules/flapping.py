@@ -14,7 +14,7 @@ import itertools
 from collections import Counter
 from statistics import median, pstdev
 
-from ..findings import Cause, Confidence, Finding
+from ..findings import Cause, Confidence, Drop, Finding
 from .context import RuleContext, duration_text, short_instance
 
 MIN_DROPS = 3
@@ -22,17 +22,16 @@ REGULAR_SPREAD = 0.2  # gap standard deviation / median below this reads as a ti
 IKEV1_REKEY = 28_800
 
 
-def flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | None:
-    drops = ctx.window_drops
-    if len(drops) < MIN_DROPS:
-        return None
+def rhythm(ctx: RuleContext, drops: list[Drop], subject: str, timer: float, timer_text: str) -> list[str]:
+    """The sentences Azure and AWS flaps share: count and spacing, outage lengths, whether the tunnel is still
+    down, and what the rhythm points to (`timer` is the period of the platform's own rekey, explained by
+    `timer_text` when the drops follow it)."""
     gaps = [b.down_ts - a.down_ts for a, b in itertools.pairwise(drops)]
     typical = median(gaps)
     regular = typical > 0 and pstdev(gaps) / typical < REGULAR_SPREAD
     outages = [d.duration for d in drops if d.duration is not None]
-    instances = {short_instance(d.down_instance) for d in drops}
     parts = [
-        f"{ctx.tunnel.name} dropped {len(drops)} times between {ctx.fmt(drops[0].down_ts, seconds=False)} and "
+        f"{subject} {len(drops)} times between {ctx.fmt(drops[0].down_ts, seconds=False)} and "
         f"{ctx.fmt(drops[-1].down_ts, seconds=False)}: one drop every {duration_text(min(gaps))} to "
         f"{duration_text(max(gaps))} (median {duration_text(typical)})."
     ]
@@ -40,17 +39,31 @@ def flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | 
         parts.append(f"Outages lasted {duration_text(min(outages))} to {duration_text(max(outages))}.")
     if drops[-1].up is None:
         parts.append("The tunnel is still down after the last one.")
-    parts.append("All on the same instance." if len(instances) == 1 else f"Instances: {', '.join(sorted(instances))}.")
-    if regular and abs(typical - IKEV1_REKEY) < IKEV1_REKEY * 0.1:
-        parts.append("The drops come every ~8 h, the IKEv1 main-mode rekey interval: an IKEv1 connection may "
-                     "reconnect on rekeys; IKEv2 avoids it.")
+    if regular and abs(typical - timer) < timer * 0.1:
+        parts.append(timer_text)
     elif regular:
         parts.append("The rhythm is regular, which points to a timer (an SA lifetime or rekey setting that "
                      "differs between the two sides, or DPD timers) rather than the network.")
     else:
         parts.append("The rhythm is irregular, which points to the path (packet loss) or the device.")
-    if causes:
-        parts.append("Causes: " + ", ".join(f"{n} × {c}" for c, n in causes.most_common()) + ".")
+    return parts
+
+
+def causes_sentence(causes: Counter[str] | None) -> list[str]:
+    return ["Causes: " + ", ".join(f"{n} × {c}" for c, n in causes.most_common()) + "."] if causes else []
+
+
+def flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | None:
+    drops = ctx.window_drops
+    if len(drops) < MIN_DROPS:
+        return None
+    instances = {short_instance(d.down_instance) for d in drops}
+    parts = rhythm(ctx, drops, f"{ctx.tunnel.name} dropped", IKEV1_REKEY,
+                   "The drops come every ~8 h, the IKEv1 main-mode rekey interval: an IKEv1 connection may "
+                   "reconnect on rekeys; IKEv2 avoids it.")
+    parts.insert(-1, "All on the same instance." if len(instances) == 1
+                 else f"Instances: {', '.join(sorted(instances))}.")
+    parts += causes_sentence(causes)
     return Finding(
         cause=Cause.FLAPPING,
         confidence=Confidence.HIGH,
