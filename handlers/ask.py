@@ -50,7 +50,10 @@ def ask(
         return Answer(question, registry=registry)
     if question.intent is Intent.P2S:
         return Answer(question, p2s=point_to_site(question, registry, backends))
-    if question.intent in (Intent.SUMMARY, Intent.EVIDENCE):
+    if question.intent is Intent.SUMMARY:
+        raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
+                            f"try: {HELP_EXAMPLES[0]}")
+    if question.intent is Intent.EVIDENCE:
         raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
                             f"try: {HELP_EXAMPLES[0]}")
     assert question.tunnel is not None  # parse_question guarantees a tunnel for the other intents
