@@ -209,7 +209,8 @@ DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
 
 # The Azure↔AWS link (issue 4): VPNGW03 connects to an AWS VPN connection, so its one tunnel has both azure_* and
 # aws_* keys. Only the Azure side's rows are built here; diagnostics.aws.demo builds the AWS side's tunnel logs,
-# aligned on `link_outage`. VPNGW03 logs no IKE rows (its negotiation is not part of the story).
+# aligned on `link_outage`. VPNGW03 logs only its routine child-SA rekeys
+# (a healthy tunnel still logs every day: the summary's "no logs" relies on it).
 LINK_GATEWAY = _Gateway("VPNGW03", "RG-NETWORK-WEU", "192.0.2.30", "10.30.0.0/16")
 LINK_AWS_CONNECTION = "vpn-0e5f60718293a4b5c"
 LINK_AWS_OUTSIDE_IPS = ("203.0.113.170", "203.0.113.171")
@@ -1023,7 +1024,7 @@ def _routine_routes(week: _Week) -> list[Row]:
 
 def _background(week: _Week) -> list[Row]:
     rows = [*_p2s(week), *_daily_validation(week), *_routine_routes(week)]
-    for site in _SITES:
+    for site in (*_SITES, _LINK_SITE):
         rows.extend(_child_rekeys(week, site, week.day0 - timedelta(days=8)))
     return rows
 

@@ -49,3 +49,13 @@ def diagnose(ctx: RuleContext) -> list[Finding]:
     )
     flap = flapping(ctx, causes)
     return [*([flap] if flap else []), *explained, *([bgp] if bgp else [])]
+
+
+def drop_causes(ctx: RuleContext) -> list[tuple[Drop, Finding]]:
+    """Every drop in the window with the finding `diagnose` would put first for a question about it: what the
+    negotiations say for the outage they were read for (the primary drop), else the best drop rule. The daily
+    summary's "3 × dpd_timeout" comes from here, so it never disagrees with the answer to "why did it drop"."""
+    failing = [f for rule in NEGOTIATION_RULES if (f := rule(ctx)) is not None][:1]
+    primary = ctx.primary_drop()
+    return [(drop, failing[0] if failing and drop is primary else explain_drop(ctx, drop)[0])
+            for drop in ctx.window_drops]

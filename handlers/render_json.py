@@ -9,6 +9,7 @@ from diagnostics.findings import Drop, Finding
 
 from .ask import Answer
 from .question import HELP_EXAMPLES, Intent
+from .render_summary import summary_json
 from .render_text import tunnel_line
 
 SCHEMA = 1
@@ -40,6 +41,11 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         doc["attempts"] = [{"time": iso_z(a.start), "gateway": a.gateway, "user": a.user or None,
                             "outcome": a.outcome, "client_ip": a.client_ip or None, "detail": a.detail or None}
                            for a in answer.p2s.attempts]
+    if answer.summary is not None:
+        doc["window"] = {"start": iso_z(answer.summary.start), "end": iso_z(answer.summary.end)}
+        doc["summary"] = summary_json(answer.summary)
+        doc["queries"] = [{"backend": q.backend, "text": q.text} for q in answer.summary.queries]
+        doc["notes"] += answer.summary.notes
     if inv is not None:
         doc["window"] = {"start": iso_z(inv.start), "end": iso_z(inv.end)}
         doc["drops"] = [drop_to_json(d) for d in inv.drops]

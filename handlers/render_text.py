@@ -11,6 +11,7 @@ from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 from .ask import Answer
 from .question import HELP_EXAMPLES, Intent
+from .render_summary import summary_text
 
 MAX_EVIDENCE_LINES = 12
 
@@ -22,6 +23,8 @@ def render_text(answer: Answer) -> str:
         return tunnels_text(answer.registry)
     if answer.p2s is not None:
         return p2s_text(answer)
+    if answer.summary is not None:
+        return summary_text(answer.summary)
     inv = answer.investigation
     if inv is None:
         return "\n".join(answer.notes)

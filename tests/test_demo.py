@@ -258,9 +258,9 @@ def test_each_gateway_speaks_ike_from_one_public_address(rows: list[Row]):
     local_by_gateway: dict[str, set[str]] = {}
     for r in (r for r in rows if r["Category"] == "IKEDiagnosticLog"):
         local_by_gateway.setdefault(r["Resource"], set()).add(IKE_ENVELOPE.match(r["Message"])["local"])
-    assert sorted(local_by_gateway) == ["VPNGW01", "VPNGW02", "VPNGW04"]
+    assert sorted(local_by_gateway) == ["VPNGW01", "VPNGW02", "VPNGW03", "VPNGW04"]
     assert all(len(addresses) == 1 for addresses in local_by_gateway.values())
-    assert len(set.union(*local_by_gateway.values())) == 3
+    assert len(set.union(*local_by_gateway.values())) == 4
 
 
 def test_every_negotiation_has_its_own_session_and_cookies(rows: list[Row]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 
 from ..sources import QueryRecord
 
@@ -22,6 +23,7 @@ class Outage:
     cause: str  # the rule engine's primary cause code for the drop that started it
     ongoing: bool = False  # still down when the day (or the data) ended
     began_before: bool = False  # the tunnel was already down when the day began
+    path: str = ""  # AWS: the tunnel's outside IP (a connection has two tunnels); "" for Azure
 
     @property
     def seconds(self) -> float:
@@ -42,8 +44,8 @@ class Baseline:
     """The previous days' average, for "more drops than usual"."""
 
     days: int  # how many of the previous days had data
-    drops: float
-    downtime_s: float
+    drops: float  # average drops a day
+    downtime_s: float | None = None  # average downtime a day, when the source gives it cheaply
 
 
 @dataclass
@@ -55,8 +57,31 @@ class TunnelDay:
     markers: list[Marker] = field(default_factory=list)
     no_logs: bool = False  # not a single row for this tunnel: logging is broken, which is not "healthy"
     flapping: bool = False
-    exposure_s: float = 0.0  # AWS: time one tunnel of the connection was down while the other was up
+    #: Independent paths that must all be down for an outage: 2 for an AWS connection (two tunnels), else 1.
+    paths: int = 1
     baseline: Baseline | None = None
+
+    def down_intervals(self) -> list[tuple[float, float]]:
+        """When traffic could not pass: every path down at once (merged, oldest first)."""
+        return self._stretches(down=True)
+
+    def exposed_intervals(self) -> list[tuple[float, float]]:
+        """AWS: when some but not all tunnels were down: no outage, but no redundancy either (issue 4 §5)."""
+        return self._stretches(down=False)
+
+    def _stretches(self, down: bool) -> list[tuple[float, float]]:
+        """A sweep over the outage edges: the stretches where all paths (`down`) or only some were down."""
+        edges = sorted({o.start for o in self.outages} | {o.end for o in self.outages})
+        out: list[tuple[float, float]] = []
+        for a, b in pairwise(edges):
+            n = len({o.path for o in self.outages if o.start <= a and o.end >= b})
+            if n == 0 or (n >= self.paths) != down:
+                continue
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+        return out
 
     @property
     def drops(self) -> int:
@@ -65,11 +90,15 @@ class TunnelDay:
 
     @property
     def downtime_s(self) -> int:
-        return round(sum(o.seconds for o in self.outages))
+        return round(sum(b - a for a, b in self.down_intervals()))
 
     @property
     def longest_outage_s(self) -> int:
-        return round(max((o.seconds for o in self.outages), default=0.0))
+        return round(max((b - a for a, b in self.down_intervals()), default=0.0))
+
+    @property
+    def exposure_s(self) -> int:
+        return round(sum(b - a for a, b in self.exposed_intervals()))
 
     @property
     def uptime_pct(self) -> float:
@@ -97,7 +126,8 @@ class DaySummary:
     tunnels: list[TunnelDay] = field(default_factory=list)
     queries: list[QueryRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)  # sources that failed: their tunnels are not "healthy"
+    failures: list[str] = field(default_factory=list)  # sources that failed, in words
+    unknown: list[str] = field(default_factory=list)  # tunnels not summarised because their source failed
 
     def ordered(self) -> list[TunnelDay]:
         """Troubled tunnels first (most downtime, then most drops), then the healthy ones by name."""

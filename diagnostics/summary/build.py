@@ -1,0 +1,104 @@
+"""`summarize_day`: the daily summary of every tunnel (or some) for one local day — the library entry point the
+CLI, the scheduler and Slack share.
+
+    summary = summarize_day(registry, backends, date(2026, 11, 21), ZoneInfo("Europe/Paris"), now)
+    summary.ordered()[0]   # the most troubled tunnel
+
+Azure tunnels (and the Azure end of an Azure<->AWS link, which is where its outage shows) are summarised from
+Log Analytics (`summary.azure`), AWS connections from their tunnel logs (`summary.aws`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..aws.sources import AwsLogSource, kql_backends
+from ..rules.logs_not_ingested import INGESTION_LAG
+from ..tunnels import Tunnel, TunnelRegistry
+from .azure import local_midnights, summarize_azure
+from .model import DaySummary
+
+#: "change vs. the previous 7 days' average" (issue 6 §2).
+BASELINE_DAYS = 7
+
+Progress = Callable[[str], None]
+
+
+class SummaryError(ValueError):
+    """The summary cannot be made as asked (a day that has not begun, no source)."""
+
+
+def day_window(day: date, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) in UTC, cut at `now` for today; 23 h or 25 h on DST days."""
+    start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+    if start >= now:
+        raise SummaryError(f"{day.isoformat()} has not begun yet in {zone.key}; the latest day with logs is "
+                           f"{now.astimezone(zone).date().isoformat()} (so far)")
+    return start, min(end, now)
+
+
+def previous_day(now: datetime, zone: ZoneInfo) -> date:
+    """Yesterday, in `zone`: what a morning summary is about."""
+    return now.astimezone(zone).date() - timedelta(days=1)
+
+
+def summarize_day(registry: TunnelRegistry, backends: Sequence[object], day: date, zone: ZoneInfo, now: datetime,
+                  tunnels: Sequence[str] | None = None, progress: Progress | None = None) -> DaySummary:
+    """The summary of local `day` in `zone` for `tunnels` (names or aliases; None or empty: every tunnel).
+
+    Raises `UnknownTunnel` (with the closest names) for a name the registry does not know, `SummaryError` for a
+    day that has not begun.
+    """
+    start, end = day_window(day, zone, now)
+    chosen = _chosen(registry, tunnels)
+    summary = DaySummary(day=day, zone=zone.key, start=start, end=end)
+    bounds = [*local_midnights(start, zone, BASELINE_DAYS), end]
+    azure = [t for t in chosen if t.azure_gateway]
+    amazon = [t for t in chosen if not t.azure_gateway and t.aws_vpn_connection]
+    if azure:
+        kql = kql_backends(backends)
+        if not kql:
+            summary.notes.append(f"No Azure log source is configured: {', '.join(t.name for t in azure)} "
+                                 "could not be summarised.")
+        else:
+            result = summarize_azure(azure, kql, bounds, now, zone, progress)
+            summary.tunnels += result.days.values()
+            _absorb(summary, result.fetch.queries, result.fetch.notes, result.fetch.failures)
+    if amazon:
+        from .aws import summarize_aws  # boto3-backed sources load only when there are AWS tunnels
+
+        sources = [b for b in backends if isinstance(b, AwsLogSource)]
+        if not sources:
+            summary.notes.append(f"No AWS log source is configured: {', '.join(t.name for t in amazon)} "
+                                 "could not be summarised.")
+        else:
+            result = summarize_aws(amazon, sources, start, end, now, baseline_days=BASELINE_DAYS, tz=zone,
+                                   progress=progress)
+            summary.tunnels += result.days.values()
+            _absorb(summary, result.queries, result.notes, result.failures)
+    done = {t.name for t in summary.tunnels}
+    summary.unknown = [t.name for t in chosen if t.name not in done]
+    if end.timestamp() > now.timestamp() - INGESTION_LAG:
+        summary.notes.append("The last minutes of the day may not be in the logs yet (Log Analytics can lag about "
+                             "15 minutes): a later summary may count more.")
+    return summary
+
+
+def _chosen(registry: TunnelRegistry, names: Sequence[str] | None) -> list[Tunnel]:
+    if not names or any(n.lower() == "all" for n in names):
+        return list(registry)
+    chosen: list[Tunnel] = []
+    for name in names:
+        tunnel = registry.resolve(name)
+        if tunnel not in chosen:
+            chosen.append(tunnel)
+    return chosen
+
+
+def _absorb(summary: DaySummary, queries: list, notes: list[str], failures: list[str]) -> None:
+    summary.queries += queries
+    summary.notes += notes
+    summary.failures += failures

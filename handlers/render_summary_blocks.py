@@ -1,0 +1,38 @@
+"""The daily summary as a Slack message (Block Kit): the same lines as `render_summary`, within Slack's limits."""
+
+from __future__ import annotations
+
+from diagnostics.summary.model import DaySummary
+
+from .render_blocks import MAX_BLOCKS, MAX_SECTION, Rendered, context, escape, header, section
+from .render_summary import counts_line, healthy_line, summary_title, tunnel_line, unknown_line
+
+#: Troubled tunnels with their own line in Slack; the rest are counted (the picture and `vpnbot summary` have
+#: them all).
+SLACK_TROUBLED = 30
+
+
+def summary_blocks(summary: DaySummary) -> Rendered:
+    """The Slack message: header, counts, one line per troubled tunnel (the worst first), the healthy line."""
+    troubled = [t for t in summary.ordered() if t.troubled]
+    lines = [f"• *{escape(t.name)}*{escape(tunnel_line(t)[len(t.name):])}" for t in troubled[:SLACK_TROUBLED]]
+    if len(troubled) > SLACK_TROUBLED:
+        lines.append(f"• … and {len(troubled) - SLACK_TROUBLED} more troubled tunnels (all of them in the picture "
+                     "and in `vpnbot summary`)")
+    blocks = [header(summary_title(summary)), section(escape(counts_line(summary)))]
+    chunk: list[str] = []
+    for line in lines:  # sections hold 3,000 characters: as many lines as fit in each
+        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line[:MAX_SECTION])
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    for extra in (unknown_line(summary), healthy_line(summary)):
+        if extra:
+            blocks.append(section(escape(extra)))
+    for note in summary.notes[:3]:
+        blocks.append(context(escape(note)))
+    blocks = blocks[:MAX_BLOCKS]
+    fallback = f"{summary_title(summary)}: {counts_line(summary)}"
+    return Rendered(fallback, blocks)
