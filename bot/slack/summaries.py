@@ -1,4 +1,8 @@
-"""Posting a daily summary in a channel: the message, then the timeline picture in its thread (issue 6)."""
+"""Posting a daily summary in a channel: the message, then the timeline picture in its thread (issue 6).
+
+The scheduler decides when (and that it happens once); this module only makes and posts one summary. A channel
+limited by [[channels]] gets only the tunnels it may see, whatever the subscription names.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from diagnostics.summary.build import summarize_day
+from diagnostics.summary.model import DaySummary
+from handlers.render_summary import summary_title
+from handlers.render_summary_blocks import summary_blocks
+from handlers.render_timeline_png import render_timeline_png
+
+from .jobs import QuestionJob
 
 if TYPE_CHECKING:
     from .worker import SlackBot
@@ -15,4 +27,33 @@ def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels
     """Compute the summary of local `day` in `zone` for `tunnels` (None: all) and post it in `channel`, with the
     timeline PNG in the summary's thread. Returns the summary message's ts. Raises on failure (the caller decides
     whether to retry)."""
-    raise NotImplementedError("being written (issue 6)")
+    summary = summarize_day(bot.workspace.registry, bot.workspace.backends, day, zone, bot.clock(),
+                            visible_tunnels(bot, channel, tunnels))
+    return post(bot, channel, summary)
+
+
+def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) -> list[str] | None:
+    """The subscription's tunnels, within what the channel may see ([[channels]])."""
+    allowed = bot.allowed_tunnels(channel)
+    if allowed is None:
+        return list(tunnels) if tunnels else None
+    names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed]
+    if tunnels and not any(n.lower() == "all" for n in tunnels):
+        wanted = {bot.workspace.registry.resolve(n).name for n in tunnels}
+        names = [n for n in names if n in wanted]
+    return names
+
+
+def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "") -> str:
+    """The summary message (in `thread_ts` when asked in a thread), then its picture in the same thread
+    (files_upload_v2, confirmed by files.info)."""
+    from .worker import Conversation  # the worker module imports this one
+
+    rendered = summary_blocks(summary)
+    posted = bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **rendered.payload())
+    ts = posted["ts"]
+    if summary.tunnels:
+        conv = Conversation(bot, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
+        conv.upload(render_timeline_png(summary), f"vpn-summary-{summary.day.isoformat()}.png",
+                    f"Timeline: {summary_title(summary)}")
+    return ts

@@ -208,6 +208,9 @@ class FakeSlackAPI:
     def handle(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> tuple[int, dict, list]:
         url = urlsplit(path)
         args: dict[str, Any] = dict(parse_qsl(url.query))
+        if url.path.startswith("/upload/"):  # the file's bytes, whatever Content-Type the SDK sent them with
+            return self._record("upload", {"file": url.path.rsplit("/", 1)[-1], "size": len(raw)}, True,
+                                lambda: self._upload(url.path.rsplit("/", 1)[-1], raw), raw_text=True)
         ctype = headers.get("Content-Type", "")
         if raw:
             if "json" in ctype:
@@ -215,9 +218,6 @@ class FakeSlackAPI:
             elif "form" in ctype:
                 args.update(parse_qsl(raw.decode()))
         auth = headers.get("Authorization", "")
-        if url.path.startswith("/upload/"):
-            return self._record("upload", {"file": url.path.rsplit("/", 1)[-1], "size": len(raw)}, True,
-                                lambda: self._upload(url.path.rsplit("/", 1)[-1], raw), raw_text=True)
         if url.path == "/_stats":  # for a benchmark running this API in another process; not recorded
             with self._lock:
                 counts: dict[str, int] = {}

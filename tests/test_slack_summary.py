@@ -1,0 +1,86 @@
+"""Daily summaries in Slack: the message, then its picture uploaded in the summary's thread (files_upload_v2 then
+files.info), through the real Bolt app and the fake Web API; `/vpn summary` on demand; [[channels]] limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from support.fake_slack_api import FakeSlackAPI, running_bot
+
+from bot.config import ChannelSettings
+from bot.slack.summaries import post_summary
+from bot.slack.worker import BotOptions
+from bot.workspace import Workspace, demo_workspace
+from handlers.render_blocks import limit_problems
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 09:00 in Paris: the morning summary
+ALICE = "U0ALICE"
+CHANNEL = "C0INCIDENT"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Workspace:
+    return demo_workspace(NOW)
+
+
+@pytest.fixture
+def api():
+    with FakeSlackAPI(users={ALICE: "Europe/Paris"}) as fake:
+        yield fake
+
+
+def uploaded(api: FakeSlackAPI):
+    return api.wait_for(lambda a: [f for f in a.files.values() if f.content and f.shares])
+
+
+def test_scheduled_summary_posts_the_message_then_the_picture_in_its_thread(api, demo, tmp_path):
+    azure = [t.name for t in demo.registry if t.azure_gateway]
+    with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
+        ts = post_summary(bot.bot, CHANNEL, date(2026, 11, 21), ZoneInfo("Europe/Paris"), azure)
+    (message,) = [c for c in api.calls_to("chat.postMessage") if c["channel"] == CHANNEL]
+    assert message.text.startswith("VPN tunnels on Saturday 21 November 2026 (Europe/Paris)")
+    assert "thread_ts" not in message.args or not message["thread_ts"]
+    assert limit_problems({"text": message.text, "blocks": message.blocks}) == []
+    body = str(message.blocks)
+    assert "madrid" in body and "1 × psk_mismatch" in body and "Healthy (100 % up, no drops)" in body
+    (picture,) = uploaded(api)
+    assert picture.content.startswith(PNG_MAGIC) and picture.name == "vpn-summary-2026-11-21.png"
+    assert picture.shares[CHANNEL][0]["thread_ts"] == ts
+    methods = [c.method for c in api.calls if c.method != "auth.test"]
+    assert methods.index("chat.postMessage") < methods.index("files.getUploadURLExternal")
+    assert methods[-1] == "files.info"
+
+
+def test_summary_in_a_limited_channel_shows_only_its_tunnels(api, demo, tmp_path):
+    options = BotOptions(channels=(ChannelSettings(id=CHANNEL, tunnels=("paris", "madrid")),))
+    with running_bot(api, demo, tmp_path / "state.db", NOW, options) as bot:
+        post_summary(bot.bot, CHANNEL, date(2026, 11, 21), ZoneInfo("Europe/Paris"))
+    (message,) = api.calls_to("chat.postMessage")
+    assert "2 tunnels" in message.text
+    assert "lyon" not in str(message.blocks) and "paris" in str(message.blocks)
+
+
+def test_slash_summary_answers_in_a_thread_with_the_picture(api, demo, tmp_path):
+    options = BotOptions(channels=(ChannelSettings(id=CHANNEL, tunnels=("paris", "lyon", "nice", "madrid")),))
+    with running_bot(api, demo, tmp_path / "state.db", NOW, options) as bot:
+        reply = bot.sender.command("summary yesterday", response_url=api.response_url())
+        assert reply.status == 200
+        api.wait_for(lambda a: [c for c in a.calls_to("reactions.add") if c["name"] == "white_check_mark"])
+        (picture,) = uploaded(api)
+    first, summary = api.calls_to("chat.postMessage")[:2]
+    assert first.text == "<@U0ALICE> asked: `/vpn summary yesterday`"
+    assert summary["thread_ts"] and summary["thread_ts"] != ""
+    assert summary.text.startswith("VPN tunnels on Saturday 21 November 2026 (Europe/Paris)")
+    assert "4 tunnels" in summary.text
+    assert picture.shares[CHANNEL][0]["thread_ts"] == summary["thread_ts"]
+
+
+def test_slash_summary_of_a_future_day_tells_the_asker_only(api, demo, tmp_path):
+    with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
+        bot.sender.command("summary for 2026-12-01", response_url=api.response_url())
+        (said,) = api.wait_for(lambda a: a.calls_to("response_url"))
+    assert "is in the future" in said.text and said["response_type"] == "ephemeral"
+    assert not api.calls_to("chat.postMessage") and not api.files
