@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.schedule import ScheduleError, parse_hhmm
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 DEFAULT_FILE = "vpnbot.toml"
@@ -48,6 +49,18 @@ class SlackSettings:
 class ChannelSettings:
     id: str
     tunnels: tuple[str, ...] = ()
+    timezone: str = ""  # the channel's zone: daily summaries subscribed there run on its clock ("" = the subscriber's)
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    """A [[subscriptions]] entry: `channel` gets the summary of the previous day every day at `time` in `timezone`
+    (resolved at load: the entry's own, else its [[channels]] entry's, else the top-level `timezone`)."""
+
+    channel: str
+    time: str  # "HH:MM"
+    timezone: str
+    tunnels: tuple[str, ...] = ()  # () = every tunnel the channel may see
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class Config:
     slack: SlackSettings = field(default_factory=SlackSettings)
     tunnels: tuple[Tunnel, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()
+    subscriptions: tuple[SubscriptionSettings, ...] = ()
     path: Path | None = None
 
     @property
@@ -115,10 +129,9 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{where}: tunnel names must be unique: {', '.join(duplicates)}")
-    channels = tuple(
-        ChannelSettings(id=str(c.get("id", "")), tunnels=tuple(c.get("tunnels", ())))
-        for c in data.get("channels", [])
-    )
+    channels = tuple(_channel(c, where) for c in data.get("channels", []))
+    registry = TunnelRegistry(tunnels) if tunnels and not data.get("aws") else None  # AWS discovery adds names
+    subscriptions = _subscriptions(data.get("subscriptions", []), channels, timezone, registry, where)
     return Config(
         timezone=timezone,
         state_db=str(data.get("state_db", "vpnbot.db")),
@@ -127,8 +140,76 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
         slack=SlackSettings(**_section(data, "slack", SlackSettings, where)),
         tunnels=tuple(tunnels),
         channels=channels,
+        subscriptions=subscriptions,
         path=path,
     )
+
+
+def _channel(entry: Mapping[str, Any], where: str) -> ChannelSettings:
+    channel = ChannelSettings(id=str(entry.get("id", "")), tunnels=tuple(entry.get("tunnels", ())),
+                              timezone=str(entry.get("timezone", "")))
+    if channel.timezone:
+        check_zone(channel.timezone, f"{where}: [[channels]] id = {channel.id!r}: timezone")
+    return channel
+
+
+_SUBSCRIPTION_KEYS = {"channel", "time", "tunnels", "timezone"}
+
+
+def _subscriptions(entries: Any, channels: tuple[ChannelSettings, ...], default_zone: str,
+                   registry: TunnelRegistry | None, where: str) -> tuple[SubscriptionSettings, ...]:
+    """[[subscriptions]] checked now, so a typo fails `vpnbot serve` at start rather than silently at 09:00."""
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: subscriptions must be [[subscriptions]] tables")
+    zones = {c.id: c.timezone for c in channels if c.timezone}
+    limits = {c.id: {t.lower() for t in c.tunnels} for c in channels if c.id and c.tunnels}
+    out: list[SubscriptionSettings] = []
+    for index, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: [[subscriptions]] entry {index} must be a table")
+        channel = str(entry.get("channel", "")).strip()
+        label = f"{where}: [[subscriptions]] entry {index}" + (f" (channel {channel})" if channel else "")
+        unknown = sorted(set(entry) - _SUBSCRIPTION_KEYS)
+        if unknown:
+            known = ", ".join(sorted(_SUBSCRIPTION_KEYS))
+            raise ConfigError(f"{label}: unknown keys {', '.join(unknown)} (known: {known})")
+        if not channel:
+            raise ConfigError(f'{label}: needs a channel id, e.g. channel = "C0123ABCD"')
+        if any(s.channel == channel for s in out):
+            raise ConfigError(f"{label}: channel {channel} has two [[subscriptions]] entries; keep one")
+        try:
+            at = parse_hhmm(str(entry.get("time", "")))
+        except ScheduleError as exc:
+            raise ConfigError(f"{label}: time {exc}") from None
+        zone = str(entry.get("timezone") or zones.get(channel) or default_zone)
+        check_zone(zone, f"{label}: timezone")
+        tunnels = _subscription_tunnels(entry.get("tunnels", "all"), registry, label)
+        allowed = limits.get(channel)
+        outside = [t for t in tunnels if allowed is not None and t.lower() not in allowed]
+        if outside:
+            raise ConfigError(f"{label}: {', '.join(outside)} not in this channel's [[channels]] tunnels "
+                              f"({', '.join(sorted(allowed or ()))})")
+        out.append(SubscriptionSettings(channel, at.strftime("%H:%M"), zone, tunnels))
+    return tuple(out)
+
+
+def _subscription_tunnels(value: Any, registry: TunnelRegistry | None, label: str) -> tuple[str, ...]:
+    """"all" (or none given) → (); a list of names or aliases → the tunnels' names."""
+    if isinstance(value, str):
+        value = [] if value.strip().lower() in ("all", "") else [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{label}: tunnels must be "all" or a list of tunnel names, e.g. tunnels = ["paris"]')
+    if registry is None:
+        return tuple(value)
+    names: list[str] = []
+    for reference in value:
+        try:
+            name = registry.resolve(reference).name
+        except LookupError as exc:  # UnknownTunnel / AmbiguousTunnel, with the closest names
+            raise ConfigError(f"{label}: {exc}") from None
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _section(data: Mapping[str, Any], name: str, cls: type, where: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from support.fake_slack_api import FakeSlackAPI, running_bot
 
 from bot.config import ChannelSettings
@@ -84,3 +85,22 @@ def test_slash_summary_of_a_future_day_tells_the_asker_only(api, demo, tmp_path)
         (said,) = api.wait_for(lambda a: a.calls_to("response_url"))
     assert "is in the future" in said.text and said["response_type"] == "ephemeral"
     assert not api.calls_to("chat.postMessage") and not api.files
+
+
+def test_a_crash_while_the_picture_uploads_never_leads_to_a_second_summary(api, demo, tmp_path):
+    """The scheduler's wiring records the message as soon as it exists: another process finding the run's lease
+    expired later must not post it again."""
+    from datetime import timedelta
+
+    day = date(2026, 11, 21)
+    with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
+        state = bot.state
+        assert state.claim_run(CHANNEL, day, "process-a", NOW, timedelta(minutes=10))
+        api.fail("files.getUploadURLExternal", "internal_error")  # the process "dies" during the upload
+        with pytest.raises(SlackApiError):
+            post_summary(bot.bot, CHANNEL, day, ZoneInfo("Europe/Paris"), ["paris"],
+                         on_posted=lambda ts: state.note_run_message(CHANNEL, day, ts))
+        later = NOW + timedelta(hours=1)
+        assert not state.claim_run(CHANNEL, day, "process-b", later, timedelta(minutes=10))
+        assert state.summary_run(CHANNEL, day)["message_ts"]
+    assert len(api.calls_to("chat.postMessage")) == 1

@@ -37,6 +37,7 @@ from handlers.render_blocks import PORTAL, LogAnalyticsLink
 from .app import make_client
 from .front import FrontSettings, run_front
 from .logs import configure_logging, register_secrets
+from .subscriptions import summary_scheduler
 from .worker import BotOptions, SlackBot
 
 log = logging.getLogger("vpnbot.slack")
@@ -117,12 +118,16 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
         bot = SlackBot(make_client(token, api_url), workspace, state, options, clock, on_done=done)
         dispatcher = threading.Thread(target=_dispatch, args=(jobs_in, bot), name="vpnbot-dispatch", daemon=True)
         dispatcher.start()
+        # Daily summaries (issue 6): the configuration's [[subscriptions]] join the Slack-made ones in the state file.
+        scheduler = summary_scheduler(bot, config.subscriptions if config else ()).start()
         while not stop.wait(0.2) and front.is_alive():
             heartbeat.value = time.time()
         crashed = not stop.is_set()
         if crashed:
             log.error("the acknowledging process exited (code %s): stopping", front.exitcode)
         say("vpnbot: stopping: finishing the questions already accepted…")
+        if not scheduler.stop(SHUTDOWN_GRACE_S):  # no new summary once stopping; one being posted may finish
+            log.warning("a daily summary was still being posted at exit: its claim expires and another run takes it")
         if front.is_alive():
             front.terminate()  # SIGTERM: it stops listening, then closes the pipe behind its last job
             front.join(15)

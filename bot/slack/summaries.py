@@ -6,7 +6,7 @@ limited by [[channels]] gets only the tunnels it may see, whatever the subscript
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -23,13 +23,15 @@ if TYPE_CHECKING:
     from .worker import SlackBot
 
 
-def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels: Sequence[str] | None = None) -> str:
+def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels: Sequence[str] | None = None,
+                 on_posted: Callable[[str], None] | None = None) -> str:
     """Compute the summary of local `day` in `zone` for `tunnels` (None: all) and post it in `channel`, with the
     timeline PNG in the summary's thread. Returns the summary message's ts. Raises on failure (the caller decides
-    whether to retry)."""
+    whether to retry). `on_posted(ts)` is called as soon as the message exists, before the picture is uploaded:
+    the scheduler records it there, so a crash during the upload cannot lead to a second copy."""
     summary = summarize_day(bot.workspace.registry, bot.workspace.backends, day, zone, bot.clock(),
                             visible_tunnels(bot, channel, tunnels))
-    return post(bot, channel, summary)
+    return post(bot, channel, summary, on_posted=on_posted)
 
 
 def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) -> list[str] | None:
@@ -44,7 +46,8 @@ def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) 
     return names
 
 
-def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "") -> str:
+def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
+         on_posted: Callable[[str], None] | None = None) -> str:
     """The summary message (in `thread_ts` when asked in a thread), then its picture in the same thread
     (files_upload_v2, confirmed by files.info)."""
     from .worker import Conversation  # the worker module imports this one
@@ -52,6 +55,8 @@ def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "") 
     rendered = summary_blocks(summary)
     posted = bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **rendered.payload())
     ts = posted["ts"]
+    if on_posted is not None:
+        on_posted(ts)
     if summary.tunnels:
         conv = Conversation(bot, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
         conv.upload(render_timeline_png(summary), f"vpn-summary-{summary.day.isoformat()}.png",
