@@ -5,6 +5,11 @@ the tunnels' streams (their suffix is not assumed, and `filter_log_events`' own 
 by moto), then `filter_log_events(logStreamNames=..., startTime, endTime)` with pagination, no filter pattern:
 moto ignores JSON patterns and real AWS would differ from it, so all classification happens in Python.
 
+The daily summary reads a whole log group at once (`read_group`: one describe_log_streams of the group, then
+filter_log_events by stream names in chunks of 100), and asks Logs Insights for per-stream aggregates
+(`run_insights`: StartQuery, then GetQueryResults polled until final or a timeout; moto completes at once and ignores
+`stats`, research §4.2).
+
 Standard AWS configuration applies (boto3's chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_LOGS,
 SSO, instance roles). Throttling is retried by botocore's adaptive retry mode (client-side rate limiting plus
 backoff). Every failure becomes one `SourceError` sentence naming the log group and what to check; sentences are
@@ -13,8 +18,13 @@ built from error codes, never from request data, so credentials cannot leak into
 
 from __future__ import annotations
 
+import contextlib
+import math
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -32,7 +42,7 @@ from botocore.exceptions import (
 
 from ..sources import SourceError
 from .parser import LogRecord
-from .sources import AwsRead, TunnelLogRequest, filter_log_events_command
+from .sources import AwsRead, GroupLogRequest, TunnelLogRequest, filter_group_command, filter_log_events_command
 from .streams import is_tunnel_stream
 
 #: logStreamNames takes at most 100 names per call (CloudWatch Logs API reference).
@@ -45,7 +55,72 @@ BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidClientTokenId", "Inval
                    "ExpiredTokenException", "ExpiredToken", "SignatureDoesNotMatch"}
 #: API operation -> the IAM action a denial is about.
 ACTIONS = {"DescribeLogStreams": "logs:DescribeLogStreams", "FilterLogEvents": "logs:FilterLogEvents",
-           "DescribeVpnConnections": "ec2:DescribeVpnConnections"}
+           "DescribeVpnConnections": "ec2:DescribeVpnConnections", "StartQuery": "logs:StartQuery",
+           "GetQueryResults": "logs:GetQueryResults"}
+#: describe_log_streams returns at most 50 streams a page (its `limit`'s maximum).
+STREAMS_PER_PAGE = 50
+#: GetQueryResults statuses after which a Logs Insights query will not change any more.
+INSIGHTS_FINAL = frozenset({"Complete", "Failed", "Cancelled", "Timeout", "Unknown"})
+#: Logs Insights returns at most 10,000 result rows; a result that long may be cut.
+INSIGHTS_MAX_ROWS = 10_000
+
+
+@dataclass
+class InsightsAnswer:
+    """One Logs Insights query as it ended: GetQueryResults' `status` and `results` (rows of {field, value}), or
+    status "Timeout" when the bot stopped waiting."""
+
+    query: str
+    status: str
+    results: list[list[dict[str, str]]] = field(default_factory=list)
+    query_id: str = ""
+    statistics: dict[str, float] = field(default_factory=dict)
+    waited_s: float = 0.0
+
+
+def common_prefix(names: Sequence[str]) -> str:
+    """The longest prefix every name shares ("" for none): describe_log_streams filters by one prefix."""
+    if not names:
+        return ""
+    first, last = min(names), max(names)
+    n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return first[:n]
+
+
+def poll_insights(client: Any, group: str, queries: Sequence[str], start: datetime, end: datetime, *,
+                  timeout_s: float = 60.0, poll_s: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                  clock: Callable[[], float] = time.monotonic) -> list[InsightsAnswer]:
+    """Start every query over `group` for [start, end] (epoch seconds, the end second included, as StartQuery
+    counts it), then poll GetQueryResults (1 s, growing to 5 s) until each is final or `timeout_s` has passed;
+    a query still running then is stopped (best effort: moto has no StopQuery) and answered as "Timeout".
+    Uses `logGroupNames` (moto fails on `logGroupIdentifiers`, research §4.2). ClientError/BotoCoreError pass."""
+    began = clock()
+    answers = []
+    for query in queries:
+        started = client.start_query(logGroupNames=[group], startTime=int(start.timestamp()),
+                                     endTime=math.ceil(end.timestamp()), queryString=query, limit=INSIGHTS_MAX_ROWS)
+        answers.append(InsightsAnswer(query, "Scheduled", query_id=started["queryId"]))
+    delay = poll_s
+    while True:
+        for answer in answers:
+            if answer.status in INSIGHTS_FINAL:
+                continue
+            page = client.get_query_results(queryId=answer.query_id)
+            answer.status = str(page.get("status", "Unknown"))
+            answer.results = page.get("results", [])
+            answer.statistics = dict(page.get("statistics", {}))
+            answer.waited_s = clock() - began
+        pending = [a for a in answers if a.status not in INSIGHTS_FINAL]
+        if not pending:
+            return answers
+        if clock() - began >= timeout_s:
+            for answer in pending:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    client.stop_query(queryId=answer.query_id)
+                answer.status, answer.waited_s = "Timeout", clock() - began
+            return answers
+        sleep(min(delay, max(0.0, timeout_s - (clock() - began))))
+        delay = min(delay * 1.5, 5.0)
 
 
 def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
@@ -124,6 +199,46 @@ class CloudWatchLogsSource:
         return AwsRead(records, self.command(request, streams), group, group, streams, notes,
                        api_calls=sum(self.calls.values()) - before)
 
+    def read_group(self, request: GroupLogRequest, sink: Callable[[list[LogRecord]], None] | None = None) -> AwsRead:
+        """Every requested connection's events in one group read: describe_log_streams once for the group (by the
+        connections' common prefix, paginated; skipped when `request.streams` names them), then filter_log_events
+        by stream names in chunks of 100, paginated. The number of calls grows with streams and pages, not with
+        connections. With `sink`, each page's events go to it instead of `records` (a long read in bounded
+        memory)."""
+        group = request.log_group or self.log_group
+        if not group:
+            raise SourceError(f"{self.label}: no log group to read; set [aws] log_group, or enable tunnel logging on "
+                              "the connections (TunnelOptions LogOptions) so that discovery finds their group.")
+        before = sum(self.calls.values())
+        streams = sorted(request.streams) if request.streams is not None else self.group_streams(group, request)
+        records = self.events(group, streams, request.start_ms, request.end_ms, sink) if streams else []
+        notes = [] if streams else [f"{self.label}: no log stream of the {len(request.connections)} VPN connections "
+                                    f"in {group}: check that tunnel logging publishes to this group."]
+        return AwsRead(records, filter_group_command(group, request, streams, self.region), group, group, streams,
+                       notes, api_calls=sum(self.calls.values()) - before)
+
+    def group_streams(self, group: str, request: GroupLogRequest) -> list[str]:
+        """The requested connections' streams, from one paginated describe_log_streams of the group."""
+        prefix = common_prefix([vpn for vpn, _ in request.connections]) or "vpn-"
+        names = []
+        try:
+            pages = self._client.get_paginator("describe_log_streams").paginate(
+                logGroupName=group, logStreamNamePrefix=prefix, PaginationConfig={"PageSize": STREAMS_PER_PAGE})
+            for page in pages:
+                names += [s["logStreamName"] for s in page.get("logStreams", []) if request.wants(s["logStreamName"])]
+        except (ClientError, BotoCoreError) as exc:
+            raise SourceError(self.explain(exc, group, "DescribeLogStreams")) from None
+        return sorted(names)
+
+    def run_insights(self, group: str, queries: Sequence[str], start: datetime, end: datetime,
+                     timeout_s: float = 60.0) -> list[InsightsAnswer]:
+        """Logs Insights queries over one group (see `poll_insights`); a refused or failed call is a SourceError."""
+        try:
+            return poll_insights(self._client, group, queries, start, end, timeout_s=timeout_s)
+        except (ClientError, BotoCoreError) as exc:
+            operation = getattr(exc, "operation_name", "") or "StartQuery"
+            raise SourceError(self.explain(exc, group, operation)) from None
+
     def tunnel_streams(self, group: str, request: TunnelLogRequest) -> list[str]:
         """The connection's streams (`vpn-<id>-<outside ip>…`), whatever their suffix."""
         names = []
@@ -137,7 +252,9 @@ class CloudWatchLogsSource:
             raise SourceError(self.explain(exc, group, "DescribeLogStreams")) from None
         return sorted(names)
 
-    def events(self, group: str, streams: list[str], start_ms: int, end_ms: int) -> list[LogRecord]:
+    def events(self, group: str, streams: list[str], start_ms: int, end_ms: int,
+               sink: Callable[[list[LogRecord]], None] | None = None) -> list[LogRecord]:
+        """The streams' events in [start_ms, end_ms], oldest first; with `sink`, page by page to it (returns [])."""
         records: list[LogRecord] = []
         try:
             for i in range(0, len(streams), MAX_STREAMS_PER_CALL):
@@ -145,8 +262,12 @@ class CloudWatchLogsSource:
                     logGroupName=group, logStreamNames=streams[i:i + MAX_STREAMS_PER_CALL],
                     startTime=start_ms, endTime=end_ms, PaginationConfig=self.pagination)
                 for page in pages:
-                    records += [LogRecord(e.get("logStreamName", ""), int(e.get("timestamp", 0)), e.get("message", ""))
-                                for e in page.get("events", [])]
+                    batch = [LogRecord(e.get("logStreamName", ""), int(e.get("timestamp", 0)), e.get("message", ""))
+                             for e in page.get("events", [])]
+                    if sink is None:
+                        records += batch
+                    else:
+                        sink(batch)
         except (ClientError, BotoCoreError) as exc:
             raise SourceError(self.explain(exc, group, "FilterLogEvents")) from None
         records.sort(key=lambda r: r.timestamp)  # per stream otherwise (research §4.2)

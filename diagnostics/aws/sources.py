@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import shlex
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 from ..events import iso_z
@@ -41,6 +42,36 @@ class TunnelLogRequest:
     @property
     def end_ms(self) -> int:
         return int(self.end.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class GroupLogRequest:
+    """One read of a log group for several VPN connections over one range: the daily summary reads each group once
+    (paginated, streams in chunks), not once per connection."""
+
+    connections: tuple[tuple[str, tuple[str, ...]], ...]  # (vpn id, outside IPs or () for both), lower-case
+    start: datetime
+    end: datetime
+    log_group: str = ""  # "" -> the source's group
+    streams: tuple[str, ...] | None = None  # stream names already known (an earlier read's): no describe again
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
+
+    @cached_property
+    def _ips(self) -> dict[str, frozenset[str]]:
+        return {vpn.lower(): frozenset(ip.lower() for ip in ips) for vpn, ips in self.connections}
+
+    def wants(self, stream: str) -> bool:
+        """The stream is one of a requested connection's tunnels (and of its outside IPs when they are given)."""
+        parsed = parse_stream_name(stream)
+        ips = self._ips.get(parsed.vpn_connection) if parsed else None
+        return parsed is not None and ips is not None and (not ips or parsed.outside_ip in ips)
 
 
 @dataclass
@@ -89,6 +120,28 @@ def filter_log_events_command(log_group: str, request: TunnelLogRequest, streams
     return "\n".join(lines)
 
 
+#: logStreamNames takes at most 100 names per FilterLogEvents call (CloudWatch Logs API reference).
+STREAMS_PER_CALL = 100
+
+
+def filter_group_command(log_group: str, request: GroupLogRequest, streams: Sequence[str], region: str = "") -> str:
+    """The CLI commands that read the same events as one group read: one `filter-log-events` per chunk of at most
+    100 stream names (the API's limit), the window in words after them."""
+    head = ("aws logs filter-log-events" + (f" --region {shlex.quote(region)}" if region else "")
+            + f" --log-group-name {shlex.quote(log_group or '<log group>')} \\")
+    window = f"  --start-time {request.start_ms} --end-time {request.end_ms}"
+    lines = []
+    for i in range(0, len(streams), STREAMS_PER_CALL):
+        lines += [head, "  --log-stream-names " + " ".join(shlex.quote(s) for s in streams[i:i + STREAMS_PER_CALL])
+                  + " \\", window]
+    if not streams:
+        lines += [head, "  --log-stream-name-prefix vpn- \\", window]
+    lines.append(f"# {iso_z(request.start)} .. {iso_z(request.end)}; {len(request.connections)} VPN connections, "
+                 f"{len(streams)} streams (describe-log-streams of the group); filter pattern: none (vpnbot "
+                 "classifies the events itself)")
+    return "\n".join(lines)
+
+
 class MemoryLogSource:
     """Tunnel log events held in memory: an export someone sent, or the demo. Reads with the same semantics as
     CloudWatch (stream names of the connection, inclusive ms range), so both paths answer alike."""
@@ -128,6 +181,32 @@ class MemoryLogSource:
     def command(self, request: TunnelLogRequest, streams: Sequence[str] = ()) -> str:
         return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"
                 + filter_log_events_command(request.log_group or self.log_group, request, streams))
+
+    def read_group(self, request: GroupLogRequest, sink: Callable[[list[LogRecord]], None] | None = None) -> AwsRead:
+        """Every requested connection's events in [start, end] at once, with `read_tunnel_logs`' semantics (legacy
+        records naming their connection in the body are kept too); with `sink`, handed to it instead of returned,
+        as CloudWatchLogsSource does page by page."""
+        lo, hi = bisect_left(self._times, request.start_ms), bisect_right(self._times, request.end_ms)
+        known = set(request.streams) if request.streams is not None else None
+        ids = [vpn for vpn, _ in request.connections]
+        verdict: dict[str, bool | None] = {}  # stream -> keep, or None: not a tunnel stream (look in the body)
+        records = []
+        for record in self._records[lo:hi]:
+            if record.stream not in verdict:
+                verdict[record.stream] = (None if parse_stream_name(record.stream) is None else
+                                          (known is None or record.stream in known) and request.wants(record.stream))
+            keep = verdict[record.stream]
+            if keep or (keep is None and any(v in record.message.lower() for v in ids)):
+                records.append(record)
+        streams = sorted({r.stream for r in records})
+        if sink is not None:
+            sink(records)
+            records = []
+        return AwsRead(records, self.group_command(request, streams), self.origin, self.table, streams)
+
+    def group_command(self, request: GroupLogRequest, streams: Sequence[str] = ()) -> str:
+        return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"
+                + filter_group_command(request.log_group or self.log_group, request, streams))
 
 
 def utc_ms(moment: datetime) -> int:

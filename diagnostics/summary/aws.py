@@ -1,0 +1,535 @@
+"""The AWS side of the daily tunnel summary (issue 6 §2-3, §7): every configured VPN connection's local day from its
+tunnel logs, with a bounded number of reads per log group whatever the number of connections.
+
+Reads, per source and log group (a group holds many connections' streams, research §1.4):
+
+1. **The day**: ONE group read (`read_group`: describe_log_streams once for the group, then filter_log_events by
+   stream names in chunks of 100, paginated) of every connection in the group, from `CONTEXT_BEFORE` before local
+   midnight to the day's end. The context tells each tunnel's state at midnight: a drop that began before midnight
+   is the day's first outage (`began_before`: downtime, not a drop of the day).
+2. **The baseline** (the previous `baseline_days` local days, same context before the first): see below.
+
+Per connection, the day goes through the code the answers use: `build_aws_timeline` (drops are transitions of the
+phase states to down, per tunnel), `diagnose.explain_drop` for each drop (`[0].cause` is its primary cause),
+`diagnose.flapping` for the flag. Each tunnel drop is one `Outage` with `path` = the tunnel's outside IP; the model
+derives downtime (both tunnels down at once) and exposure (one down: no outage, but no redundancy).
+
+**Why the baseline is not simply `stats count(*)` of drops.** An AWS tunnel logs its phase states on every event,
+not only when they change (research §1.1; `aws.timeline`), and Logs Insights has no window function (prev/lag) to
+find the event where a state changed: `stats` can count down *events*, not drops, and a tunnel that fails to
+re-negotiate for an hour logs a hundred of them. So Insights is used for what it computes exactly, pushed down
+over the 7 days of every stream of the group (`PRESENCE_QUERY`, `DOWNS_QUERY`): per stream, how many events and the
+first and last one (which days the connection logged), and how many events carried a down state. A stream without a
+single down event has no drop and adds no downtime, so only the flagged streams (usually a few percent) are then
+read with filter_log_events, and their drops and downtime per day come from the same timeline code as the day's:
+the numbers are exactly those of a full read. When Insights is unavailable, refused, failed, timed out (polled up
+to `insights_timeout_s`), or answered without the stats fields (moto ignores `stats` and returns raw rows, research
+§4.2) or with 10,000 rows (possibly cut), one bounded group read of the 7 days is made instead and the same
+per-stream numbers are computed in Python (`DownSink`, with the Insights filter's predicate in Python), then the
+same path is taken: both give the same `Baseline`. Both paths pass their events through `DownSink`, which keeps
+each stream's events from its first down event on and drops the rest as pages arrive (they only say the tunnel was
+up), so the fallback's 7-day read stays in bounded memory and both timelines see the same rows.
+
+**No logs.** `no_logs` is set when not one event of the connection was logged during the day. A healthy AWS tunnel
+is not silent for a day: AWS caps a tunnel's phase 2 lifetime at 3,600 s (EC2 API, VpnTunnelOptionsSpecification
+Phase2LifetimeSeconds: 900-3,600, default 3,600; phase 1 at most 28,800 s), so an established tunnel rekeys at least
+hourly, and the IKEv2 CREATE_CHILD_SA negotiation is one of the messages AWS logs (research §2.3, seed 004; the
+demo's quiet tunnels log these hourly rekeys). Whether an IKEv1 quick-mode rekey is logged is not documented
+(research §6), so a silent IKEv1 connection is still "no logs", which is the honest reading: logging broken, or
+the tunnels gone, is not "healthy". The same reasoning reads a tunnel that logged nothing in the 2 h before
+midnight and whose first event of the day is an establishment as down since midnight (an established tunnel would
+have rekeyed and logged in those 2 h; DPD's default timeout action "clear" leaves a dead tunnel silent); the
+summary says so in a note, since it is an inference.
+
+**Failures.** A source (group) whose day read fails is named in `failures` (its one-sentence `SourceError`) and
+its connections get no `TunnelDay`: a day with no outage would read as "healthy". They are listed in `unread`
+(tunnel name -> why) and in a note, so the renderer can say "unknown: source failed"; other groups and sources
+still answer. A failed baseline only leaves `baseline` None, with a note.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..aws.diagnose import explain_drop, flapping, tunnel_label
+from ..aws.investigate import request_for, window_drops
+from ..aws.parser import LogRecord, is_bgp, parse_records
+from ..aws.sources import AwsLogSource, AwsRead, GroupLogRequest, filter_group_command
+from ..aws.streams import parse_stream_name
+from ..aws.timeline import AwsTimeline, build_aws_timeline
+from ..events import Event, EventKind, Provenance
+from ..findings import Drop
+from ..rules.context import RuleContext
+from ..sources import QueryRecord, SourceError
+from ..timefmt import local_and_utc
+from ..tunnels import Tunnel
+from .model import Baseline, Outage, TunnelDay
+
+Progress = Callable[[str], None]
+
+#: Read before local midnight to know each tunnel's state then: longer than the longest phase 2 lifetime AWS allows
+#: (3,600 s), so an established tunnel has logged a rekey in it.
+CONTEXT_BEFORE = timedelta(hours=2)
+INSIGHTS_TIMEOUT_S = 60.0
+EPOCH = datetime.fromtimestamp(0, UTC)
+#: Logs Insights returns at most 10,000 rows; a result this long may have been cut.
+INSIGHTS_MAX_ROWS = 10_000
+MAX_PROBLEM_NOTES = 3
+#: The phase-state keys, as Insights discovers them (case-sensitive): DOC-NEW's keys and DOC-OLD's labels (§1.1).
+STATE_KEYS = ("ike_phase1_state", "ike_phase2_state", "TunnelIKEPhase1State", "TunnelIKEPhase2State")
+
+#: Per stream: events, first and last (which days a connection logged).
+PRESENCE_QUERY = ("stats count(*) as events, earliest(@timestamp) as first_event, latest(@timestamp) as last_event "
+                  f"by @logStream\n| limit {INSIGHTS_MAX_ROWS}")
+#: Per stream: events with a down phase state, or a BGP session DOWN (the only streams that can hold a drop).
+DOWNS_QUERY = ("filter " + " or ".join(f"{key} like /(?i)down/" for key in STATE_KEYS)
+               + ' or (type = "BGPStatus" and status like /(?i)down/)'
+               + f"\n| stats count(*) as down_events by @logStream\n| limit {INSIGHTS_MAX_ROWS}")
+PRESENCE_FIELDS = ("@logStream", "events", "first_event", "last_event")
+DOWNS_FIELDS = ("@logStream", "down_events")
+
+
+@dataclass
+class AwsDaySummary:
+    days: dict[str, TunnelDay] = field(default_factory=dict)  # tunnel name -> its day
+    queries: list[QueryRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    api_calls: int = 0  # AWS API calls made (CloudWatch sources; retries not counted)
+    calls: Counter[str] = field(default_factory=Counter)  # the same, per operation
+    unread: dict[str, str] = field(default_factory=dict)  # tunnel name -> why no source could read it
+    baseline_from: dict[str, str] = field(default_factory=dict)  # log group -> "insights" | "python"
+
+
+@dataclass
+class StreamStats:
+    """One stream's numbers over the baseline read: what `PRESENCE_QUERY` and `DOWNS_QUERY` compute."""
+
+    events: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    down_events: int = 0
+
+    def add(self, timestamp_ms: int, down: bool) -> None:
+        self.events += 1
+        self.first_ms = timestamp_ms if self.first_ms is None else min(self.first_ms, timestamp_ms)
+        self.last_ms = timestamp_ms if self.last_ms is None else max(self.last_ms, timestamp_ms)
+        self.down_events += down
+
+
+def summarize_aws(tunnels: Sequence[Tunnel], sources: Sequence[AwsLogSource], start: datetime, end: datetime,
+                  now: datetime, baseline_days: int = 7, tz: ZoneInfo | None = None, progress: Progress | None = None,
+                  insights_timeout_s: float = INSIGHTS_TIMEOUT_S) -> AwsDaySummary:
+    """Every AWS connection's day [start, end) (local midnights in `tz`; `end` is cut at `now` for today), with the
+    average of the `baseline_days` local days before."""
+    tz = tz or ZoneInfo("UTC")
+    end = min(end, now)
+    out = AwsDaySummary()
+    tunnels = [t for t in tunnels if t.aws_vpn_connection]
+    bounds = [*local_midnights(start, tz, baseline_days)[:-1], start]
+    events: dict[str, list[Event]] = defaultdict(list)  # vpn id -> events of the day read, every source
+    read_by: set[str] = set()  # tunnel names some source read
+    baselines: dict[str, Baseline | None] = {}
+    before = _calls(sources)
+    for source in sources:
+        for group, members in group_tunnels(source, tunnels).items():
+            day = _day_read(source, group, members, start - CONTEXT_BEFORE, end, out, progress)
+            if day is None:
+                for tunnel in members:
+                    out.unread.setdefault(tunnel.name, out.failures[-1])
+                continue
+            for event in day[1]:
+                events[event.gateway].append(event)
+            read_by.update(t.name for t in members)
+            if len(bounds) > 1:
+                found = _baseline(source, group, members, bounds, day[0], out, progress, insights_timeout_s)
+                for name, baseline in found.items():
+                    if baselines.get(name) is None:
+                        baselines[name] = baseline
+    for tunnel in tunnels:
+        if tunnel.name not in read_by:
+            continue
+        out.unread.pop(tunnel.name, None)
+        result, notes = tunnel_day(tunnel, events[tunnel.aws_vpn_connection.lower()], start, end, now, tz)
+        result.baseline = baselines.get(tunnel.name)
+        out.days[tunnel.name] = result
+        out.notes += notes
+    if out.unread:
+        out.notes.append(f"Not summarised (every source failed for them; unknown, not healthy): "
+                         f"{', '.join(sorted(out.unread))}.")
+    out.calls = _calls(sources) - before
+    out.api_calls = sum(out.calls.values())
+    return out
+
+
+# -- reads -----------------------------------------------------------------------------------------------------
+
+
+def group_tunnels(source: AwsLogSource, tunnels: Sequence[Tunnel]) -> dict[str, list[Tunnel]]:
+    """Tunnels by the log group the source reads them from (a tunnel's own `aws_log_group`, the group discovery
+    found for its connection, else the configured one), in a stable order."""
+    group_for = getattr(source, "group_for", None)
+    grouped: dict[str, list[Tunnel]] = {}
+    for tunnel in tunnels:
+        request = request_for(tunnel, EPOCH, EPOCH)  # only its connection and group matter here
+        group = group_for(request) if group_for else request.log_group or getattr(source, "log_group", "")
+        grouped.setdefault(group, []).append(tunnel)
+    return dict(sorted(grouped.items()))
+
+
+def connections_of(tunnels: Iterable[Tunnel]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(vpn id, outside IPs) per distinct connection; a connection named twice with different IPs is read whole."""
+    ips: dict[str, set[str] | None] = {}
+    for tunnel in tunnels:
+        vpn = tunnel.aws_vpn_connection.lower()
+        mine = {ip.lower() for ip in tunnel.aws_outside_ips}
+        if vpn in ips:
+            known = ips[vpn]
+            ips[vpn] = None if known is None or not mine else known | mine
+        else:
+            ips[vpn] = mine or None
+    return tuple((vpn, tuple(sorted(found or ()))) for vpn, found in sorted(ips.items()))
+
+
+def read_group(source: AwsLogSource, request: GroupLogRequest,
+               sink: Callable[[list[LogRecord]], None] | None = None) -> AwsRead:
+    """The source's group read (events to `sink` page by page when given); a source without one is read connection
+    by connection (and its command text says so)."""
+    if hasattr(source, "read_group"):
+        return source.read_group(request, sink)  # type: ignore[attr-defined]
+    from ..aws.sources import TunnelLogRequest
+
+    reads = [source.read_tunnel_logs(TunnelLogRequest(vpn, ips, request.start, request.end, request.log_group))
+             for vpn, ips in request.connections]
+    records = sorted((r for read in reads for r in read.records), key=lambda r: r.timestamp)
+    if sink is not None:
+        sink(records)
+        records = []
+    return AwsRead(records, "\n".join(read.command for read in reads), source.origin, source.origin,
+                   sorted({s for read in reads for s in read.streams}), [n for read in reads for n in read.notes])
+
+
+def _command(source: AwsLogSource, group: str, request: GroupLogRequest) -> str:
+    return filter_group_command(group, request, (), getattr(source, "region", ""))
+
+
+def _day_read(source: AwsLogSource, group: str, members: list[Tunnel], start: datetime, end: datetime,
+              out: AwsDaySummary, progress: Progress | None) -> tuple[AwsRead, list[Event]] | None:
+    """The day's group read, parsed; None (and the failure named) when the source failed."""
+    request = GroupLogRequest(connections_of(members), start, end, group)
+    try:
+        read = read_group(source, request)
+    except SourceError as exc:
+        out.failures.append(str(exc))
+        out.queries.append(QueryRecord(source.backend, _command(source, group, request), group or source.origin,
+                                       start, end, 0))
+        if progress:
+            progress(f"{source.label}: failed")
+        return None
+    parsed = parse_records(read.records, Provenance(source.backend, read.origin, read.table, read.command),
+                           where=read.origin)
+    out.notes += read.notes
+    if parsed.problems:
+        shown = "; ".join(parsed.problems[:MAX_PROBLEM_NOTES])
+        more = len(parsed.problems) - MAX_PROBLEM_NOTES
+        out.notes.append(f"{source.label}: {len(parsed.problems)} events could not be read and were skipped "
+                         f"({shown}{f'; … {more} more' if more > 0 else ''}).")
+    out.queries.append(QueryRecord(source.backend, read.command, read.origin, start, end, len(read.records)))
+    if progress:
+        progress(f"{source.label}: {len(read.records)} events of {len(request.connections)} VPN connections")
+    return read, parsed.events
+
+
+def _calls(sources: Sequence[AwsLogSource]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for source in sources:
+        total.update(getattr(source, "calls", None) or {})
+    return total
+
+
+# -- one connection's day --------------------------------------------------------------------------------------
+
+
+def tunnel_day(tunnel: Tunnel, events: Sequence[Event], start: datetime, end: datetime, now: datetime,
+               tz: ZoneInfo) -> tuple[TunnelDay, list[str]]:
+    """The connection's day [start, end): outages with their primary causes, flapping, no_logs; and the notes an
+    inference needs (a tunnel read as down since midnight because it was silent before)."""
+    lo, hi = start.timestamp(), end.timestamp()
+    atl = build_aws_timeline(events, tunnel)
+    timeline = atl.timeline
+    today = [e for e in timeline.between(lo, hi) if e.ts < hi]
+    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz, rows_in_window=len(today),
+                      latest_row=timeline.events[-1].ts if timeline.events else None)
+    drops = day_drops(atl, lo, hi)
+    causes = [explain_drop(ctx, drop)[0].cause.value for drop in drops]
+    outages = [outage(drop, lo, hi, cause) for drop, cause in zip(drops, causes, strict=True)]
+    silent = silent_start(atl, lo, hi)
+    notes = [f"{tunnel.name}: {tunnel_label(ctx, o.path)} logged nothing in the {_hours(CONTEXT_BEFORE)} before "
+             f"midnight and was established at {local_and_utc(o.end, tz)}: counted as down since midnight (an "
+             "established AWS tunnel rekeys and logs at least hourly)." for o in silent]
+    day = TunnelDay(tunnel.name, "aws", hi - lo, outages=sorted(outages + silent, key=lambda o: (o.start, o.path)),
+                    no_logs=not today, paths=len(tunnel.aws_outside_ips) or 2,
+                    flapping=flapping(ctx, drops, Counter(causes)) is not None)
+    return day, notes
+
+
+def day_drops(atl: AwsTimeline, lo: float, hi: float) -> list[Drop]:
+    """Drops that began in [lo, hi) and the drop still going on at `lo` (the answers' `window_drops`, with the day's
+    end excluded so that a drop at midnight belongs to one day only)."""
+    return [d for d in window_drops(atl, lo, hi) if d.down_ts < hi]
+
+
+def outage(drop: Drop, lo: float, hi: float, cause: str) -> Outage:
+    """A drop clipped to the day: began_before when it began before `lo`, ongoing when not over by `hi`."""
+    up = drop.up_ts
+    return Outage(max(drop.down_ts, lo), min(up, hi) if up is not None else hi, cause,
+                  ongoing=up is None or up > hi, began_before=drop.down_ts < lo, path=drop.down.instance)
+
+
+def silent_start(atl: AwsTimeline, lo: float, hi: float) -> list[Outage]:
+    """Tunnels whose first row of the read is in the day (nothing in the context before midnight) and whose first
+    state change is to established: not established at midnight (see the module docstring), down until then."""
+    first_row: dict[str, float] = {}
+    for event in atl.timeline.events:
+        if not is_bgp(event):
+            first_row.setdefault(event.instance, event.ts)
+    found = []
+    for ip, transitions in atl.by_tunnel.items():
+        first = transitions[0]
+        if first.kind is EventKind.TUNNEL_UP and lo <= first_row.get(ip, lo - 1) and lo < first.ts < hi:
+            found.append(Outage(lo, first.ts, "", began_before=True, path=ip))
+    return found
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} h"
+
+
+# -- the baseline ----------------------------------------------------------------------------------------------
+
+
+def _baseline(source: AwsLogSource, group: str, members: list[Tunnel], bounds: list[datetime], day: AwsRead,
+              out: AwsDaySummary, progress: Progress | None, timeout_s: float) -> dict[str, Baseline | None]:
+    """Each member's average day over the baseline days (bounds[:-1] are their local midnights, bounds[-1] the
+    summary day's): Insights first where the source has it, else the Python computation of the same numbers."""
+    lo, hi = bounds[0] - CONTEXT_BEFORE, bounds[-1] - timedelta(milliseconds=1)
+    connections = connections_of(members)
+    # A CloudWatch read names the streams describe_log_streams found (all of them, not only those with events today).
+    described = tuple(day.streams) if hasattr(source, "run_insights") else None
+    sink = DownSink()
+    try:
+        stats = _insights_stats(source, group, connections, bounds[0] - CONTEXT_BEFORE, bounds[-1], out, timeout_s)
+        if stats is not None:
+            wanted = GroupLogRequest(connections, lo, hi, group).wants
+            flagged = tuple(sorted(s for s, st in stats.items() if st.down_events and wanted(s)))
+            if flagged:  # the flagged streams only, stream names known: no describe
+                read = read_group(source, GroupLogRequest(connections, lo, hi, group, flagged), sink)
+                out.queries.append(QueryRecord(source.backend, read.command, read.origin, lo, hi, sink.rows))
+            out.baseline_from[group] = "insights"
+        else:
+            read = read_group(source, GroupLogRequest(connections, lo, hi, group, described), sink)
+            out.queries.append(QueryRecord(source.backend, read.command, read.origin, lo, hi, sink.rows))
+            stats = sink.stats
+            out.baseline_from[group] = "python"
+    except SourceError as exc:
+        out.notes.append(f"No {len(bounds) - 1}-day baseline for {', '.join(t.name for t in members)}: {exc}")
+        return {}
+    if progress:
+        progress(f"{source.label}: baseline from {out.baseline_from[group]}, {sink.rows} events read, "
+                 f"{len(sink.kept)} kept")
+    parsed = parse_records(sink.kept, Provenance(source.backend, group or source.origin, group or source.origin))
+    by_vpn: dict[str, list[Event]] = defaultdict(list)
+    for event in parsed.events:
+        by_vpn[event.gateway].append(event)
+    streams = streams_by_connection(stats)
+    return {t.name: baseline_of(t, streams.get(t.aws_vpn_connection.lower(), {}), by_vpn[t.aws_vpn_connection.lower()],
+                                bounds) for t in members}
+
+
+def streams_by_connection(stats: dict[str, StreamStats]) -> dict[str, dict[str, StreamStats]]:
+    """vpn id -> {outside IP -> the numbers of its streams (IKE and BGP streams merged)}, one parse per stream."""
+    out: dict[str, dict[str, StreamStats]] = {}
+    for name, numbers in stats.items():
+        parsed = parse_stream_name(name)
+        if parsed is None or not numbers.events:
+            continue
+        merged = out.setdefault(parsed.vpn_connection, {}).setdefault(parsed.outside_ip, StreamStats())
+        merged.events += numbers.events
+        merged.down_events += numbers.down_events
+        for ms in (numbers.first_ms, numbers.last_ms):
+            if ms is not None:
+                merged.first_ms = ms if merged.first_ms is None else min(merged.first_ms, ms)
+                merged.last_ms = ms if merged.last_ms is None else max(merged.last_ms, ms)
+    return out
+
+
+def _insights_stats(source: AwsLogSource, group: str, connections: Sequence[tuple[str, tuple[str, ...]]],
+                    start: datetime, end: datetime, out: AwsDaySummary,
+                    timeout_s: float) -> dict[str, StreamStats] | None:
+    """Per-stream numbers from Logs Insights over [start, end); None (with a note saying why) when the source has
+    no Insights or its answer cannot be used, so the caller computes them in Python."""
+    run = getattr(source, "run_insights", None)
+    if run is None:
+        return None
+    last_second = end - timedelta(seconds=1)  # StartQuery's end second is included
+    try:
+        answers = run(group, [PRESENCE_QUERY, DOWNS_QUERY], start, last_second, timeout_s)
+    except SourceError as exc:
+        out.notes.append(f"Logs Insights could not be used for the baseline ({exc}); it was computed from a "
+                         "filter_log_events read instead.")
+        return None
+    for answer in answers:
+        out.queries.append(QueryRecord(source.backend, insights_command(group, answer.query, start, last_second,
+                                                                        getattr(source, "region", "")),
+                                       group, start, end, len(answer.results)))
+    presence, downs = answers
+    problem = _unusable(presence, PRESENCE_FIELDS) or _unusable(downs, DOWNS_FIELDS)
+    if problem:
+        out.notes.append(f"Logs Insights on {group}: {problem}; the baseline was computed from a filter_log_events "
+                         "read instead.")
+        return None
+    return insights_stream_stats(presence.results, downs.results)
+
+
+def _unusable(answer: Any, fields: Sequence[str]) -> str:
+    """Why an Insights answer cannot be used ("" when it can)."""
+    if answer.status != "Complete":
+        waited = f" after {answer.waited_s:.0f} s" if answer.status == "Timeout" else ""
+        return f"the query ended {answer.status}{waited}"
+    if insights_rows(answer.results, fields) is None:
+        return f"rows without the stats fields ({', '.join(fields)}): `stats` was not applied"
+    if len(answer.results) >= INSIGHTS_MAX_ROWS:
+        return f"{len(answer.results)} rows, possibly cut at Insights' {INSIGHTS_MAX_ROWS:,}"
+    return ""
+
+
+def insights_command(group: str, query: str, start: datetime, end: datetime, region: str = "") -> str:
+    """The CLI command that runs the same Insights query (the query text verbatim)."""
+    quoted = query.replace("'", "'\"'\"'")
+    return ("aws logs start-query" + (f" --region {region}" if region else "") + f" --log-group-names {group} "
+            f"--start-time {int(start.timestamp())} --end-time {int(end.timestamp())} \\\n  --query-string '{quoted}'")
+
+
+def insights_rows(results: Iterable[Iterable[dict[str, str]]], fields: Sequence[str]) -> list[dict[str, str]] | None:
+    """GetQueryResults' `results` (a list of rows, each a list of {"field", "value"}) as dicts; None when a row lacks
+    one of `fields` (moto returns raw rows with only `@ptr` for a `stats` query)."""
+    rows = []
+    for row in results:
+        cells = {str(c.get("field")): str(c.get("value", "")) for c in row}
+        if any(f not in cells for f in fields):
+            return None
+        rows.append(cells)
+    return rows
+
+
+def insights_ms(value: str) -> int:
+    """An Insights timestamp in epoch ms: real AWS writes `2026-11-14 22:00:03.000` (UTC), moto epoch ms."""
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    moment = datetime.fromisoformat(text.replace(" ", "T").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+def insights_stream_stats(presence: Iterable[Iterable[dict[str, str]]],
+                          downs: Iterable[Iterable[dict[str, str]]]) -> dict[str, StreamStats] | None:
+    """The two queries' results -> per-stream numbers (None when either lacks its fields)."""
+    presence_rows = insights_rows(presence, PRESENCE_FIELDS)
+    down_rows = insights_rows(downs, DOWNS_FIELDS)
+    if presence_rows is None or down_rows is None:
+        return None
+    stats = {row["@logStream"]: StreamStats(int(float(row["events"])), insights_ms(row["first_event"]),
+                                            insights_ms(row["last_event"])) for row in presence_rows}
+    for row in down_rows:
+        stats.setdefault(row["@logStream"], StreamStats()).down_events = int(float(row["down_events"]))
+    return stats
+
+
+def is_down_row(message: str) -> bool:
+    """`DOWNS_QUERY`'s filter in Python: a phase state (either key spelling) containing "down" in any case, or a
+    BGPStatus event whose status contains "down"."""
+    if "down" not in message.lower():
+        return False  # cheap: every match has the word in the raw text
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return False
+    if not isinstance(document, dict):
+        return False
+    if any("down" in str(document[key]).lower() for key in STATE_KEYS if key in document):
+        return True
+    return document.get("type") == "BGPStatus" and "down" in str(document.get("status", "")).lower()
+
+
+class DownSink:
+    """Takes a baseline read page by page: computes what `PRESENCE_QUERY` and `DOWNS_QUERY` return (`stats`) and
+    keeps each stream's events from its first down event on (`kept`), dropping the rest as it goes.
+
+    The dropped events cannot change a drop or the downtime: a drop begins at a down transition, so a stream with
+    no down event has none, and the events before a stream's first down event only say it was up (the drop then
+    begins at that event either way). The causes, which need the messages before a drop, are not part of a
+    baseline. Both baseline paths pass their events through this sink, so the timelines see the same rows."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, StreamStats] = {}
+        self.kept: list[LogRecord] = []
+        self.rows = 0
+
+    def __call__(self, records: Iterable[LogRecord]) -> None:
+        stats, kept = self.stats, self.kept
+        for record in records:
+            self.rows += 1
+            numbers = stats.get(record.stream)
+            if numbers is None:
+                numbers = stats[record.stream] = StreamStats()
+            numbers.add(record.timestamp, is_down_row(record.message))
+            if numbers.down_events:
+                kept.append(record)
+
+
+def python_stream_stats(records: Iterable[LogRecord]) -> dict[str, StreamStats]:
+    """What `PRESENCE_QUERY` and `DOWNS_QUERY` return, computed from the raw events of the same range."""
+    sink = DownSink()
+    sink(records)
+    return sink.stats
+
+
+def baseline_of(tunnel: Tunnel, streams: dict[str, StreamStats], events: Sequence[Event],
+                bounds: Sequence[datetime]) -> Baseline | None:
+    """The average drops and downtime over the baseline days the connection logged in (the days between its first
+    and last event; None when it logged in none). `streams` are its numbers per outside IP; `events` its flagged
+    streams' events: the others cannot hold a drop."""
+    ips = {ip.lower() for ip in tunnel.aws_outside_ips}
+    own = [s for ip, s in streams.items() if not ips or ip in ips]
+    if not own:
+        return None
+    first = min(s.first_ms for s in own if s.first_ms is not None) / 1000
+    last = max(s.last_ms for s in own if s.last_ms is not None) / 1000
+    edges = [b.timestamp() for b in bounds]
+    covered = [(a, b) for a, b in pairwise(edges) if first < b and last >= a]
+    if not covered:
+        return None
+    atl = build_aws_timeline(events, tunnel)
+    paths = len(tunnel.aws_outside_ips) or 2
+    days = [TunnelDay(tunnel.name, "aws", b - a, outages=[outage(d, a, b, "") for d in day_drops(atl, a, b)],
+                      paths=paths) for a, b in covered]
+    return Baseline(days=len(days), drops=round(sum(d.drops for d in days) / len(days), 2),
+                    downtime_s=round(sum(d.downtime_s for d in days) / len(days), 1))
+
+
+def local_midnights(day_start: datetime, zone: ZoneInfo, days_before: int) -> list[datetime]:
+    """UTC instants of local midnight from `days_before` days before `day_start`'s local date up to that date, on
+    the calendar (DST days are 23 or 25 h)."""
+    local = day_start.astimezone(zone).date()
+    return [datetime.combine(local - timedelta(days=n), datetime.min.time(), zone).astimezone(UTC)
+            for n in range(days_before, -1, -1)]
