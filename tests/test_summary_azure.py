@@ -55,7 +55,8 @@ def maintenance(ts: str, gateway: str = "VPNGW01") -> dict:
 
 
 def daily_rekeys(tunnel: Tunnel, first: date, days: int) -> list[dict]:
-    return [rekey(f"{first + timedelta(days=n)}T{hour:02d}:17:00Z", tunnel) for n in range(days) for hour in (3, 11, 19)]
+    return [rekey(f"{first + timedelta(days=n)}T{hour:02d}:17:00Z", tunnel)
+            for n in range(days) for hour in (3, 11, 19)]
 
 
 def workspace(rows: list[dict]) -> LocalWorkspace:
