@@ -9,20 +9,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from diagnostics.azure.exports import ExportError
+from diagnostics.evidence import RedactionOptions
 from diagnostics.investigate import InvestigationError
+from diagnostics.summary.build import SummaryError, previous_day, summarize_day
 from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
 from handlers.ask import Answer, ask
 from handlers.question import QuestionError
 from handlers.render_blocks import render_blocks
 from handlers.render_json import answer_to_json
+from handlers.render_summary import summary_json, summary_text
+from handlers.render_summary_blocks import summary_blocks
 from handlers.render_text import render_text, tunnels_text
 
 from .config import Config, ConfigError, check_zone, find_config_file, load_config
+from .evidence import EvidenceError, cli_user, describe, make_bundle, record_answer
+from .state import StateStore
 from .workspace import Workspace, open_workspace
 
 BAD_INPUT = 2
@@ -75,18 +83,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Their options are the contract (DESIGN.md), parsed already so a script gets the one-line "not available"
     # answer rather than a usage error.
-    summary = commands.add_parser("summary", help="the daily tunnel summary (not available in this version yet)")
+    summary = commands.add_parser(
+        "summary", help="the daily tunnel summary",
+        description="How every tunnel did over one local day (default: yesterday in --tz, else the configured "
+                    "timezone): uptime, drops, downtime, causes, flapping, AWS redundancy, logging gaps.")
     add_source_options(summary)
-    summary.add_argument("--day", metavar="YYYY-MM-DD")
-    summary.add_argument("--png", metavar="FILE")
+    summary.add_argument("--day", metavar="YYYY-MM-DD", help="the local day to summarise (default: yesterday)")
+    summary.add_argument("--png", metavar="FILE", help="also draw the day's timeline picture into FILE")
     summary.add_argument("--format", choices=FORMATS, default="text")
-    evidence = commands.add_parser("evidence", help="package evidence for the cloud vendor's support "
-                                                    "(not available in this version yet)")
+    summary.add_argument("--tunnel", metavar="NAME", action="append", default=[],
+                         help="only this tunnel (repeatable; default: every tunnel)")
+    evidence = commands.add_parser(
+        "evidence", help="package an investigation for the cloud vendor's support (zip)",
+        description="A support-ready zip of one investigation: report.md, case.txt (the support-case text for Azure "
+                    "or AWS), the rows of every query re-read as CSV and JSON Lines, the exact queries with their "
+                    "time ranges, the tunnel's configuration (never secrets), SHA256SUMS and manifest.json. --id "
+                    "reads the investigation from the state store (the Slack bot's, or the config's state_db); "
+                    "--question answers a question first and stores it.")
     add_source_options(evidence)
     which = evidence.add_mutually_exclusive_group()
-    which.add_argument("--question", metavar="Q")
-    which.add_argument("--id", metavar="N", type=int)
-    evidence.add_argument("--out", metavar="FILE.zip")
+    which.add_argument("--question", metavar="Q", help='a question to answer and bundle, e.g. "why did paris drop '
+                                                       'at 14:02"')
+    which.add_argument("--id", metavar="N", type=int, help="a stored investigation id (the Slack answer's, or the "
+                                                           "one `vpnbot ask` printed)")
+    evidence.add_argument("--out", metavar="FILE.zip", help="where to write the zip (default: "
+                                                            "vpnbot-evidence-<id>-<tunnel>-<start>.zip here)")
+    evidence.add_argument("--redact-ips", action="store_true",
+                          help="replace public IP addresses by IP-1, IP-2, … (the same token in every file)")
+    evidence.add_argument("--hash-users", action="store_true",
+                          help="replace point-to-site usernames (as masked in the logs) by a SHA-256 token")
     return parser
 
 
@@ -118,12 +143,13 @@ def say(lines: Sequence[str]) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    _, workspace, zone, now = resolve_setup(args)
+    config, workspace, zone, now = resolve_setup(args)
     answer = ask(args.question, workspace.registry, workspace.backends, now, zone, progress=progress_printer())
     # Said only once there is an answer, so that bad input costs exactly one line on stderr.
     say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
     print(render(answer, args.format), end="")
+    remember(config, answer, now)
     return 0
 
 
@@ -140,6 +166,39 @@ def render(answer: Answer, fmt: str) -> str:
     if fmt == "blocks":
         return json.dumps(render_blocks(answer), indent=2, ensure_ascii=False) + "\n"
     return render_text(answer)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    _, workspace, zone, now = resolve_setup(args)
+    day = parse_day(args.day) if args.day else previous_day(now, zone)
+    summary = summarize_day(workspace.registry, workspace.backends, day, zone, now, args.tunnel,
+                            progress=progress_printer())
+    say(workspace.notes + workspace.problems)
+    if summary.failures and not summary.tunnels:
+        raise InvestigationError("; ".join(summary.failures))
+    if args.png:
+        from handlers.render_timeline_png import render_timeline_png  # Pillow loads only when a picture is asked
+
+        try:
+            with open(args.png, "wb") as fh:
+                fh.write(render_timeline_png(summary))
+        except OSError as exc:
+            raise UsageError(f"cannot write --png {args.png}: {exc.strerror}") from None
+    if args.format == "json":
+        print(json.dumps(summary_json(summary), indent=2, ensure_ascii=False))
+    elif args.format == "blocks":
+        print(json.dumps({"text": (r := summary_blocks(summary)).text, "blocks": r.blocks}, indent=2,
+                         ensure_ascii=False))
+    else:
+        print(summary_text(summary), end="")
+    return 0
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--day {text!r} is not a date; example: --day 2026-11-21") from None
 
 
 def run_tunnels(args: argparse.Namespace) -> int:
@@ -186,16 +245,94 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(config, workspace, zone, now if args.now else None, host=args.host, port=args.port)
 
 
+def state_path(config: Config | None) -> Path:
+    """The state store the Slack bot writes (relative paths from the working directory, as `vpnbot serve`)."""
+    return Path(config.state_db if config else "vpnbot.db")
+
+
+def remember(config: Config | None, answer: Answer, now: datetime) -> None:
+    """`vpnbot ask` keeps its answer as an investigation when the configuration names a `state_db` (a deployment's
+    store, which the Slack bot writes too), so `vpnbot evidence --id N` can bundle it. Only an explicit `state_db`:
+    a question asked with the demo or an ad-hoc configuration must not write a database into whatever directory it
+    was asked from. The id goes to stderr (stdout is the answer)."""
+    if config is None or not names_state_db(config):
+        return
+    path = state_path(config)
+    state = StateStore(path)
+    try:
+        question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
+    finally:
+        state.close()
+    if question_id is not None:
+        say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
+             "for support."])
+
+
+def names_state_db(config: Config) -> bool:
+    """Whether the configuration file sets `state_db` itself (Config fills in the default either way)."""
+    if config.path is None:
+        return False
+    try:
+        return "state_db" in tomllib.loads(config.path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):  # it was read a moment ago; a file changed since says nothing
+        return False
+
+
+def run_evidence(args: argparse.Namespace) -> int:
+    """`vpnbot evidence (--question Q | --id N) [--out FILE.zip] [--redact-ips] [--hash-users]`."""
+    if args.id is None and not args.question:
+        raise UsageError('give --question "why did paris drop at 14:02" or --id N (a stored investigation id)')
+    config = load_config(found) if (found := find_config_file(args.config)) else None
+    path = state_path(config)
+    options = RedactionOptions(redact_ips=args.redact_ips, hash_users=args.hash_users)
+    progress = progress_printer()
+    if args.id is not None:
+        if not path.is_file():
+            raise UsageError(f"unknown investigation {args.id}: there is no state store at {path} (set state_db in "
+                             "the configuration, or ask with --question)")
+        state = StateStore(path)
+        row = state.question(args.id)
+        if row is None:
+            state.close()
+            raise UsageError(f"unknown investigation {args.id} in {path}")
+        if not args.now and row.get("asked_at"):
+            args.now = row["asked_at"]  # the demo week of that answer, not today's (cloud sources ignore it)
+        _, workspace, _, _ = resolve_setup(args)
+        question_id = args.id
+    else:
+        _, workspace, zone, now = resolve_setup(args)
+        answer = ask(args.question, workspace.registry, workspace.backends, now, zone, progress=progress)
+        answer.notes += workspace.problems
+        state = StateStore(path)
+        question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
+        if question_id is None:
+            state.close()
+            raise UsageError(f"'{answer.intent.value}' reads no logs, so there is nothing to bundle; try: "
+                             '--question "why did paris drop at 14:02"')
+    say(workspace.notes + workspace.problems)
+    try:
+        made = make_bundle(state, question_id, workspace, args.out, options, cli_user(), progress=progress)
+    except EvidenceError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        state.close()
+    print(made.path)
+    print("\n".join(describe(made)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve}
+    handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve, "summary": run_summary,
+                "evidence": run_evidence}
     if args.command not in handlers:
         print(f"vpnbot: error: '{args.command}' is not available in this version yet", file=sys.stderr)
         return BAD_INPUT
     try:
         return handlers[args.command](args)
-    except (QuestionError, UnknownTunnel, AmbiguousTunnel, ExportError, ConfigError, UsageError) as exc:
+    except (QuestionError, UnknownTunnel, AmbiguousTunnel, ExportError, ConfigError, UsageError,
+            SummaryError) as exc:
         print(f"vpnbot: error: {exc}", file=sys.stderr)
         return BAD_INPUT
     except InvestigationError as exc:

@@ -15,9 +15,11 @@ from diagnostics.aws.sources import kql_backends
 from diagnostics.investigate import Investigation, investigate
 from diagnostics.p2s import P2SReport, p2s_report
 from diagnostics.sources import KqlBackend
+from diagnostics.summary.build import SummaryError, previous_day, summarize_day
+from diagnostics.summary.model import DaySummary
 from diagnostics.tunnels import TunnelRegistry
 
-from .question import HELP_EXAMPLES, Intent, Question, QuestionError, parse_question
+from .question import Intent, Question, QuestionError, parse_question
 
 #: Status looks back this far for the tunnel's latest state.
 STATUS_LOOKBACK = timedelta(hours=24)
@@ -29,6 +31,7 @@ class Answer:
     investigation: Investigation | None = None
     registry: TunnelRegistry | None = None  # for the `tunnels` intent
     p2s: P2SReport | None = None  # for the point-to-site intent
+    summary: DaySummary | None = None  # for the summary intent
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -51,11 +54,14 @@ def ask(
     if question.intent is Intent.P2S:
         return Answer(question, p2s=point_to_site(question, registry, backends))
     if question.intent is Intent.SUMMARY:
-        raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
-                            f"try: {HELP_EXAMPLES[0]}")
+        return Answer(question, summary=summary_for(question, registry, backends, now, progress))
     if question.intent is Intent.EVIDENCE:
-        raise QuestionError(f"'{question.intent.value}' is not available in this version yet; "
-                            f"try: {HELP_EXAMPLES[0]}")
+        # "evidence paris at 14:02" bundles the investigation "why did paris drop at 14:02" makes (widened the same
+        # way); the bundle itself is made by the caller from the stored answer (bot/evidence.py).
+        assert question.tunnel is not None  # parse_question guarantees a tunnel for evidence
+        return Answer(question, investigation=investigate(
+            question.tunnel, question.window.start, question.window.end, backends, now,
+            anchor=question.anchor, tz=question.tz, progress=progress, widen=True))
     assert question.tunnel is not None  # parse_question guarantees a tunnel for the other intents
     start, end = question.window.start, question.window.end
     if question.intent is Intent.STATUS and not question.explicit_window:
@@ -66,6 +72,19 @@ def ask(
         widen=question.intent is Intent.WHY_DROP,
     )
     return Answer(question, investigation=result)
+
+
+def summary_for(question: Question, registry: TunnelRegistry, backends: Sequence[KqlBackend], now: datetime,
+                progress: Callable[[str], None] | None = None, among: Sequence[str] | None = None) -> DaySummary:
+    """ "summary" is yesterday's (what the morning message covers); "summary for Monday" is Monday's. `among`
+    limits "every tunnel" (a channel that may see only some)."""
+    tz = question.tz
+    day = question.window.start.astimezone(tz).date() if question.explicit_window else previous_day(now, tz)
+    tunnels = [question.tunnel.name] if question.tunnel is not None else among
+    try:
+        return summarize_day(registry, backends, day, tz, now, tunnels, progress=progress)
+    except SummaryError as exc:
+        raise QuestionError(str(exc)) from None
 
 
 def point_to_site(question: Question, registry: TunnelRegistry, backends: Sequence[KqlBackend]) -> P2SReport:

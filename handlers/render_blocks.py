@@ -84,7 +84,7 @@ class LogAnalyticsLink:
 class Buttons:
     investigation_id: int | None = None  # the stored answer "Show queries" prints
     log_analytics: LogAnalyticsLink | None = None
-    evidence_bundle: bool = False  # hidden until evidence bundles exist
+    evidence_bundle: bool = False  # the bot shows it (BotOptions); a bundle needs a stored answer to be made from
 
 
 def escape(text: str) -> str:
@@ -136,6 +136,10 @@ def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = 
     """The answer as one message. With `files`, an answer that does not fit says that the file follows."""
     buttons = buttons or Buttons()
     cuts = _Cuts()
+    if answer.summary is not None:
+        from .render_summary_blocks import summary_blocks  # imported here: it builds on this module's blocks
+
+        return summary_blocks(answer.summary)
     if answer.intent is Intent.HELP:
         return help_message(answer)
     if answer.intent is Intent.TUNNELS:
@@ -190,8 +194,11 @@ def help_message(answer: Answer | None = None) -> Rendered:
     examples = help_examples(answer.registry if answer else None)
     lines = "\n".join(f"• `{escape(e)}`" for e in examples)
     text = "Ask me about a VPN tunnel, for example:\n" + lines
-    return Rendered(text, [section(text), context("Type them after `/vpn`, mention me in a channel or a thread, "
-                                                  "or send them to me in a direct message.")])
+    daily = ("A summary in this channel every morning: `/vpn subscribe daily 09:00 [tunnels…|all]`; "
+             "`/vpn subscriptions` lists them, `/vpn unsubscribe` stops them.")
+    return Rendered(text, [section(text), section(daily),
+                           context("Type them after `/vpn`, mention me in a channel or a thread, "
+                                   "or send them to me in a direct message.")])
 
 
 def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:

@@ -200,7 +200,8 @@ def test_ask_through_real_logs_query_client_against_local_log_analytics(tmp_path
     assert token not in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("argv", [["ask", "--help"], ["chat", "--help"], ["tunnels", "--help"], ["--help"]])
+@pytest.mark.parametrize("argv", [["ask", "--help"], ["chat", "--help"], ["tunnels", "--help"], ["summary", "--help"],
+                                  ["--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -208,12 +209,16 @@ def test_every_command_has_help(argv, capsys):
     assert "usage: vpnbot" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [
-    ["summary", "--day", "2026-11-21", "--png", "out.png", "--format", "json"],
-    ["evidence", "--question", "why did paris drop at 14:02", "--out", "bundle.zip"],
-    ["evidence", "--id", "3"],
+@pytest.mark.parametrize(("argv", "said"), [
+    (["evidence"], "give --question"),
+    (["evidence", "--id", "3"], "unknown investigation 3"),
 ])
-def test_commands_of_later_versions_take_their_contract_options_and_say_they_are_not_available(argv, capsys):
+def test_evidence_without_an_investigation_to_bundle_is_one_line_of_bad_input(argv, said, capsys, tmp_path,
+                                                                             monkeypatch):
+    """(Bundles themselves: tests/test_evidence_cli.py.)"""
+    monkeypatch.chdir(tmp_path)  # no ./vpnbot.db here
+    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "not available in this version yet" in err
+    assert err.count("\n") == 1 and said in err
+    assert not (tmp_path / "vpnbot.db").exists()  # asking for an unknown id does not create a state store

@@ -277,14 +277,18 @@ def test_wider_window_reruns_the_question_an_hour_around_the_asked_time_in_the_s
     assert rows[-1]["source"] == "button" and rows[-1]["window_start"] == "2026-11-21T13:02:00Z"
 
 
-def test_evidence_bundle_when_enabled_says_it_is_not_there_yet(api, demo, tmp_path):
-    with running_bot(api, demo, tmp_path / "state.db", NOW, BotOptions(evidence_bundle=True)) as bot:
+def test_the_evidence_bundle_button_is_shown_by_default_and_puts_a_zip_in_the_thread(api, demo, tmp_path):
+    """(The bundle's contents and the upload sequence: tests/test_slack_evidence.py.)"""
+    with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
         answered(api)
         final = final_answer(api)
         bot.sender.click(buttons_of(final)[EVIDENCE_BUNDLE], message_ts=final["ts"], thread_ts=ts)
-        api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 2)
-    assert "not available in this version yet" in api.calls_to("chat.postMessage")[-1].text
+        api.wait_for(lambda a: a.calls_to("files.info"))
+        assert bot.bot.drain(10)
+    (stored,) = api.files.values()
+    assert stored.name.endswith(".zip") and stored.shares["C0INCIDENT"][0]["thread_ts"] == ts
+    assert BotOptions().evidence_bundle
 
 
 def test_open_in_log_analytics_links_the_query_the_answer_ran_on_a_real_log_analytics_client(api, demo, tmp_path):

@@ -37,11 +37,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import ChannelSettings
+from bot.evidence import stored_answer
 from bot.state import StateStore
 from bot.workspace import Workspace
 from diagnostics.investigate import InvestigationError, investigate
 from diagnostics.tunnels import AmbiguousTunnel, Tunnel, TunnelRegistry, UnknownTunnel
-from handlers.ask import Answer, ask
+from handlers.ask import Answer, ask, summary_for
 from handlers.question import Intent, Question, QuestionError, TimeWindow, parse_question
 from handlers.render_blocks import (
     EVIDENCE_BUNDLE,
@@ -61,9 +62,9 @@ from handlers.render_blocks import (
     render_answer,
     section,
 )
-from handlers.render_json import answer_to_json
 from handlers.render_text import render_text
 
+from . import evidence
 from .jobs import BUSY, ClickJob, Job, QuestionJob
 from .logs import redact
 
@@ -84,7 +85,7 @@ class BotOptions:
     admins: str = ""  # who can change [[channels]], named in refusals
     channels: tuple[ChannelSettings, ...] = ()
     log_analytics: LogAnalyticsLink | None = None  # "Open in Log Analytics" needs the workspace's resource id
-    evidence_bundle: bool = False  # the button stays hidden until evidence bundles exist
+    evidence_bundle: bool = True  # the "Evidence bundle" button (bot/slack/evidence.py); False hides it
     default_tz: str = "UTC"  # for askers whose users.info has no zone
     workers: int = 4
     queue_limit: int = 500
@@ -211,6 +212,11 @@ class SlackBot:
         if not self.state.claim(job.keys):
             log.info("repeat delivery of %s ignored", job.keys[0])
             return
+        from .subscriptions import handle_subscription, is_subscription_command  # daily summaries (issue 6)
+
+        if is_subscription_command(job.text):
+            handle_subscription(self, job)
+            return
         audit = Audit()
         audit.set(team=job.team, channel=job.channel, user=job.user, source=job.source, text=job.text)
         conv = Conversation(self, job)
@@ -218,6 +224,9 @@ class SlackBot:
             conv.react(WORKING)
             tz = self.user_zone(job.user)
             now = self.clock()
+            if evidence.wants_stored(job.text):  # "/vpn evidence 42", "/vpn evidence" (issue 7)
+                evidence.send_stored(self, conv, job.text, audit)
+                return
             try:
                 question = parse_question(job.text, self.workspace.registry, now, tz)
             except (QuestionError, UnknownTunnel, AmbiguousTunnel) as exc:
@@ -232,13 +241,18 @@ class SlackBot:
                 conv.finish(None)
                 self._record(audit, outcome="refused", detail=refusal)
                 return
+            if question.intent is Intent.SUMMARY:
+                self._summary(conv, question, now, audit)
+                return
             if question.tunnel is None or question.intent in (Intent.HELP, Intent.TUNNELS):
                 self._answer_directly(conv, job, question, now, tz, audit)
                 return
-            self.investigate_in_thread(
+            question_id = self.investigate_in_thread(
                 conv, question, now, audit,
                 lambda progress: ask(job.text, self.workspace.registry, self.workspace.backends, now, tz,
                                      progress=progress))
+            if question.intent is Intent.EVIDENCE:  # "/vpn evidence paris at 14:02": the answer, then its bundle
+                evidence.after_answer(self, conv, question_id, job.text, audit)
         except Exception:
             self._apologise(conv, audit)
 
@@ -262,13 +276,34 @@ class SlackBot:
         conv.finish(DONE)
         self._record(audit, outcome="answered")
 
-    def investigate_in_thread(self, conv: Conversation, question: Question, now: datetime, audit: Audit,
-                              run: Callable[[Callable[[str], None]], Answer]) -> None:
-        """Looking… → progress per source → the answer (+ file) → ✅/⚠️, all in the thread; audited."""
-        assert question.tunnel is not None
+    def _summary(self, conv: Conversation, question: Question, now: datetime, audit: Audit) -> None:
+        """ "/vpn summary [day]": the daily summary and its picture, in the thread (for the whole channel to see)."""
+        from .summaries import post, visible_tunnels
+
         if not conv.open_thread():
             self._record(audit, outcome="error", detail="the bot is not in the channel")
             return
+        try:
+            summary = summary_for(question, self.workspace.registry, self.workspace.backends, now,
+                                  among=visible_tunnels(self, conv.channel, None))
+        except (QuestionError, UnknownTunnel, AmbiguousTunnel) as exc:
+            conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
+            conv.finish(None)
+            self._record(audit, outcome="bad_input", detail=str(exc))
+            return
+        post(self, conv.channel, summary, conv.thread_ts)
+        conv.finish(DEGRADED if summary.failures else DONE)
+        self._record(audit, outcome="answered", window_start=summary.start, window_end=summary.end,
+                     detail="; ".join(summary.failures) or None)
+
+    def investigate_in_thread(self, conv: Conversation, question: Question, now: datetime, audit: Audit,
+                              run: Callable[[Callable[[str], None]], Answer]) -> int | None:
+        """Looking… → progress per source → the answer (+ file) → ✅/⚠️, all in the thread; audited. Returns the
+        stored investigation's id (None when nothing could be posted)."""
+        assert question.tunnel is not None
+        if not conv.open_thread():
+            self._record(audit, outcome="error", detail="the bot is not in the channel")
+            return None
         question_id = self.state.start_question(**audit.fields, window_start=question.window.start,
                                                 window_end=question.window.end, thread_ts=conv.thread_ts)
         try:
@@ -276,6 +311,7 @@ class SlackBot:
         except Exception:
             audit.set(outcome="error", error_id=conv.apologise(self.options.admins))
         self._finish(question_id, audit)
+        return question_id
 
     def _investigate(self, conv: Conversation, question: Question, now: datetime, audit: Audit,
                      run: Callable[[Callable[[str], None]], Answer], question_id: int) -> None:
@@ -307,7 +343,7 @@ class SlackBot:
                   confidence=primary.confidence.value if primary else None,
                   window_start=inv.start if inv else None, window_end=inv.end if inv else None,
                   answer_ts=conv.looking_ts, detail="; ".join(inv.failures) if failures and inv else None,
-                  answer_json=answer_to_json(answer),
+                  answer_json=stored_answer(answer),
                   queries_json=[_query_json(q) for q in inv.queries] if inv else None)
 
     # -- buttons --------------------------------------------------------------------------------------------
@@ -330,9 +366,7 @@ class SlackBot:
             elif job.action == WIDER_WINDOW:
                 self._wider_window(conv, value, audit)
             elif job.action == EVIDENCE_BUNDLE:
-                text = "Evidence bundles are not available in this version yet."
-                conv.reply(Rendered(text, [section(text)]))
-                self._record(audit, outcome="bad_input", detail=text)
+                evidence.on_click(self, conv, value, audit)
         except Exception:
             self._apologise(conv, audit)
 
@@ -383,6 +417,10 @@ class SlackBot:
             question, self.workspace, now, progress))
 
     # -- policy ---------------------------------------------------------------------------------------------
+
+    def allowed_tunnels(self, channel: str) -> set[str] | None:
+        """The (lower-case) tunnel names a channel limited by [[channels]] may see; None when not limited."""
+        return self._restricted.get(channel)
 
     def refusal(self, channel: str, tunnel: Tunnel | None) -> str | None:
         """The polite refusal when `channel` is limited to other tunnels ([[channels]]), else None."""
@@ -533,11 +571,15 @@ class Conversation:
         if rendered.overflow:
             self.upload(full_text, filename, rendered.text)
 
-    def upload(self, content: str, filename: str, title: str) -> None:
-        """files_upload_v2 into the thread, then files.info until Slack shows the file shared there."""
-        done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, content=content,
+    def upload_file(self, file: str | bytes, filename: str, title: str) -> None:
+        """files_upload_v2 of a binary file (a path or bytes: the evidence zip) into the thread, confirmed with
+        files.info like `upload()`."""
+        done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, file=file,
                                            filename=filename, title=title[:250])
-        file_id = done["file"]["id"]
+        self._confirm_shared(done["file"]["id"], filename, "The evidence bundle is")
+
+    def _confirm_shared(self, file_id: str, filename: str, what: str) -> None:
+        """files.info until Slack shows the file shared in the thread (it shares asynchronously); else a link."""
         info: Mapping[str, Any] = {}
         for delay in SHARE_CHECKS:
             time.sleep(delay)
@@ -545,8 +587,14 @@ class Conversation:
             if _shared_in(info, self.channel):
                 return
         link = info.get("permalink") or file_id
-        text = f"The full answer is in <{link}|{escape(filename)}> (Slack has not shown it in this thread yet)."
+        text = f"{what} <{link}|{escape(filename)}> (Slack has not shown it in this thread yet)."
         self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts or None, text=text)
+
+    def upload(self, content: str, filename: str, title: str) -> None:
+        """files_upload_v2 into the thread, then files.info until Slack shows the file shared there."""
+        done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, content=content,
+                                           filename=filename, title=title[:250])
+        self._confirm_shared(done["file"]["id"], filename, "The full answer is in")
 
     def apologise(self, admins: str) -> str:
         """A short apology with an error id where the asker will see it; the id's log line has the details."""

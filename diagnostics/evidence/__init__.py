@@ -1,0 +1,13 @@
+"""Evidence bundles: a support-ready zip built from any stored investigation (issue 7).
+
+One module per job: `model` (the stored investigation a bundle is built from), `rows` (its queries re-run, rows
+streamed), `redact` (what never leaves, what leaves only on request), `bundle` (the deterministic zip writer and its
+SHA-256 manifest), `report` (report.md), `case` (case.txt), `build` (the entry point tying them together).
+"""
+
+from .build import BundleResult, RowsUnavailable, build_bundle
+from .bundle import verify
+from .model import EvidenceRecord
+from .redact import RedactionOptions
+
+__all__ = ["BundleResult", "EvidenceRecord", "RedactionOptions", "RowsUnavailable", "build_bundle", "verify"]

@@ -1,0 +1,236 @@
+"""The rows behind an answer, re-read with the exact queries it ran and streamed out as cells.
+
+The state store keeps the queries as run (text, backend, origin, time range), not the rows: a question can read
+a million rows. A bundle re-runs each query, exactly as stored, against the source that ran it (matched by backend,
+origin and kind: KQL for Azure, a tunnel log read for AWS), so the rows in the bundle are the rows of the queries
+in the bundle, and support re-running a query gets the same rows (issue 7: "that is what makes the rows and
+queries consistent"). Log Analytics may have ingested late rows since the answer (it can lag ~15 min, seed 002,
+research §1.1): the report says the rows were re-read when the bundle was made, and how many each query returned
+then and now.
+
+Rows are streamed (the local DuckDB workspace fetches them in batches; Log Analytics answers in one response, as
+the SDK reads it) and given a deterministic order: sources return rows with equal timestamps in any order, so each
+run of equal timestamps is sorted by its cells before it is written (bounded: a run longer than `TIE_LIMIT` rows is
+written as it came).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..aws.investigate import request_for
+from ..aws.sources import AwsLogSource
+from ..sources import QueryRecord, SourceError
+from ..tunnels import Tunnel
+
+TIE_LIMIT = 50_000
+#: Columns whose values identify the resource (shown in the report when the configuration does not say).
+IDENTIFIER_COLUMNS = ("Resource", "ResourceGroup", "ResourceId", "SubscriptionId", "logStreamName")
+MAX_IDENTIFIER_VALUES = 50
+AWS_COLUMNS = ["time", "logStreamName", "timestamp", "message"]
+BACKEND_NAMES = {"log-analytics": "Log Analytics", "cloudwatch-logs": "CloudWatch Logs", "local": "local"}
+
+
+@dataclass
+class Reread:
+    """One stored query run again: its columns and rows (cells ready to write), or why it could not run."""
+
+    index: int  # 1-based, in the order the answer ran the queries
+    query: QueryRecord
+    kind: str  # "kql" | "aws"
+    columns: list[str] = field(default_factory=list)
+    time_columns: frozenset[int] = frozenset()
+    rows: Iterator[list[Any]] = field(default_factory=lambda: iter(()))
+    source_label: str = ""
+    error: str = ""  # why there are no rows
+    partial: str = ""  # the source returned only part of the rows
+    count: int = 0  # rows written (filled in while streaming)
+    observed: dict[str, list[str]] = field(default_factory=dict)  # identifier column -> distinct values
+
+    @property
+    def stem(self) -> str:
+        return f"q{self.index:02d}-{self.query.backend}"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def query_kind(query: QueryRecord) -> str:
+    """AWS reads are stored as `aws logs filter-log-events` command lines; everything else is KQL."""
+    return "aws" if "filter-log-events" in query.text else "kql"
+
+
+def backend_kind(backend: object) -> str:
+    return "aws" if isinstance(backend, AwsLogSource) else "kql"
+
+
+def match_backend(query: QueryRecord, backends: Sequence[object]) -> object | None:
+    """The source that ran `query`: same backend, same origin (workspace id, log group, file names), same kind.
+    Kind matters: the demo's Azure workspace and AWS logs are both `local` from `demo`."""
+    kind = query_kind(query)
+    for backend in backends:
+        if (getattr(backend, "backend", None) == query.backend and getattr(backend, "origin", None) == query.origin
+                and backend_kind(backend) == kind):
+            return backend
+    return None
+
+
+def reread(index: int, query: QueryRecord, backends: Sequence[object], tunnel: Tunnel | None) -> Reread:
+    """Run `query` again as stored. Never raises for a source problem: the reason is kept for the report."""
+    out = Reread(index, query, query_kind(query))
+    if query.start is None or query.end is None:
+        out.error = "the stored query has no time range, so it cannot be re-run exactly"
+        return out
+    backend = match_backend(query, backends)
+    if backend is None:
+        name = BACKEND_NAMES.get(query.backend, query.backend)
+        out.error = (f"no {name} source with origin {query.origin!r} is configured here; run with the configuration "
+                     "or exports the question was answered from")
+        return out
+    out.source_label = str(getattr(backend, "label", query.backend))
+    try:
+        if out.kind == "aws":
+            _aws(out, backend, tunnel)  # type: ignore[arg-type]
+        else:
+            _kql(out, backend)
+    except SourceError as exc:
+        out.error = str(exc)
+        out.rows = iter(())
+    return out
+
+
+def _kql(out: Reread, backend: Any) -> None:
+    query = out.query
+    result = backend.run_kql(query.text, query.start, query.end)
+    out.columns = list(result.columns)
+    types = list(result.types) + [""] * (len(out.columns) - len(result.types))
+    out.time_columns = frozenset(i for i, (name, kind) in enumerate(zip(out.columns, types, strict=True))
+                                 if kind == "datetime" or name == "TimeGenerated")
+    out.partial = result.partial_error or ""
+    key = min(out.time_columns) if out.time_columns else None
+    if result.types and len(result.types) == len(out.columns):
+        convert = _converters(result.types, out.time_columns)
+        out.rows = canonical((_typed_cells(row, convert) for row in result.rows), key)
+    else:  # a source that does not say its column types: every cell looked at
+        out.rows = canonical((_kql_cells(row, out.time_columns) for row in result.rows), key)
+
+
+def _aws(out: Reread, source: AwsLogSource, tunnel: Tunnel | None) -> None:
+    query = out.query
+    if tunnel is None or not tunnel.aws_vpn_connection:
+        out.error = "the tunnel's AWS VPN connection is no longer configured, so its logs cannot be read again"
+        return
+    assert query.start is not None and query.end is not None
+    read = source.read_tunnel_logs(request_for(tunnel, query.start, query.end))
+    out.columns = list(AWS_COLUMNS)
+    out.time_columns = frozenset({0})
+    # The read is a list already (CloudWatch pages are collected by the source); sorted fully, so the order does
+    # not depend on how CloudWatch interleaved the streams.
+    records = sorted(read.records, key=lambda r: (r.timestamp, r.stream, r.message))
+    out.rows = ([time_text(r.timestamp / 1000), r.stream, r.timestamp, r.message] for r in records)
+
+
+def _converters(types: Sequence[str], time_columns: frozenset[int]) -> list[tuple[int, Any]]:
+    """Per column, what a cell needs before it is written: nothing for text (most columns: a cell is then only
+    copied, which is what keeps a million rows cheap), a time for datetimes, JSON text for dynamic values."""
+    out: list[tuple[int, Any]] = []
+    for i, kind in enumerate(types):
+        if i in time_columns:
+            out.append((i, _time_cell))
+        elif kind not in ("string", "guid"):
+            out.append((i, _other_cell))
+    return out
+
+
+def _typed_cells(row: Sequence[Any], convert: list[tuple[int, Any]]) -> list[Any]:
+    cells = list(row)
+    for i, fn in convert:
+        value = cells[i]
+        if value is not None:
+            cells[i] = fn(value)
+    return cells
+
+
+def _time_cell(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return time_text(value)
+    return value
+
+
+def _other_cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return time_text(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def _kql_cells(row: Sequence[Any], time_columns: frozenset[int]) -> list[Any]:
+    cells = []
+    for i, value in enumerate(row):
+        if value is None or value.__class__ is str:
+            cells.append(value)
+        elif isinstance(value, datetime) or (i in time_columns and isinstance(value, int | float)
+                                             and not isinstance(value, bool)):
+            cells.append(time_text(value))
+        elif isinstance(value, dict | list):
+            cells.append(json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+        else:
+            cells.append(value)
+    return cells
+
+
+def time_text(value: float | datetime) -> str:
+    """ISO 8601 UTC with `Z`, to the millisecond when that is exact, else to the microsecond (Azure logs 100 ns
+    ticks; DuckDB keeps microseconds): no precision of the source is lost, and the same instant always reads the
+    same."""
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    text = moment.isoformat(timespec="microseconds")  # "…T14:02:06.471000+00:00": faster than strftime
+    micro = moment.microsecond
+    if not micro:
+        return text[:19] + "Z"
+    return text[:23] + "Z" if micro % 1000 == 0 else text[:26] + "Z"
+
+
+def canonical(rows: Iterable[list[Any]], key: int | None, limit: int = TIE_LIMIT) -> Iterator[list[Any]]:
+    """`rows` with each run of equal `key` cells sorted by all cells; other order is kept as it came."""
+    group: list[list[Any]] = []
+    current: Any = object()
+    for row in rows:
+        k = row[key] if key is not None else None
+        if k != current or len(group) >= limit:
+            if len(group) > 1:
+                group.sort(key=_sort_key)
+            yield from group
+            group = [row]
+            current = k
+        else:
+            group.append(row)
+    if len(group) > 1:
+        group.sort(key=_sort_key)
+    yield from group
+
+
+def _sort_key(row: list[Any]) -> tuple[str, ...]:
+    return tuple("" if c is None else str(c) for c in row)
+
+
+def observe(reread: Reread, row: Sequence[Any], indexes: Sequence[tuple[str, int]]) -> None:
+    """Remember the distinct values of the identifier columns (a few per column)."""
+    for name, i in indexes:
+        value = row[i]
+        if value:
+            seen = reread.observed.setdefault(name, [])
+            if value not in seen and len(seen) < MAX_IDENTIFIER_VALUES:
+                seen.append(str(value))
+
+
+def identifier_indexes(columns: Sequence[str]) -> list[tuple[str, int]]:
+    return [(name, columns.index(name)) for name in IDENTIFIER_COLUMNS if name in columns]
