@@ -104,3 +104,22 @@ def test_a_crash_while_the_picture_uploads_never_leads_to_a_second_summary(api, 
         assert not state.claim_run(CHANNEL, day, "process-b", later, timedelta(minutes=10))
         assert state.summary_run(CHANNEL, day)["message_ts"]
     assert len(api.calls_to("chat.postMessage")) == 1
+
+
+def test_channel_subscribed_at_nine_gets_one_summary_with_its_picture_through_a_restart(api, demo, tmp_path):
+    """The real scheduler, the real poster, the fake Web API: 09:00 Paris posts yesterday's summary and its
+    picture; a restarted bot (a new scheduler on the same state file) ticking later that morning posts nothing."""
+    from datetime import timedelta
+
+    from bot.config import SubscriptionSettings
+    from bot.slack.subscriptions import summary_scheduler
+
+    config = (SubscriptionSettings(channel=CHANNEL, time="09:00", timezone="Europe/Paris", tunnels=("paris",)),)
+    nine = datetime(2026, 11, 22, 8, 0, 30, tzinfo=UTC)  # 09:00:30 in Paris
+    for minutes in (0, 25):  # first process, then the restarted one
+        with running_bot(api, demo, tmp_path / "state.db", nine) as bot:
+            summary_scheduler(bot.bot, config).tick(nine + timedelta(minutes=minutes))
+    (message,) = api.calls_to("chat.postMessage")
+    assert message["channel"] == CHANNEL and message.text.startswith("VPN tunnels on Saturday 21 November 2026")
+    (picture,) = uploaded(api)
+    assert picture.content.startswith(PNG_MAGIC)
