@@ -16,6 +16,7 @@ paginated), timed together; peak RSS is ru_maxrss restarted after seeding.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from _common import peak_mb, reset_peak, rss_mb
@@ -113,16 +115,24 @@ def main() -> None:
     parser.add_argument("--failing", type=int, default=10, help="tunnels failing all day")
     args = parser.parse_args()
 
+    with moto_emulator() as port:
+        run(args, port)
+
+
+@contextlib.contextmanager
+def moto_emulator(stop_timeout: float = 60.0) -> Iterator[int]:
+    """moto's server in a child process on 127.0.0.1 (so its CPU is not the bot's), with boto3 pointed at it;
+    yields the port."""
     child = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:
         port = int(child.stdout.readline())
         os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
                            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"})
-        run(args, port)
+        yield port
     finally:
         child.stdin.close()
-        child.wait(timeout=30)
+        child.wait(timeout=stop_timeout)
 
 
 def run(args: argparse.Namespace, port: int) -> None:

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from _common import peak_mb, reset_peak, rss_mb
-from bench_aws import CAUSES, SERVER, body, moto_version
+from bench_aws import CAUSES, body, moto_emulator, moto_version
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource, InsightsAnswer
 from diagnostics.summary.aws import CONTEXT_BEFORE, summarize_aws
@@ -205,16 +205,8 @@ def main() -> None:
         worker(args)
         return
 
-    child = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = int(child.stdout.readline())
-        os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"})
+    with moto_emulator() as port:
         run(args, port)
-    finally:
-        child.stdin.close()
-        child.wait(timeout=60)
 
 
 def window(now: datetime) -> tuple[datetime, datetime, datetime]:

@@ -102,7 +102,9 @@ def build_details_query(all_gateways: Sequence[str], troubled: dict[str, list[st
     everyone = ", ".join(kql_string(g) for g in all_gateways)
     gateways = ", ".join(kql_string(g) for g in troubled)
     peers = sorted({ip for ips in troubled.values() for ip in ips if ip})
-    named = peers if 0 < len(peers) <= MAX_NAMED_PEERS and all(troubled.values()) else []
+    # A troubled tunnel without a configured remote IP owns every IKE row of its gateway: then none is filtered.
+    every_peer_known = all(ip for ips in troubled.values() for ip in ips)
+    named = peers if 0 < len(peers) <= MAX_NAMED_PEERS and every_peer_known else []
     ike = f"TimeGenerated between ({kql_datetime(ike_start)} .. {kql_datetime(ike_end)})"
     if named:
         # Rows without the `Remote` envelope cannot be attributed and are kept, as in the answers' query.
