@@ -10,13 +10,13 @@ from typing import Any
 
 from _rows import GATEWAY, NOISE, REMOTE
 
+from diagnostics.azure.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN
 from diagnostics.azure.kql import TunnelQuery
+from diagnostics.azure.timeline import build_timeline
 from diagnostics.engine import diagnose
-from diagnostics.events import Event
-from diagnostics.findings import Finding
-from diagnostics.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN
-from diagnostics.rules.context import RuleContext
-from diagnostics.timeline import Timeline, build_timeline
+from diagnostics.model import Event, Finding
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timeline import Timeline
 from diagnostics.tunnels import Tunnel
 
 TUNNEL = Tunnel("paris", azure_gateway=GATEWAY, azure_remote_ip=REMOTE)

@@ -31,10 +31,11 @@ from _rows import rows
 from bot.evidence import load_record, make_bundle, record_answer
 from bot.state import StateStore
 from bot.workspace import Workspace
+from diagnostics.azure.local_workspace import LocalWorkspace
 from diagnostics.evidence import RedactionOptions
 from diagnostics.evidence.rows import reread
 from diagnostics.investigate import investigate
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.sources import Sources
 from diagnostics.tunnels import TunnelRegistry
 from handlers.ask import Answer
 from handlers.question import Intent, Question, TimeWindow
@@ -47,10 +48,10 @@ def child(n: int, redact_ips: bool) -> dict[str, Any]:
     now, anchor = end + timedelta(days=1), start + (end - start) / 2
     ws = LocalWorkspace("benchmark workspace", origin="benchmark")
     loaded = ws.load_rows(rows(n, start, end))
-    inv = investigate(TUNNEL, start, end, [ws], now=now, anchor=anchor, widen=False)
+    inv = investigate(TUNNEL, start, end, Sources(kql=[ws]), now=now, anchor=anchor, widen=False)
     question = Question(text="why did paris drop (benchmark window)", intent=Intent.WHY_DROP, tunnel=TUNNEL,
                         window=TimeWindow(start, end), anchor=anchor, tz=ZoneInfo("UTC"), explicit_window=True)
-    workspace = Workspace(TunnelRegistry([TUNNEL]), [ws])
+    workspace = Workspace(TunnelRegistry([TUNNEL]), Sources(kql=[ws]))
     out: dict[str, Any] = {"n": n, "loaded": loaded, "queries": len(inv.queries),
                            "answered_rows": sum(q.rows for q in inv.queries), "cause": str(inv.findings[0].cause)}
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp:
@@ -66,7 +67,7 @@ def child(n: int, redact_ips: bool) -> dict[str, Any]:
         reset_peak()
         t = time.perf_counter()
         for i, q in enumerate(record.queries, 1):
-            for _ in reread(i, q, workspace.backends, record.tunnel).rows:
+            for _ in reread(i, q, workspace.sources, record.tunnel).rows:
                 pass
         out["reread_s"] = time.perf_counter() - t
         out["reread_peak_mb"] = peak_mb() - base  # DuckDB running the query and handing over its batches

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from _common import bot_query, window
 from _rows import GATEWAY, rows
 
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import SourceError
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.model import SourceError
 
 TARGET_PCT = 20.0
 RUNS = 3

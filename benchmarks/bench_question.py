@@ -26,12 +26,13 @@ from typing import Any
 from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, rule_context, window
 from _rows import rows
 
-from diagnostics.azure.rows import make_normaliser, make_peek
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.parser.rows import make_normaliser, make_peek
+from diagnostics.azure.timeline import TimelineBuilder
 from diagnostics.engine import diagnose
-from diagnostics.events import Provenance
 from diagnostics.investigate import investigate
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.timeline import TimelineBuilder
+from diagnostics.model import Provenance
+from diagnostics.sources import Sources
 
 TARGET_S, TARGET_MB = 5.0, 500.0
 
@@ -97,7 +98,7 @@ def child(n: int, budget: float) -> dict[str, Any]:
     t = time.perf_counter()
     try:
         with deadline(budget):
-            inv = investigate(TUNNEL, start, end, [ws], now=now, anchor=anchor, widen=False)
+            inv = investigate(TUNNEL, start, end, Sources(kql=[ws]), now=now, anchor=anchor, widen=False)
         out.update(question_s=time.perf_counter() - t, returned=inv.queries[0].rows, drops=len(inv.drops),
                    cause=str(inv.findings[0].cause))
         del inv

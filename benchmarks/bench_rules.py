@@ -19,11 +19,11 @@ from typing import Any
 from _common import TUNNEL, best_of, bot_query, rule_context, time_rules, window
 from _rows import rows
 
-from diagnostics.azure.rows import make_normaliser
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.parser.rows import make_normaliser
+from diagnostics.azure.timeline import build_timeline
 from diagnostics.engine import diagnose
-from diagnostics.events import Event, Provenance
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.timeline import build_timeline
+from diagnostics.model import Event, Provenance
 
 TARGET = 300_000
 RUNS = 3

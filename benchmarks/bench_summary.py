@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 
 from _common import peak_mb, reset_peak, rss_mb
 
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import KqlResult
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.sources import KqlResult
+from diagnostics.sources import Sources
 from diagnostics.summary.build import summarize_day
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 from handlers.render_timeline_png import render_timeline_png
@@ -172,7 +173,7 @@ def main() -> None:
     before = rss_mb()
     reset_peak()
     t0 = time.perf_counter()
-    summary = summarize_day(registry, [timed], DAY, ZONE, NOW)
+    summary = summarize_day(registry, Sources(kql=[timed]), DAY, ZONE, NOW)
     total = time.perf_counter() - t0
     peak = peak_mb()
     troubled = [t for t in summary.tunnels if t.troubled]

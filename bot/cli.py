@@ -15,9 +15,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.config import Config, ConfigError, check_zone, find_config_file, load_config
+from bot.evidence import EvidenceError, cli_user, describe, make_bundle, record_answer
+from bot.state import StateStore
+from bot.workspace import Workspace, open_workspace
 from diagnostics.azure.exports import ExportError
 from diagnostics.evidence import RedactionOptions
-from diagnostics.investigate import InvestigationError
+from diagnostics.model import InvestigationError
 from diagnostics.summary.build import SummaryError, previous_day, summarize_day
 from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
 from handlers.ask import Answer, ask
@@ -27,11 +31,6 @@ from handlers.render_json import answer_to_json
 from handlers.render_summary import summary_json, summary_text
 from handlers.render_summary_blocks import summary_blocks
 from handlers.render_text import render_text, tunnels_text
-
-from .config import Config, ConfigError, check_zone, find_config_file, load_config
-from .evidence import EvidenceError, cli_user, describe, make_bundle, record_answer
-from .state import StateStore
-from .workspace import Workspace, open_workspace
 
 BAD_INPUT = 2
 SOURCE_FAILED = 1
@@ -144,7 +143,7 @@ def say(lines: Sequence[str]) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     config, workspace, zone, now = resolve_setup(args)
-    answer = ask(args.question, workspace.registry, workspace.backends, now, zone, progress=progress_printer())
+    answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
     # Said only once there is an answer, so that bad input costs exactly one line on stderr.
     say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
@@ -171,7 +170,7 @@ def render(answer: Answer, fmt: str) -> str:
 def run_summary(args: argparse.Namespace) -> int:
     _, workspace, zone, now = resolve_setup(args)
     day = parse_day(args.day) if args.day else previous_day(now, zone)
-    summary = summarize_day(workspace.registry, workspace.backends, day, zone, now, args.tunnel,
+    summary = summarize_day(workspace.registry, workspace.sources, day, zone, now, args.tunnel,
                             progress=progress_printer())
     say(workspace.notes + workspace.problems)
     if summary.failures and not summary.tunnels:
@@ -232,13 +231,13 @@ def run_chat(args: argparse.Namespace) -> int:
             continue
         current = now if args.now else datetime.now(UTC)
         try:
-            print(render_text(ask(line.strip(), workspace.registry, workspace.backends, current, zone)))
+            print(render_text(ask(line.strip(), workspace.registry, workspace.sources, current, zone)))
         except (QuestionError, UnknownTunnel, AmbiguousTunnel, InvestigationError) as exc:
             print(f"Sorry: {exc}")
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .slack.server import serve  # the Slack stack loads only for this command
+    from bot.slack.server import serve  # the Slack stack loads only for this command
 
     config, workspace, zone, now = resolve_setup(args)
     say(workspace.notes + workspace.problems)
@@ -301,7 +300,7 @@ def run_evidence(args: argparse.Namespace) -> int:
         question_id = args.id
     else:
         _, workspace, zone, now = resolve_setup(args)
-        answer = ask(args.question, workspace.registry, workspace.backends, now, zone, progress=progress)
+        answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress)
         answer.notes += workspace.problems
         state = StateStore(path)
         question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)

@@ -25,16 +25,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot.state import StateStore
+from bot.workspace import Workspace
 from diagnostics.evidence import BundleResult, EvidenceRecord, RedactionOptions, build_bundle
 from diagnostics.evidence.model import tunnel_from_answer
-from diagnostics.sources import QueryRecord
+from diagnostics.model import QueryRecord
 from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry
 from handlers.ask import Answer
 from handlers.question import Intent
 from handlers.render_json import answer_to_json
-
-from .state import StateStore
-from .workspace import Workspace
 
 #: Environment variables whose values are secret (the bot's tokens, cloud credentials): masked in every bundle.
 SECRET_ENVIRONMENT = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "AZURE_CLIENT_SECRET",
@@ -205,7 +204,7 @@ def make_bundle(state: StateStore, question_id: int, workspace: Workspace, out: 
     options = RedactionOptions(redact_ips=options.redact_ips, hash_users=options.hash_users,
                                secrets=(*options.secrets, *secrets_from_env()))
     path = Path(out) if out else Path(directory) / file_name(record, options.redact_ips)
-    result = build_bundle(record, workspace.backends, path, options, version=version(), progress=progress)
+    result = build_bundle(record, workspace.sources, path, options, version=version(), progress=progress)
     bundle_id = state.record_bundle(question_id, result.file.sha256, result.file.size, path.name, created_by,
                                     redact_ips=options.redact_ips, hash_users=options.hash_users,
                                     now=now or datetime.now(UTC))

@@ -3,8 +3,8 @@
 Order of precedence: exports given on the command line (analyse what someone sent), else the configured
 cloud workspace, else the built-in demo workspace (`--demo`, or no configuration at all).
 
-Azure and AWS sources share one `backends` list: the investigation picks the AWS ones out by type
-(`diagnostics.aws.AwsLogSource`). With `[aws]` configured, the VPN connections of the region are discovered from
+Sources are split by kind here, once (`diagnostics.sources.Sources`: KQL backends for Azure, tunnel log sources for
+AWS). With `[aws]` configured, the VPN connections of the region are discovered from
 EC2 `describe_vpn_connections` and added to the configured tunnels.
 """
 
@@ -14,24 +14,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from diagnostics import demo
+from bot.config import Config, ConfigError, config_from_mapping
 from diagnostics.aws import demo as aws_demo
 from diagnostics.aws.exports import read_aws_export
-from diagnostics.aws.parser import LogRecord, ParseError, parse_record
-from diagnostics.aws.sources import MemoryLogSource
+from diagnostics.aws.parser.rows import LogRecord, ParseError, parse_record
+from diagnostics.aws.sources import AwsLogSource, MemoryLogSource
 from diagnostics.aws.streams import parse_stream_name
+from diagnostics.azure import demo
 from diagnostics.azure.exports import read_azure_export
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import KqlBackend, SourceError
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.sources import KqlBackend
+from diagnostics.model import SourceError
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel, TunnelRegistry
-
-from .config import Config, ConfigError, config_from_mapping
 
 
 @dataclass
 class Workspace:
     registry: TunnelRegistry
-    backends: list[KqlBackend]  # and AWS sources (diagnostics.aws.AwsLogSource): one heterogeneous list
+    sources: Sources
     timezone: str = "UTC"
     notes: list[str] = field(default_factory=list)  # said once, before the answer (e.g. "using the demo")
     problems: list[str] = field(default_factory=list)  # export rows that were skipped (file:line: reason)
@@ -46,7 +47,7 @@ def demo_workspace(now: datetime) -> Workspace:
     names = ", ".join(t.name for t in config.tunnels)
     return Workspace(
         registry=config.registry,
-        backends=[workspace, aws_demo.demo_source(now)],
+        sources=Sources(kql=[workspace], aws=[aws_demo.demo_source(now)]),
         timezone=config.timezone,
         notes=[f"Using the built-in demo workspace (a week of sample Azure and AWS VPN logs for {names}); "
                "give --config, --azure-export or --aws-export for real logs."],
@@ -56,7 +57,8 @@ def demo_workspace(now: datetime) -> Workspace:
 def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Sequence[str] = ()) -> Workspace:
     """A local workspace of every export file. Bad rows are reported and skipped; an unreadable file stops."""
     problems: list[str] = []
-    backends: list = []
+    kql: list[KqlBackend] = []
+    aws: list[AwsLogSource] = []
     rows: list[dict] = []
     if paths:
         workspace = LocalWorkspace(label="export " + ", ".join(paths), origin=", ".join(paths))
@@ -65,7 +67,7 @@ def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Seq
             rows += read.rows
             problems += read.problems
         workspace.load_rows(rows)
-        backends.append(workspace)
+        kql.append(workspace)
     records: list[LogRecord] = []
     if aws_paths:
         for path in aws_paths:
@@ -74,12 +76,12 @@ def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Seq
             problems += aws_read.problems
         names = ", ".join(aws_paths)
         group = config.aws.log_group if config else ""
-        backends.append(MemoryLogSource(records, label=f"AWS export {names}", origin=names, log_group=group))
+        aws.append(MemoryLogSource(records, label=f"AWS export {names}", origin=names, log_group=group))
     if config and config.tunnels:
         registry = config.registry
     else:
         registry = TunnelRegistry([*tunnels_seen_in(rows), *aws_tunnels_seen_in(records)])
-    return Workspace(registry, backends, config.timezone if config else "UTC", problems=problems)
+    return Workspace(registry, Sources(kql, aws), config.timezone if config else "UTC", problems=problems)
 
 
 def aws_tunnels_seen_in(records: Sequence[LogRecord]) -> list[Tunnel]:
@@ -120,12 +122,13 @@ def tunnels_seen_in(rows: Sequence[dict]) -> list[Tunnel]:
 
 
 def cloud_workspace(config: Config) -> Workspace:
-    backends: list = []
+    kql: list[KqlBackend] = []
+    aws: list[AwsLogSource] = []
     if config.azure.workspace_id:
         from diagnostics.azure.credentials import credential_from_setting
         from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 
-        backends.append(AzureLogAnalyticsSource(
+        kql.append(AzureLogAnalyticsSource(
             config.azure.workspace_id,
             credential=credential_from_setting(config.azure.credential),
             endpoint=config.azure.endpoint,
@@ -133,14 +136,14 @@ def cloud_workspace(config: Config) -> Workspace:
     tunnels, notes, discovered = list(config.tunnels), [], []
     if config.aws.region or config.aws.log_group or any(t.aws_vpn_connection for t in config.tunnels):
         source, tunnels, notes, discovered = aws_setup(config)
-        backends.append(source)
-    if not backends:
+        aws.append(source)
+    if not kql and not aws:
         raise ConfigError(f"{config.path}: no log source: set [azure] workspace_id or [aws] region and log_group, "
                           "or give --azure-export / --aws-export FILE")
-    return Workspace(TunnelRegistry(tunnels), backends, config.timezone, notes=notes, discovered=discovered)
+    return Workspace(TunnelRegistry(tunnels), Sources(kql, aws), config.timezone, notes=notes, discovered=discovered)
 
 
-def aws_setup(config: Config) -> tuple[object, list[Tunnel], list[str], list[str]]:
+def aws_setup(config: Config) -> tuple[AwsLogSource, list[Tunnel], list[str], list[str]]:
     """The CloudWatch Logs source and the tunnels: configured ones, completed and extended by EC2 discovery.
 
     Discovery failing is said in one line and the configured tunnels still work."""

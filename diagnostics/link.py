@@ -1,12 +1,12 @@
-"""Both ends of an Azure↔AWS link on one timeline, and the dispatch of AWS tunnels.
+"""Both ends of an Azure↔AWS link in one answer.
 
 A tunnel configured with azure_* and aws_* keys is an Azure VPN gateway connected to an AWS VPN connection. Each
 side's logs are investigated as usual (the Azure KQL path, the AWS CloudWatch path), then merged: one list of
 drops and events in time order, both sides' queries, and findings ranked across the two sides. When both ends
 logged a drop within a few minutes of each other, the answer says which side saw what first, and the cause that
 originates on one side (a gateway failover, a configuration change, a key or proposal mismatch) outranks what
-the other side saw as its consequence (a DPD timeout, a delete from the peer): issue 4 §6, "AWS DPD timeout at
-14:02:05 after Azure's gateway failover at 14:02:01".
+the other side saw as its consequence (a DPD timeout, a delete from the peer): "AWS DPD timeout at 14:02:05 after
+Azure's gateway failover at 14:02:01". Which causes originate where is declared by the rules (`Rule.origin`).
 
 A side whose sources fail does not sink the answer: the other side answers and the failure is named.
 """
@@ -14,83 +14,46 @@ A side whose sources fail does not sink the answer: the other side answers and t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from .aws.investigate import WIDENED_HALF_WIDTH, aws_sources, investigate_aws
-from .aws.rules import classify
-from .aws.sources import AwsLogSource
-from .events import Event
-from .findings import Cause, Drop, Finding
-from .investigate import Investigation, InvestigationError, investigate
-from .rules.context import duration_text
-from .timefmt import local_and_utc
-from .tunnels import Tunnel
+from diagnostics.model import Cause, Drop, Event, Finding, Investigation, InvestigationError, SourcesFailed
+from diagnostics.rules import origin_causes
+from diagnostics.rules.aws_messages import classify
+from diagnostics.timefmt import duration_text, local_and_utc
+from diagnostics.tunnels import Tunnel
 
 #: Drops of the two ends this close together are one incident seen from both sides.
 CORRELATION_SECONDS = 180.0
 #: Causes that start on the side that logs them; the other end's DPD timeout or delete is their consequence.
-ORIGIN_CAUSES = frozenset({
-    Cause.MAINTENANCE_FAILOVER, Cause.GATEWAY_FAILOVER, Cause.CONFIG_CHANGE, Cause.PSK_MISMATCH,
-    Cause.IKE_PROPOSAL_MISMATCH, Cause.TRAFFIC_SELECTOR_MISMATCH,
-})
+ORIGIN_CAUSES = origin_causes()
 SIDE_NAMES = {"azure": "Azure", "aws": "AWS"}
 
-Progress = Callable[[str], None]
 
-
-def investigate_aws_or_link(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[object],
-                            now: datetime, anchor: datetime | None = None, tz: ZoneInfo | None = None,
-                            widen: bool = True, progress: Progress | None = None) -> Investigation:
-    """`diagnostics.investigate.investigate` for a tunnel with an AWS side."""
-    if not tunnel.azure_gateway:
-        return investigate_aws(tunnel, start, end, backends, now, anchor, tz, widen, progress)
-    return investigate_link(tunnel, start, end, backends, now, anchor, tz, widen, progress)
-
-
-def azure_side(tunnel: Tunnel) -> Tunnel:
+def azure_part(tunnel: Tunnel) -> Tunnel:
     return dataclasses.replace(tunnel, aws_vpn_connection="", aws_outside_ips=())
 
 
-def aws_side(tunnel: Tunnel) -> Tunnel:
+def aws_part(tunnel: Tunnel) -> Tunnel:
     return dataclasses.replace(tunnel, azure_gateway="", azure_remote_ip="", azure_resource_group="",
                                azure_subscription="")
 
 
-def investigate_link(tunnel: Tunnel, start: datetime, end: datetime, backends: Sequence[object], now: datetime,
-                     anchor: datetime | None = None, tz: ZoneInfo | None = None, widen: bool = True,
-                     progress: Progress | None = None) -> Investigation:
-    tz = tz or ZoneInfo("UTC")
-    kql = [b for b in backends if not isinstance(b, AwsLogSource)]
-    aws = aws_sources(backends)
-    result = _both(tunnel, start, end, kql, aws, now, anchor, tz, progress)
-    if widen and anchor is not None and not result.drops and not result.failures:
-        wide_start, wide_end = anchor - WIDENED_HALF_WIDTH, min(anchor + WIDENED_HALF_WIDTH, now)
-        wider = _both(tunnel, wide_start, wide_end, kql, aws, now, anchor, tz, progress)
-        wider.queries = result.queries + wider.queries
-        minutes = round((min(end, now) - start).total_seconds() / 60)
-        wider.notes.insert(0, f"Nothing on either side in the {minutes}-minute window; widened the window to ±1 h "
-                              "around the asked time.")
-        result = wider
-    return result
-
-
-def _both(tunnel: Tunnel, start: datetime, end: datetime, kql: Sequence[object], aws: Sequence[AwsLogSource],
-          now: datetime, anchor: datetime | None, tz: ZoneInfo, progress: Progress | None) -> Investigation:
-    azure, azure_error = _side(lambda: investigate(azure_side(tunnel), start, end, kql, now, anchor, tz, False,
-                                                   progress))  # type: ignore[arg-type]
-    amazon, aws_error = _side(lambda: investigate_aws(aws_side(tunnel), start, end, aws, now, anchor, tz, False,
-                                                      progress))
+def investigate_both(tunnel: Tunnel, run: Callable[[str, Tunnel], Investigation], tz: ZoneInfo) -> Investigation:
+    """Both ends of the link for one window (`run(provider, tunnel)` investigates one end), merged. A side that
+    cannot be read is named, and the other side answers; what a failed side tried is kept, so it can be re-run."""
+    azure, azure_error = _attempt(lambda: run("azure", azure_part(tunnel)))
+    amazon, aws_error = _attempt(lambda: run("aws", aws_part(tunnel)))
     if azure is None and amazon is None:
         raise InvestigationError(f"Azure side: {azure_error}; AWS side: {aws_error}")
     result = merge(tunnel, azure, str(azure_error), amazon, str(aws_error), tz)
     for error in (azure_error, aws_error):
-        result.queries += getattr(error, "queries", [])  # what a failed side tried, so it can be re-run
+        if isinstance(error, SourcesFailed):
+            result.queries += error.queries
     return result
 
 
-def _side(run: Callable[[], Investigation]) -> tuple[Investigation | None, InvestigationError | None]:
+def _attempt(run: Callable[[], Investigation]) -> tuple[Investigation | None, InvestigationError | None]:
     try:
         return run(), None
     except InvestigationError as exc:

@@ -1,51 +1,31 @@
-"""What every log backend returns, so the rule engine never cares where rows came from."""
+"""The log sources a command reads, split by kind once (where they are opened, in `bot/workspace.py`).
+
+Azure sources run KQL (`diagnostics.azure.sources.KqlBackend`); AWS sources read tunnel log events
+(`diagnostics.aws.sources.AwsLogSource`). Nothing downstream filters a mixed list by type.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-
-class SourceError(RuntimeError):
-    """A backend failed after its retries. The message names the backend and says what to check."""
-
-
-@dataclass
-class KqlResult:
-    columns: list[str]
-    rows: Iterable[Sequence[Any]]
-    partial_error: str | None = None  # Log Analytics returned some rows but not all
-    types: list[str] = field(default_factory=list)  # Kusto column types, when the backend knows them
-
-
-class KqlBackend(Protocol):
-    """Something that runs KQL over AzureDiagnostics: Log Analytics, or the local DuckDB workspace."""
-
-    backend: str  # "log-analytics" | "local"
-    label: str  # for people: "Log Analytics workspace 0f1e…", "demo workspace"
-    origin: str  # workspace id or file names, for provenance
-
-    def run_kql(self, query: str, start: datetime, end: datetime) -> KqlResult: ...
+from diagnostics.aws.sources import AwsLogSource
+from diagnostics.azure.sources import KqlBackend
 
 
 @dataclass(frozen=True)
-class QueryRecord:
-    """A query as it was run, so anyone can re-run it: the JSON answer's `queries[]`."""
+class Sources:
+    kql: Sequence[KqlBackend] = ()
+    aws: Sequence[AwsLogSource] = ()
 
-    backend: str
-    text: str
-    origin: str = ""
-    start: datetime | None = None
-    end: datetime | None = None
-    rows: int = 0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kql", tuple(self.kql))
+        object.__setattr__(self, "aws", tuple(self.aws))
 
+    @property
+    def labels(self) -> list[str]:
+        """Every source's name for people, Azure first (the order progress lines are shown in)."""
+        return [s.label for s in (*self.kql, *self.aws)]
 
-@dataclass
-class Fetch:
-    """What running the queries told, besides the rows: what ran, what to say, which backends failed."""
-
-    queries: list[QueryRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    def __bool__(self) -> bool:
+        return bool(self.kql or self.aws)

@@ -1,11 +1,19 @@
-"""Times as people read them: in the asker's zone, with UTC beside it (support cases speak UTC)."""
+"""Times and durations as people read them, and the calendar arithmetic the summaries share.
+
+Times are shown in the asker's zone with UTC beside it (support cases speak UTC); local days are cut on the
+calendar, so DST days are 23 or 25 h long.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UTC_NAMES = ("UTC", "Etc/UTC", "GMT", "Etc/GMT", "Zulu")
+
+#: Told one line at a time what a long piece of work is doing ("demo workspace: 412 rows").
+Progress = Callable[[str], None]
 
 
 def is_utc(tz: ZoneInfo) -> bool:
@@ -33,3 +41,30 @@ def local_range(start: datetime, end: datetime, tz: ZoneInfo) -> str:
         return f"{prefix}{s_utc.strftime(fmt)}–{e_utc.strftime(fmt)} UTC"
     s, e = start.astimezone(tz), end.astimezone(tz)
     return f"{prefix}{s.strftime(fmt)}–{e.strftime(fmt)} {e.tzname()} ({s_utc.strftime(fmt)}–{e_utc.strftime(fmt)} UTC)"
+
+
+def duration_text(seconds: float | None) -> str:
+    """`12 s`, `4 min 05 s`, `2 h 03 min`; "not back yet" for an outage that has not ended."""
+    if seconds is None:
+        return "not back yet"
+    seconds = round(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 90:
+        return f"{minutes} min {sec:02d} s" if sec else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def short_instance(instance: str) -> str:
+    """`GatewayTenantWorker_IN_1` -> `IN_1`: the part people compare."""
+    return instance.rsplit("Worker_", 1)[-1] if instance else "?"
+
+
+def local_midnights(day_start: datetime, zone: ZoneInfo, days_before: int) -> list[datetime]:
+    """The UTC instants of local midnight from `days_before` days before `day_start`'s local date up to that date.
+    Computed on the calendar, not by subtracting 24 h, so DST days are 23 or 25 h long."""
+    local = day_start.astimezone(zone).date()
+    return [datetime.combine(local - timedelta(days=n), datetime.min.time(), zone).astimezone(UTC)
+            for n in range(days_before, -1, -1)]

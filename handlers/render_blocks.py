@@ -19,12 +19,10 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from diagnostics.rules.context import duration_text
-from diagnostics.timefmt import local_and_utc, local_range
-
-from .ask import STATUS_LOOKBACK, Answer
-from .question import Intent, Question, help_examples
-from .render_text import attempt_line, evidence_line, headline, p2s_headline, status_line, tunnels_text
+from diagnostics.timefmt import duration_text, local_and_utc, local_range
+from handlers.ask import STATUS_LOOKBACK, Answer
+from handlers.question import Intent, Question, help_examples
+from handlers.render_text import attempt_line, evidence_line, headline, p2s_headline, status_line, tunnels_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -137,7 +135,7 @@ def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = 
     buttons = buttons or Buttons()
     cuts = _Cuts()
     if answer.summary is not None:
-        from .render_summary_blocks import summary_blocks  # imported here: it builds on this module's blocks
+        from handlers.render_summary_blocks import summary_blocks  # imported here: it builds on this module's blocks
 
         return summary_blocks(answer.summary)
     if answer.intent is Intent.HELP:

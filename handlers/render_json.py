@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostics.events import Event, iso_z
-from diagnostics.findings import Drop, Finding
-
-from .ask import Answer
-from .question import HELP_EXAMPLES, Intent
-from .render_summary import summary_json
-from .render_text import tunnel_line
+from diagnostics.model import Drop, Event, Finding, iso_z
+from handlers.ask import Answer
+from handlers.question import HELP_EXAMPLES, Intent
+from handlers.render_summary import summary_json
+from handlers.render_text import tunnel_line
 
 SCHEMA = 1
 MAX_EVIDENCE = 50

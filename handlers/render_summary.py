@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostics.events import iso_z
-from diagnostics.rules.context import duration_text
+from diagnostics.model import iso_z
 from diagnostics.summary.model import DaySummary, TunnelDay
+from diagnostics.timefmt import duration_text
 
 #: Healthy tunnels named on their shared line before "… and N more".
 HEALTHY_NAMED = 40

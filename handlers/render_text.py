@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from diagnostics.events import Event, EventKind
-from diagnostics.findings import Finding
-from diagnostics.investigate import Investigation
-from diagnostics.rules.context import duration_text, short_instance
-from diagnostics.timefmt import local_and_utc, local_range
+from diagnostics.model import Event, EventKind, Finding, Investigation
+from diagnostics.timefmt import duration_text, local_and_utc, local_range, short_instance
 from diagnostics.tunnels import Tunnel, TunnelRegistry
-
-from .ask import Answer
-from .question import HELP_EXAMPLES, Intent
-from .render_summary import summary_text
+from handlers.ask import Answer
+from handlers.question import HELP_EXAMPLES, Intent
+from handlers.render_summary import summary_text
 
 MAX_EVIDENCE_LINES = 12
 

@@ -13,9 +13,9 @@ from support.moto_server import REGION, MotoServer, rebase, seed
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.aws.sources import TunnelLogRequest
-from diagnostics.findings import Cause
-from diagnostics.investigate import InvestigationError, investigate
-from diagnostics.sources import SourceError
+from diagnostics.investigate import investigate
+from diagnostics.model import Cause, InvestigationError, SourceError
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 GROUP = "/aws/vendedlogs/vpn"
@@ -63,7 +63,7 @@ def seeded(aws: MotoServer, fixture: str = "dpd_timeout.json", end_offset_s: int
 
 
 def ask(source: CloudWatchLogsSource, at: datetime, half: timedelta = timedelta(minutes=15)):
-    return investigate(DC1, at - half, at + half, [source], now=datetime.now(UTC), anchor=at)
+    return investigate(DC1, at - half, at + half, Sources(aws=[source]), now=datetime.now(UTC), anchor=at)
 
 
 def test_drop_is_explained_from_cloudwatch_with_the_exact_parameters(aws):

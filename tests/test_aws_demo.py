@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.workspace import demo_workspace
-from diagnostics import demo
 from diagnostics.aws import demo as aws_demo
-from diagnostics.aws.parser import parse_record
+from diagnostics.aws.parser.rows import parse_record
 from diagnostics.aws.streams import parse_stream_name
+from diagnostics.azure import demo
 from diagnostics.investigate import investigate
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
@@ -25,7 +25,7 @@ def test_aws_demo_scenario_is_explained_with_its_cause(scenario):
     tunnel = WORKSPACE.registry.resolve(scenario.tunnel)
     half = timedelta(minutes=30 if scenario.cause == "flapping" else 15)
     at = scenario.at + (half - timedelta(minutes=1) if scenario.cause == "flapping" else timedelta(0))
-    result = investigate(tunnel, at - half, at + half, WORKSPACE.backends, NOW, anchor=at)
+    result = investigate(tunnel, at - half, at + half, WORKSPACE.sources, NOW, anchor=at)
     causes = [f.cause.value for f in result.findings]
     assert causes[0] == scenario.cause, result.findings[0].explanation
     if scenario.also:
@@ -46,7 +46,7 @@ def test_link_answer_in_the_demo_names_both_sides_in_order():
     link = next(s for s in demo.scenarios(NOW) if s.tunnel == "hub-aws")
     tunnel = WORKSPACE.registry.resolve("azure-aws")
     result = investigate(tunnel, link.at - timedelta(minutes=15), link.at + timedelta(minutes=15),
-                         WORKSPACE.backends, NOW, anchor=link.at)
+                         WORKSPACE.sources, NOW, anchor=link.at)
     assert "Both ends of hub-aws saw it: Azure first" in result.findings[0].explanation
     assert "4 s later (dpd_timeout)" in result.findings[0].explanation
 

@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 from support.moto_server import REGION, MotoServer
 
 from diagnostics.aws.discovery import discover, discover_connections, group_name, merge_discovered
-from diagnostics.sources import SourceError
+from diagnostics.model import SourceError
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 VPN = "vpn-0123456789abcdef0"

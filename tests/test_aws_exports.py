@@ -12,8 +12,9 @@ from support.fixture_logs import FIXTURES, utc
 from diagnostics.aws.exports import AwsExportError, read_aws_export
 from diagnostics.aws.sources import MemoryLogSource
 from diagnostics.azure.exports import ExportError
-from diagnostics.findings import Cause
 from diagnostics.investigate import investigate
+from diagnostics.model import Cause
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 AWS = FIXTURES / "aws"
@@ -39,7 +40,7 @@ def test_bad_events_are_reported_as_file_and_line_and_the_rest_still_answer():
     ]
     anchor = utc("2026-11-21T14:02:00Z")
     source = MemoryLogSource(read.records, label="export", origin="bad_rows.json")
-    result = investigate(DC1, anchor - timedelta(minutes=15), anchor + timedelta(minutes=15), [source],
+    result = investigate(DC1, anchor - timedelta(minutes=15), anchor + timedelta(minutes=15), Sources(aws=[source]),
                          now=anchor + timedelta(hours=4), anchor=anchor)
     assert result.findings[0].cause is Cause.DPD_TIMEOUT
 

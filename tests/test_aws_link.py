@@ -13,9 +13,10 @@ from diagnostics.aws.cloudwatch import CloudWatchLogsSource
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.aws.sources import MemoryLogSource
 from diagnostics.azure.exports import read_azure_export
-from diagnostics.findings import Cause
-from diagnostics.investigate import InvestigationError, investigate
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.investigate import investigate
+from diagnostics.model import Cause, InvestigationError
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 LINK = Tunnel(name="hub-aws", azure_gateway="VPNGW03", azure_remote_ip="52.95.10.1",
@@ -38,8 +39,10 @@ def aws(shift_s: float = 0.0) -> MemoryLogSource:
     return MemoryLogSource(moved, label="AWS fixture", origin="link_aws.json", log_group="/aws/vendedlogs/vpn")
 
 
-def ask(*backends):
-    return investigate(LINK, AT - timedelta(minutes=15), AT + timedelta(minutes=15), list(backends),
+def ask(*sources):
+    kql = [s for s in sources if isinstance(s, LocalWorkspace)]
+    aws = [s for s in sources if not isinstance(s, LocalWorkspace)]
+    return investigate(LINK, AT - timedelta(minutes=15), AT + timedelta(minutes=15), Sources(kql, aws),
                        now=AT + timedelta(hours=4), anchor=AT)
 
 

@@ -10,9 +10,9 @@ from support.fixture_logs import FIXTURES, utc
 
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.aws.sources import MemoryLogSource
-from diagnostics.events import EventKind
-from diagnostics.findings import Cause, Confidence
-from diagnostics.investigate import Investigation, investigate
+from diagnostics.investigate import investigate
+from diagnostics.model import Cause, Confidence, EventKind, Investigation
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 AWS_FIXTURES = FIXTURES / "aws"
@@ -32,8 +32,8 @@ def source(*names: str) -> MemoryLogSource:
 
 def ask(fixture: str, at: str = AT, tunnel: Tunnel = DC1, half: timedelta = timedelta(minutes=15)) -> Investigation:
     anchor = utc(at)
-    return investigate(tunnel, anchor - half, anchor + half, [source(fixture)], now=anchor + timedelta(days=1),
-                       anchor=anchor)
+    return investigate(tunnel, anchor - half, anchor + half, Sources(aws=[source(fixture)]),
+                       now=anchor + timedelta(days=1), anchor=anchor)
 
 
 CASES = [
@@ -143,8 +143,8 @@ def test_unexplained_drop_is_unknown_with_the_rows_around_it():
                                                      "")) for r in source_.records]
     anchor = utc(AT)
     result = investigate(DC1, anchor - timedelta(minutes=15), anchor + timedelta(minutes=15),
-                         [MemoryLogSource(stripped, label="x", origin="x")], now=anchor + timedelta(days=1),
-                         anchor=anchor)
+                         Sources(aws=[MemoryLogSource(stripped, label="x", origin="x")]),
+                         now=anchor + timedelta(days=1), anchor=anchor)
     assert result.findings[0].cause is Cause.UNKNOWN and result.findings[0].evidence
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.azure.rows import RowError, canonical_column, classify, event_from_mapping, parse_time
-from diagnostics.events import EventKind, Provenance
+from diagnostics.azure.parser.rows import RowError, canonical_column, classify, event_from_mapping, parse_time
+from diagnostics.model import EventKind, Provenance
 
 PROV = Provenance("local", "test", "AzureDiagnostics")
 GW_ID = ("/SUBSCRIPTIONS/5D2F7A91-3C48-4E0B-B6A2-9F1E8C7D4A30/RESOURCEGROUPS/RG-NETWORK-WEU/PROVIDERS/"

@@ -12,15 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from diagnostics.demo import (
-    DEMO_TIMEZONE,
-    DEMO_TUNNELS,
-    IN_0,
-    IN_1,
-    Scenario,
-    generate_rows,
-    scenarios,
-)
+from diagnostics.azure.demo import DEMO_TIMEZONE, DEMO_TUNNELS, IN_0, IN_1, Scenario, generate_rows, scenarios
 from diagnostics.tunnels import Tunnel
 
 NOW = datetime(2025, 3, 12, 15, 30, 12, 345678, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.workspace import demo_workspace
-from diagnostics import demo
+from diagnostics.azure import demo
 from diagnostics.investigate import investigate
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
@@ -21,7 +21,7 @@ def test_demo_scenario_is_explained_with_its_cause(scenario):
     tunnel = WORKSPACE.registry.resolve(scenario.tunnel)
     half = timedelta(minutes=30 if scenario.cause == "flapping" else 15)
     at = scenario.at + (half - timedelta(minutes=1) if scenario.cause == "flapping" else timedelta(0))
-    result = investigate(tunnel, at - half, at + half, WORKSPACE.backends, NOW, anchor=at)
+    result = investigate(tunnel, at - half, at + half, WORKSPACE.sources, NOW, anchor=at)
     assert result.findings[0].cause.value == scenario.cause, result.findings[0].explanation
     assert result.findings[0].evidence
 
@@ -30,7 +30,7 @@ def test_quiet_period_of_the_demo_finds_no_drop_and_names_the_next_one():
     quiet = next(s for s in demo.scenarios(NOW) if s.cause == "no_drop_found")
     tunnel = WORKSPACE.registry.resolve(quiet.tunnel)
     at = quiet.at + timedelta(days=4, hours=10)  # two days before yesterday's maintenance
-    result = investigate(tunnel, at - timedelta(minutes=15), at + timedelta(minutes=15), WORKSPACE.backends, NOW,
+    result = investigate(tunnel, at - timedelta(minutes=15), at + timedelta(minutes=15), WORKSPACE.sources, NOW,
                          anchor=at)
     assert result.findings[0].cause.value == "no_drop_found"
     maintenance = next(s for s in demo.scenarios(NOW) if s.tunnel == quiet.tunnel and s.cause == "maintenance_failover")
@@ -52,7 +52,7 @@ def test_vpngw04_answers_name_what_differs(name):
     scenario = next(s for s in DROP_SCENARIOS if s.tunnel == name)
     half = timedelta(minutes=15)
     result = investigate(WORKSPACE.registry.resolve(name), scenario.at - half, scenario.at + half,
-                         WORKSPACE.backends, NOW, anchor=scenario.at)
+                         WORKSPACE.sources, NOW, anchor=scenario.at)
     title, detail = NEGOTIATION_DETAILS[name]
     assert result.findings[0].title == title
     assert detail in result.findings[0].explanation
@@ -63,5 +63,5 @@ def test_seville_bgp_drop_is_not_another_vpngw04_tunnel_s(name):
     seville = next(s for s in DROP_SCENARIOS if s.tunnel == "seville")
     half = timedelta(minutes=15)
     result = investigate(WORKSPACE.registry.resolve(name), seville.at - half, seville.at + half,
-                         WORKSPACE.backends, NOW, anchor=seville.at)
+                         WORKSPACE.sources, NOW, anchor=seville.at)
     assert [f.cause.value for f in result.findings] == ["no_drop_found"]

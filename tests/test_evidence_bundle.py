@@ -23,11 +23,13 @@ from bot.state import StateStore
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.azure.exports import read_azure_export
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.sources import KqlResult
 from diagnostics.evidence import RedactionOptions, RowsUnavailable, build_bundle, verify
 from diagnostics.evidence.bundle import FIXED_TIME
 from diagnostics.evidence.model import EvidenceRecord
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import KqlResult, QueryRecord
+from diagnostics.model import QueryRecord
+from diagnostics.sources import Sources
 from handlers.ask import ask
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
@@ -47,7 +49,7 @@ def state(tmp_path: Path) -> Iterator[StateStore]:
 
 
 def stored(state: StateStore, workspace: Workspace, text: str, now: datetime = NOW) -> int:
-    answer = ask(text, workspace.registry, workspace.backends, now, UTC_ZONE)
+    answer = ask(text, workspace.registry, workspace.sources, now, UTC_ZONE)
     question_id = record_answer(state, answer, user="U0ALICE", source="mention", channel="C0INCIDENT", now=now)
     assert question_id is not None
     return question_id
@@ -137,7 +139,7 @@ def test_the_rows_are_the_rows_of_the_exact_stored_queries_and_read_back_as_an_e
     export.write_bytes(files[queries[0]["rows_files"][0]])
     again = LocalWorkspace(origin="bundle")
     again.load_rows(read_azure_export(export).rows)
-    answer = ask("why did madrid drop yesterday at 10:00", demo.registry, [again], NOW, UTC_ZONE)
+    answer = ask("why did madrid drop yesterday at 10:00", demo.registry, Sources(kql=[again]), NOW, UTC_ZONE)
     original = json.loads(files["answer.json"])
     assert [d.down_ts for d in answer.investigation.drops] == [
         datetime.fromisoformat(d["down_at"].replace("Z", "+00:00")).timestamp() for d in original["drops"]]
@@ -197,7 +199,7 @@ def test_a_link_bundle_has_both_sides_queries_and_identifiers(demo, state, tmp_p
 
 
 def test_a_point_to_site_answer_bundles_its_attempts(state, tmp_path):
-    workspace = Workspace(REGISTRY, [workspace_of("p2s.csv")])
+    workspace = Workspace(REGISTRY, Sources(kql=[workspace_of("p2s.csv")]))
     now = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
     question_id = stored(state, workspace, "who failed to connect over point-to-site today", now=now)
     made = make_bundle(state, question_id, workspace, tmp_path / "p2s.zip", RedactionOptions(), "U0ALICE")
@@ -212,21 +214,21 @@ def test_a_point_to_site_answer_bundles_its_attempts(state, tmp_path):
 
 def test_queries_no_source_here_can_rerun_leave_no_bundle_and_say_why(demo, state, tmp_path):
     question_id = stored(state, demo, "why did paris drop yesterday at 14:02")
-    elsewhere = Workspace(demo.registry, [workspace_of("dpd_timeout.csv")])  # another origin than "demo"
+    elsewhere = Workspace(demo.registry, Sources(kql=[workspace_of("dpd_timeout.csv")]))  # another origin than "demo"
     with pytest.raises(RowsUnavailable, match="no local source with origin 'demo'"):
         make_bundle(state, question_id, elsewhere, tmp_path / "none.zip", RedactionOptions(), "U0ALICE")
     assert list(tmp_path.glob("*.zip*")) == [] and state.bundles(question_id) == []
 
 
 def test_a_query_that_cannot_be_rerun_is_named_and_the_others_are_bundled(demo, tmp_path):
-    answer = ask("why did paris drop yesterday at 14:02", demo.registry, demo.backends, NOW, UTC_ZONE)
+    answer = ask("why did paris drop yesterday at 14:02", demo.registry, demo.sources, NOW, UTC_ZONE)
     from bot.evidence import stored_answer
 
     inv = answer.investigation
     gone = QueryRecord("log-analytics", "AzureDiagnostics | take 1", "0f1e2d3c-gone", inv.start, inv.end, 7)
     record = EvidenceRecord(5, "why did paris drop", "2026-11-22T10:30:00Z", "U0ALICE", "C0INCIDENT", "mention",
                             stored_answer(answer), (*inv.queries, gone), PARIS)
-    result = build_bundle(record, demo.backends, tmp_path / "partial.zip", version="test")
+    result = build_bundle(record, demo.sources, tmp_path / "partial.zip", version="test")
     assert result.missing == ("query 2: no Log Analytics source with origin '0f1e2d3c-gone' is configured here; run "
                               "with the configuration or exports the question was answered from",)
     files = members(result.file.path)
@@ -286,7 +288,8 @@ def generated_bundle(n: int, path: Path) -> tuple[int, int]:
     before = status_kb("VmRSS")
     if not reset_peak_rss():
         pytest.skip("this kernel does not let a process reset its peak RSS (/proc/self/clear_refs)")
-    result = build_bundle(record, [GeneratedRows(n)], path, RedactionOptions(redact_ips=True), version="test")
+    result = build_bundle(record, Sources(kql=[GeneratedRows(n)]), path, RedactionOptions(redact_ips=True),
+                          version="test")
     return (status_kb("VmHWM") - before) * 1024, result.rows
 
 

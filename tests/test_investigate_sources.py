@@ -11,8 +11,9 @@ from support.loganalytics_server import LogAnalyticsServer
 
 from diagnostics.azure.exports import read_azure_export
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
-from diagnostics.findings import Cause
-from diagnostics.investigate import InvestigationError, investigate
+from diagnostics.investigate import investigate
+from diagnostics.model import Cause, InvestigationError
+from diagnostics.sources import Sources
 
 WORKSPACE_ID = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 TOKEN = "static-test-token"
@@ -34,7 +35,8 @@ def source(server: LogAnalyticsServer, retries: int = 2) -> AzureLogAnalyticsSou
 
 
 def ask(*backends):
-    return investigate(PARIS, AT - timedelta(minutes=15), AT + timedelta(minutes=15), list(backends), NOW, anchor=AT)
+    return investigate(PARIS, AT - timedelta(minutes=15), AT + timedelta(minutes=15), Sources(kql=backends), NOW,
+                       anchor=AT)
 
 
 def test_throttled_backend_is_retried_and_answers(server):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnostics.azure.kql import TUNNEL_CATEGORIES, TunnelQuery, build_tunnel_query, kql_datetime, kql_string
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.azure.local_workspace import LocalWorkspace
 
 CON = duckdb_kql.connect()
 T0 = datetime(2026, 11, 21, 14, 2, tzinfo=UTC)

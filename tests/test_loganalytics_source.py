@@ -21,9 +21,8 @@ from support.loganalytics_server import LogAnalyticsServer, parse_timespan
 from diagnostics.azure.credentials import credential_from_setting
 from diagnostics.azure.kql import TunnelQuery, build_tunnel_query
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
-from diagnostics.azure.rows import make_normaliser
-from diagnostics.events import EventKind, Provenance
-from diagnostics.sources import SourceError
+from diagnostics.azure.parser.rows import make_normaliser
+from diagnostics.model import EventKind, Provenance, SourceError
 
 WORKSPACE = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 NEW_WORKSPACE = "11111111-2222-3333-4444-555555555555"  # no tunnel event logged yet: no remoteIP_s column

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from support.fixture_logs import ask_at
 
-from diagnostics.findings import Cause, Confidence
+from diagnostics.model import Cause, Confidence
 
 
 def test_authentication_failures_after_the_drop_are_a_psk_mismatch_counted_since_the_drop():

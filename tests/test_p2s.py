@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from support.fixture_logs import REGISTRY, utc, workspace_of
 
-from diagnostics.p2s import masked_matches, p2s_report
+from diagnostics.azure.p2s import masked_matches, p2s_report
+from diagnostics.sources import Sources
 from handlers.ask import ask
 from handlers.render_text import render_text
 
 NOW = utc("2026-11-21T18:00:00Z")
+P2S_SOURCES = Sources(kql=[workspace_of("p2s.csv")])
 
 
 def test_failures_and_successes_are_listed_per_gateway_with_masked_names():
@@ -23,7 +25,7 @@ def test_failures_and_successes_are_listed_per_gateway_with_masked_names():
 def test_a_named_user_is_matched_on_the_visible_end_only_and_never_unmasked():
     from zoneinfo import ZoneInfo
 
-    answer = ask("why can't alice@contoso.com connect today", REGISTRY, [workspace_of("p2s.csv")], NOW,
+    answer = ask("why can't alice@contoso.com connect today", REGISTRY, P2S_SOURCES, NOW,
                  ZoneInfo("UTC"))
     text = render_text(answer)
     assert "1 failed, 0 connected" in text
@@ -35,8 +37,7 @@ def test_a_named_user_is_matched_on_the_visible_end_only_and_never_unmasked():
 def test_without_a_tunnel_every_configured_gateway_is_asked():
     from zoneinfo import ZoneInfo
 
-    answer = ask("who failed to connect over point-to-site today", REGISTRY, [workspace_of("p2s.csv")], NOW,
-                 ZoneInfo("UTC"))
+    answer = ask("who failed to connect over point-to-site today", REGISTRY, P2S_SOURCES, NOW, ZoneInfo("UTC"))
     assert answer.p2s is not None and answer.p2s.gateways == ["VPNGW01", "VPNGW02"]
     assert len(answer.p2s.connected) == 2 and len(answer.p2s.failed) == 1
 
@@ -48,8 +49,7 @@ def test_point_to_site_answer_is_valid_block_kit_with_masked_names():
 
     from handlers.render_blocks import render_blocks
 
-    answer = ask("who failed to connect over point-to-site today", REGISTRY, [workspace_of("p2s.csv")], NOW,
-                 ZoneInfo("UTC"))
+    answer = ask("who failed to connect over point-to-site today", REGISTRY, P2S_SOURCES, NOW, ZoneInfo("UTC"))
     doc = render_blocks(answer)
     for block in doc["blocks"]:
         Block.parse(block).validate_json()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from support.fixture_logs import LYON, PARIS, ask_at
 
-from diagnostics.findings import Cause, Confidence
+from diagnostics.model import Cause, Confidence
 
 
 def causes(inv):
@@ -160,8 +160,8 @@ def test_tunnel_with_a_wrong_remote_ip_gets_a_hint_naming_the_ips_the_gateway_lo
 
 
 def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all():
-    from diagnostics.events import Event, EventKind
-    from diagnostics.timeline import IKE_AFTER, IKE_BEFORE, IKE_EACH_SIDE, TimelineBuilder
+    from diagnostics.azure.timeline import IKE_AFTER, IKE_BEFORE, IKE_EACH_SIDE, TimelineBuilder
+    from diagnostics.model import Event, EventKind
 
     def ike(ts: float) -> Event:
         return Event(ts, "azure", "IKEDiagnosticLog", EventKind.IKE, "", "VPNGW01",

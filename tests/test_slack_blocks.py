@@ -21,9 +21,10 @@ from support.loganalytics_server import LogAnalyticsServer
 from bot.slack import worker
 from bot.slack.worker import BotOptions, wider_window
 from bot.workspace import Workspace, demo_workspace
-from diagnostics import demo as demo_logs
+from diagnostics.azure import demo as demo_logs
+from diagnostics.azure.local_workspace import LocalWorkspace
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.sources import Sources
 from handlers.ask import ask
 from handlers.render_blocks import (
     EVIDENCE_BUNDLE,
@@ -112,12 +113,12 @@ def answered(api: FakeSlackAPI, n: int = 1) -> None:
     "why did nice drop yesterday", "did berlin drop in the last hour", "drops munich since monday", "tunnels", "help",
 ])
 def test_every_demo_answer_is_valid_block_kit_within_the_limits(demo, question):
-    answer = ask(question, demo.registry, demo.backends, NOW, PARIS_TZ)
+    answer = ask(question, demo.registry, demo.sources, NOW, PARIS_TZ)
     assert_postable(render_answer(answer, Buttons(7), files=True).payload())
 
 
 def test_an_answer_over_the_limits_is_cut_explicitly_and_says_the_file_follows(demo, flapping):
-    answer = ask("drops paris between 10:00 and 12:00 UTC", demo.registry, [flapping], NOW, PARIS_TZ)
+    answer = ask("drops paris between 10:00 and 12:00 UTC", demo.registry, Sources(kql=[flapping]), NOW, PARIS_TZ)
     rendered = render_answer(answer, Buttons(7), files=True)
     assert rendered.overflow
     assert_postable(rendered.payload())
@@ -127,7 +128,7 @@ def test_an_answer_over_the_limits_is_cut_explicitly_and_says_the_file_follows(d
 
 
 def test_blocks_are_dropped_from_the_end_when_the_total_is_too_long(demo):
-    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.backends, NOW, PARIS_TZ)
+    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.sources, NOW, PARIS_TZ)
     inv = answer.investigation
     long = dataclasses.replace(inv.findings[0], explanation="y" * 2900, advice="z" * 2900)
     answer.investigation = dataclasses.replace(inv, findings=[long, *inv.findings[1:]])
@@ -140,14 +141,14 @@ def test_blocks_are_dropped_from_the_end_when_the_total_is_too_long(demo):
 
 
 def test_the_cli_blocks_have_the_same_buttons_without_a_file_note(demo, flapping):
-    answer = ask("drops paris between 10:00 and 12:00 UTC", demo.registry, [flapping], NOW, PARIS_TZ)
+    answer = ask("drops paris between 10:00 and 12:00 UTC", demo.registry, Sources(kql=[flapping]), NOW, PARIS_TZ)
     rendered = render_answer(answer)
     assert FILE_NOTE not in json.dumps(rendered.blocks)
     assert {e["action_id"] for e in rendered.blocks[-1]["elements"]} == {SHOW_QUERIES, WIDER_WINDOW}
 
 
 def test_the_log_analytics_link_opens_the_exact_query_and_range_and_needs_the_workspace_resource_id(demo):
-    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.backends, NOW, PARIS_TZ)
+    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.sources, NOW, PARIS_TZ)
     inv = answer.investigation
     assert OPEN_LOG_ANALYTICS not in json.dumps(render_answer(answer, Buttons(1, LogAnalyticsLink(RESOURCE_ID))).blocks)
     # The same answer, as if read from Log Analytics:
@@ -179,7 +180,7 @@ def test_the_portal_link_of_a_sovereign_cloud_uses_its_portal():
 
 
 def test_the_evidence_bundle_button_is_hidden_until_evidence_bundles_exist(demo):
-    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.backends, NOW, PARIS_TZ)
+    answer = ask("why did paris drop yesterday at 15:02", demo.registry, demo.sources, NOW, PARIS_TZ)
     assert EVIDENCE_BUNDLE not in json.dumps(render_answer(answer, Buttons(1)).blocks)
     assert EVIDENCE_BUNDLE in json.dumps(render_answer(answer, Buttons(1, evidence_bundle=True)).blocks)
 
@@ -197,7 +198,7 @@ def test_wider_window_is_one_hour_around_the_asked_time_then_grows_an_hour_a_sid
 
 def test_an_answer_over_the_limits_overflows_to_a_file_in_the_thread_confirmed_by_files_info(api, demo, flapping,
                                                                                                tmp_path):
-    workspace = Workspace(demo.registry, [flapping], "UTC")
+    workspace = Workspace(demo.registry, Sources(kql=[flapping]), "UTC")
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("drops paris between 10:00 and 12:00 UTC")
         api.wait_for(lambda a: a.calls_to("files.info"))
@@ -223,7 +224,7 @@ def test_an_answer_over_the_limits_overflows_to_a_file_in_the_thread_confirmed_b
 
 def test_a_file_slack_is_slow_to_share_is_checked_again_then_linked(api, demo, flapping, tmp_path, monkeypatch):
     monkeypatch.setattr(worker, "SHARE_CHECKS", (0.0, 0.01, 0.01, 0.01))
-    workspace = Workspace(demo.registry, [flapping], "UTC")
+    workspace = Workspace(demo.registry, Sources(kql=[flapping]), "UTC")
     api.unshared_checks = 2  # shared, but files.info shows it only on the third look
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         bot.sender.mention("drops paris between 10:00 and 12:00 UTC")
@@ -295,7 +296,7 @@ def test_open_in_log_analytics_links_the_query_the_answer_ran_on_a_real_log_anal
     with LogAnalyticsServer({"ws-1": demo_logs.generate_rows(NOW)}, now=lambda: NOW) as server:
         source = AzureLogAnalyticsSource("ws-1", credential=StaticTokenCredential(), endpoint=server.endpoint,
                                          connection_verify=server.ca_path)
-        workspace = Workspace(demo.registry, [source], "UTC")
+        workspace = Workspace(demo.registry, Sources(kql=[source]), "UTC")
         options = BotOptions(log_analytics=LogAnalyticsLink(RESOURCE_ID))
         with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
             bot.sender.mention("why did paris drop yesterday at 15:02")

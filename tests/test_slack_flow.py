@@ -12,7 +12,8 @@ from support.fake_slack_api import FakeSlackAPI, running_bot
 
 from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
-from diagnostics.sources import SourceError
+from diagnostics.model import SourceError
+from diagnostics.sources import Sources
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)  # 19:00 in Paris
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -55,7 +56,7 @@ class FailingBackend:
 
 
 def with_backends(demo: Workspace, *backends) -> Workspace:
-    return Workspace(demo.registry, list(backends), demo.timezone)
+    return Workspace(demo.registry, Sources(kql=backends), demo.timezone)
 
 
 def answered(api: FakeSlackAPI, reaction: str = "white_check_mark"):
@@ -98,7 +99,7 @@ def test_a_mention_gets_eyes_then_looking_then_progress_per_source_then_the_answ
 
 
 def test_the_ack_arrives_while_the_log_query_is_still_blocked(api, demo, tmp_path):
-    gated = GatedBackend(demo.backends[0])
+    gated = GatedBackend(demo.sources.kql[0])
     with running_bot(api, with_backends(demo, gated), tmp_path / "state.db", NOW) as bot:
         reply = bot.sender.command("why did paris drop yesterday at 15:02", response_url=api.response_url())
         # The listener only enqueues: Slack has its 200 although no log query has returned (none could have).
@@ -132,7 +133,7 @@ def test_a_slash_command_starts_a_thread_under_the_bots_first_message(api, demo,
 
 
 def test_a_failed_source_is_said_in_the_progress_and_the_answer_gets_a_warning(api, demo, tmp_path):
-    workspace = with_backends(demo, demo.backends[0], FailingBackend())
+    workspace = with_backends(demo, demo.sources.kql[0], FailingBackend())
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
         answered(api, "warning")

@@ -16,6 +16,7 @@ from support.fake_slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, runn
 from bot.config import ChannelSettings
 from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
+from diagnostics.sources import Sources
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 ALICE = "U0ALICE"
@@ -55,8 +56,8 @@ def done(api: FakeSlackAPI, n: int = 1, outcomes: tuple[str, ...] = ("white_chec
 @pytest.mark.parametrize("how", ["wrong secret", "stale by 6 minutes", "from the future by 6 minutes",
                                  "no signature", "tampered body"])
 def test_a_request_slack_did_not_sign_now_gets_401_and_no_web_api_call(api, demo, tmp_path, how):
-    backend = CountingBackend(demo.backends[0])
-    workspace = Workspace(demo.registry, [backend], demo.timezone)
+    backend = CountingBackend(demo.sources.kql[0])
+    workspace = Workspace(demo.registry, Sources(kql=[backend]), demo.timezone)
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         api.reset()  # forget the app's start-up auth.test
         sender = bot.sender
@@ -143,7 +144,8 @@ def test_two_bot_processes_sharing_the_state_file_answer_a_redelivered_event_onc
 def test_a_crash_in_a_handler_becomes_an_apology_with_an_error_id_and_a_log_line_without_secrets(
         api, demo, tmp_path, caplog):
     boom = RuntimeError(f"unexpected reply from the engine (token {BOT_TOKEN}, secret {SIGNING_SECRET})")
-    workspace = Workspace(demo.registry, [CountingBackend(demo.backends[0], fail_with=boom)], demo.timezone)
+    failing = CountingBackend(demo.sources.kql[0], fail_with=boom)
+    workspace = Workspace(demo.registry, Sources(kql=[failing]), demo.timezone)
     options = BotOptions(admins="<@U0NETOPS>")
     caplog.set_level(logging.INFO)
     with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
@@ -166,8 +168,8 @@ def test_a_crash_in_a_handler_becomes_an_apology_with_an_error_id_and_a_log_line
 
 
 def test_a_channel_limited_to_other_tunnels_gets_a_polite_refusal_naming_who_can_change_it(api, demo, tmp_path):
-    backend = CountingBackend(demo.backends[0])
-    workspace = Workspace(demo.registry, [backend], demo.timezone)
+    backend = CountingBackend(demo.sources.kql[0])
+    workspace = Workspace(demo.registry, Sources(kql=[backend]), demo.timezone)
     options = BotOptions(admins="the network team (<#C0NETOPS>)",
                          channels=(ChannelSettings("C0LYON", ("lyon", "nice")),))
     with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:

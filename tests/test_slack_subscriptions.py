@@ -16,7 +16,8 @@ from bot.schedule import load_subscriptions
 from bot.slack.subscriptions import summary_scheduler, summary_tunnels
 from bot.slack.worker import BotOptions
 from bot.workspace import Workspace
-from diagnostics import demo
+from diagnostics.azure import demo
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)  # Sunday, 19:00 in Paris, 13:00 in New York, 23:30 in Kolkata
@@ -28,7 +29,7 @@ LIMITED = ChannelSettings("C0LYON", ("lyon", "nice"))
 @pytest.fixture(scope="module")
 def workspace() -> Workspace:
     """The demo tunnels' names, no logs: subscribing reads none."""
-    return Workspace(TunnelRegistry(Tunnel.from_mapping(t) for t in demo.DEMO_TUNNELS), [], "Europe/Paris")
+    return Workspace(TunnelRegistry(Tunnel.from_mapping(t) for t in demo.DEMO_TUNNELS), Sources(), "Europe/Paris")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from support.moto_server import REGION, MotoServer
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource, InsightsAnswer, poll_insights
-from diagnostics.aws.parser import LogRecord
+from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.sources import MemoryLogSource
 from diagnostics.summary.aws import (
     DOWNS_QUERY,

@@ -15,8 +15,9 @@ from support.fixture_logs import BERLIN, LYON, PARIS, REGISTRY
 
 from bot.cli import main
 from bot.workspace import demo_workspace
-from diagnostics import demo
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.azure import demo
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.sources import Sources
 from diagnostics.summary.azure import build_counts_query
 from diagnostics.summary.build import SummaryError, summarize_day
 from diagnostics.tunnels import Tunnel, TunnelRegistry, UnknownTunnel
@@ -65,6 +66,10 @@ def workspace(rows: list[dict]) -> LocalWorkspace:
     return ws
 
 
+def sources(rows: list[dict]) -> Sources:
+    return Sources(kql=[workspace(rows)])
+
+
 class Counting:
     """A backend that counts the queries it is sent (the real LocalWorkspace answers them)."""
 
@@ -85,7 +90,7 @@ def demo_day():
     now = at("2026-11-22T09:00:00Z")
     ws = demo_workspace(now)
     azure = [t.name for t in ws.registry if t.azure_gateway]
-    summary = summarize_day(ws.registry, ws.backends, date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
+    summary = summarize_day(ws.registry, ws.sources, date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
     return summary, demo.generate_rows(now)
 
 
@@ -160,9 +165,9 @@ def test_json_summary_keeps_the_contract_keys(demo_day):
 def test_summary_of_every_tunnel_sends_one_counts_query_per_workspace():
     now = at("2026-11-22T09:00:00Z")
     ws = demo_workspace(now)
-    counting = Counting(ws.backends[0])
+    counting = Counting(ws.sources.kql[0])
     azure = [t.name for t in ws.registry if t.azure_gateway]
-    summary = summarize_day(ws.registry, [counting], date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
+    summary = summarize_day(ws.registry, Sources(kql=[counting]), date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
     summarizes = [q for q in counting.texts if "| summarize" in q and "by Gateway" in q]
     assert len(summarizes) == 1
     # Details: one query for the troubled gateways, plus the IKE drill-down of an outage with negotiations.
@@ -177,7 +182,7 @@ def test_outage_carried_over_from_the_evening_before_is_downtime_not_a_drop():
     rows = [*daily_rekeys(PARIS, date(2026, 11, 14), 8),
             state("2026-11-20T22:00:00Z", PARIS, False, reason="DPD timed out"),  # 23:00 Paris time
             state("2026-11-21T00:30:00Z", PARIS, True)]  # 01:30 Paris time
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
                             ["paris"])
     paris = summary.tunnels[0]
     assert paris.drops == 0 and paris.causes == {}
@@ -189,7 +194,7 @@ def test_tunnel_down_for_days_is_down_from_midnight_until_it_reconnects():
     rows = [*daily_rekeys(LYON, date(2026, 11, 14), 8),
             state("2026-11-18T10:00:00Z", LYON, False, reason="DPD timed out"),
             state("2026-11-21T05:00:00Z", LYON, True)]  # 06:00 Paris time
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
                             ["lyon"])
     lyon = summary.tunnels[0]
     assert lyon.downtime_s == 6 * 3600 and lyon.drops == 0
@@ -199,7 +204,7 @@ def test_tunnel_down_for_days_is_down_from_midnight_until_it_reconnects():
 def test_drop_still_open_at_the_end_of_the_day_is_ongoing():
     rows = [*daily_rekeys(PARIS, date(2026, 11, 14), 8),
             state("2026-11-21T22:00:00Z", PARIS, False, reason="DPD timed out")]  # 23:00 Paris time
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
                             ["paris"])
     paris = summary.tunnels[0]
     assert paris.drops == 1 and paris.downtime_s == 3_600
@@ -209,7 +214,7 @@ def test_drop_still_open_at_the_end_of_the_day_is_ongoing():
 
 def test_tunnel_without_a_single_row_is_no_logs_not_healthy():
     rows = [*daily_rekeys(PARIS, date(2026, 11, 14), 8), *daily_rekeys(BERLIN, date(2026, 11, 14), 6)]
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"))
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"))
     by_name = {t.name: t for t in summary.tunnels}
     assert by_name["lyon"].no_logs and by_name["berlin"].no_logs  # berlin's logs stopped two days ago
     assert not by_name["paris"].no_logs and not by_name["paris"].troubled
@@ -224,7 +229,7 @@ def test_more_drops_than_the_previous_week_say_so():
     for minute in (10, 20, 30):
         rows += [state(f"2026-11-21T09:{minute}:00Z", PARIS, False, reason="DPD timed out"),
                  state(f"2026-11-21T09:{minute}:08Z", PARIS, True)]
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
                             ["paris"])
     paris = summary.tunnels[0]
     assert paris.drops == 3 and paris.downtime_s == 24
@@ -246,7 +251,7 @@ def test_autumn_dst_day_is_25_hours_and_counts_rows_of_both_0230s():
             state("2026-10-25T01:32:00Z", PARIS, True),
             state("2026-10-25T23:30:00Z", PARIS, False, reason="DPD timed out"),  # 00:30 on the 26th: not counted
             state("2026-10-25T23:31:00Z", PARIS, True)]
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 10, 25), PARIS_TZ, at("2026-10-27T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 10, 25), PARIS_TZ, at("2026-10-27T08:00:00Z"),
                             ["paris"])
     paris = summary.tunnels[0]
     assert paris.seconds_in_day == 90_000
@@ -257,7 +262,7 @@ def test_autumn_dst_day_is_25_hours_and_counts_rows_of_both_0230s():
 
 def test_spring_dst_day_is_23_hours():
     rows = daily_rekeys(PARIS, date(2026, 3, 21), 9)
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 3, 29), PARIS_TZ, at("2026-03-30T08:00:00Z"),
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 3, 29), PARIS_TZ, at("2026-03-30T08:00:00Z"),
                             ["paris"])
     assert summary.tunnels[0].seconds_in_day == 82_800
     assert "23 h" in summary_text(summary)
@@ -273,22 +278,22 @@ def test_counts_query_cuts_days_at_local_midnight_not_utc():
 def test_today_is_summarised_so_far_and_a_future_day_is_refused():
     now = at("2026-11-21T12:00:00Z")
     rows = daily_rekeys(PARIS, date(2026, 11, 14), 8)
-    summary = summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 21), PARIS_TZ, now, ["paris"])
+    summary = summarize_day(REGISTRY, sources(rows), date(2026, 11, 21), PARIS_TZ, now, ["paris"])
     assert summary.end == now and summary.tunnels[0].seconds_in_day == 13 * 3600  # 00:00 CET is 23:00 UTC
     with pytest.raises(SummaryError, match="has not begun"):
-        summarize_day(REGISTRY, [workspace(rows)], date(2026, 11, 22), PARIS_TZ, now)
+        summarize_day(REGISTRY, sources(rows), date(2026, 11, 22), PARIS_TZ, now)
 
 
 def test_unknown_tunnel_in_a_summary_suggests_the_closest_name():
     with pytest.raises(UnknownTunnel, match="paris"):
-        summarize_day(REGISTRY, [workspace([])], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
+        summarize_day(REGISTRY, sources([]), date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
                       ["parsi"])
 
 
 def test_gateway_name_with_a_quote_cannot_widen_the_counts_query():
     evil = Tunnel(name="evil", azure_gateway='VPNGW01") or true or ("', azure_remote_ip="203.0.113.99")
     rows = daily_rekeys(PARIS, date(2026, 11, 14), 8)
-    summary = summarize_day(TunnelRegistry([evil]), [workspace(rows)], date(2026, 11, 21), PARIS_TZ,
+    summary = summarize_day(TunnelRegistry([evil]), sources(rows), date(2026, 11, 21), PARIS_TZ,
                             at("2026-11-22T08:00:00Z"))
     assert summary.tunnels[0].no_logs  # paris's rows are not the evil tunnel's
 
@@ -300,13 +305,14 @@ class Failing:
     backend, label, origin = "log-analytics", "Log Analytics workspace 0f1e…", "0f1e"
 
     def run_kql(self, query, start, end):
-        from diagnostics.sources import SourceError
+        from diagnostics.model import SourceError
 
         raise SourceError("Log Analytics workspace 0f1e…: throttled (429) after 3 retries; try again in a minute")
 
 
 def test_failing_workspace_leaves_its_tunnels_unknown_not_healthy():
-    summary = summarize_day(REGISTRY, [Failing()], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"))
+    summary = summarize_day(REGISTRY, Sources(kql=[Failing()]), date(2026, 11, 21), PARIS_TZ,
+                            at("2026-11-22T08:00:00Z"))
     assert summary.tunnels == [] and sorted(summary.unknown) == ["berlin", "lyon", "paris"]
     assert "throttled" in summary.failures[0]
     assert "Unknown (a log source failed" in summary_text(summary)
@@ -347,8 +353,8 @@ def test_summary_runs_its_kql_through_the_real_logs_query_client():
         source = AzureLogAnalyticsSource(workspace_id, credential=StaticTokenCredential(token),
                                          endpoint=server.endpoint, connection_verify=server.ca_path)
         try:
-            summary = summarize_day(REGISTRY, [source], date(2026, 11, 21), PARIS_TZ, at("2026-11-22T08:00:00Z"),
-                                    ["paris", "lyon"])
+            summary = summarize_day(REGISTRY, Sources(kql=[source]), date(2026, 11, 21), PARIS_TZ,
+                                    at("2026-11-22T08:00:00Z"), ["paris", "lyon"])
         finally:
             source.close()
     by_name = {t.name: t for t in summary.tunnels}

@@ -17,10 +17,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.slack.jobs import BUSY, COMMAND, Job, click_from_action, question_from_command, question_from_event
+from bot.slack.logs import redact
 from handlers.render_blocks import EVIDENCE_BUNDLE, OPEN_LOG_ANALYTICS, SHOW_QUERIES, WIDER_WINDOW
-
-from .jobs import BUSY, COMMAND, Job, click_from_action, question_from_command, question_from_event
-from .logs import redact
 
 log = logging.getLogger("vpnbot.slack")
 

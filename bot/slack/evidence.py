@@ -25,14 +25,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.evidence import EvidenceError, MadeBundle, load_record, make_bundle
+from bot.slack.logs import redact
 from diagnostics.evidence import RedactionOptions
-from diagnostics.investigate import InvestigationError
+from diagnostics.model import InvestigationError
 from handlers.render_blocks import MAX_SECTION, Rendered, context, escape, section
 
-from .logs import redact
-
 if TYPE_CHECKING:
-    from .worker import Audit, Conversation, SlackBot
+    from bot.slack.worker import Audit, Conversation, SlackBot
 
 log = logging.getLogger("vpnbot.slack")
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from slack_bolt.error import BoltError
 
-from .app import build_app, make_client
-from .httpd import EventsServer
-from .jobs import Job, QuestionJob
-from .logs import configure_logging, redact, register_secrets
+from bot.slack.app import build_app, make_client
+from bot.slack.httpd import EventsServer
+from bot.slack.jobs import Job, QuestionJob
+from bot.slack.logs import configure_logging, redact, register_secrets
 
 log = logging.getLogger("vpnbot.slack")
 

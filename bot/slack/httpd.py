@@ -24,7 +24,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
-from .logs import redact
+from bot.slack.logs import redact
 
 log = logging.getLogger("vpnbot.slack")
 

@@ -30,15 +30,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError, SlackSettings
+from bot.slack.app import make_client
+from bot.slack.front import FrontSettings, run_front
+from bot.slack.logs import configure_logging, register_secrets
+from bot.slack.subscriptions import summary_scheduler
+from bot.slack.worker import BotOptions, SlackBot
 from bot.state import DEFAULT_RETENTION_DAYS, StateStore
 from bot.workspace import Workspace
 from handlers.render_blocks import PORTAL, LogAnalyticsLink
-
-from .app import make_client
-from .front import FrontSettings, run_front
-from .logs import configure_logging, register_secrets
-from .subscriptions import summary_scheduler
-from .worker import BotOptions, SlackBot
 
 log = logging.getLogger("vpnbot.slack")
 

@@ -22,6 +22,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import SubscriptionSettings
 from bot.schedule import Scheduler, Subscription, load_subscriptions, next_run
+from bot.slack.jobs import QuestionJob
+from bot.slack.logs import redact
+from bot.slack.worker import NOT_IN_CHANNEL, NOT_THERE, Conversation
 from handlers.render_blocks import Rendered, escape, section
 from handlers.subscription import (
     LIST,
@@ -32,12 +35,8 @@ from handlers.subscription import (
     parse_subscription,
 )
 
-from .jobs import QuestionJob
-from .logs import redact
-from .worker import NOT_IN_CHANNEL, NOT_THERE, Conversation
-
 if TYPE_CHECKING:
-    from .worker import SlackBot
+    from bot.slack.worker import SlackBot
 
 log = logging.getLogger("vpnbot.slack")
 
@@ -191,7 +190,9 @@ def is_permanent(exc: BaseException) -> bool:
 def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[SubscriptionSettings] = ()) -> Scheduler:
     """The scheduler of `vpnbot serve`: the configuration's [[subscriptions]] copied into the state store (where
     every process reads them with the Slack-made ones), posting with bot/slack/summaries.py. Not started."""
-    from .summaries import post_summary  # written alongside (issue 6): imported late so this module stands alone
+    from bot.slack.summaries import (
+        post_summary,  # written alongside (issue 6): imported late so this module stands alone
+    )
 
     bot.state.sync_config_subscriptions(
         [{"channel": s.channel, "time": s.time, "tz": s.timezone, "tunnels": s.tunnels} for s in config_subscriptions],

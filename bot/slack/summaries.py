@@ -11,16 +11,15 @@ from datetime import date
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.slack.jobs import QuestionJob
 from diagnostics.summary.build import summarize_day
 from diagnostics.summary.model import DaySummary
 from handlers.render_summary import summary_title
 from handlers.render_summary_blocks import summary_blocks
 from handlers.render_timeline_png import render_timeline_png
 
-from .jobs import QuestionJob
-
 if TYPE_CHECKING:
-    from .worker import SlackBot
+    from bot.slack.worker import SlackBot
 
 
 def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels: Sequence[str] | None = None,
@@ -29,7 +28,7 @@ def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels
     timeline PNG in the summary's thread. Returns the summary message's ts. Raises on failure (the caller decides
     whether to retry). `on_posted(ts)` is called as soon as the message exists, before the picture is uploaded:
     the scheduler records it there, so a crash during the upload cannot lead to a second copy."""
-    summary = summarize_day(bot.workspace.registry, bot.workspace.backends, day, zone, bot.clock(),
+    summary = summarize_day(bot.workspace.registry, bot.workspace.sources, day, zone, bot.clock(),
                             visible_tunnels(bot, channel, tunnels))
     return post(bot, channel, summary, on_posted=on_posted)
 
@@ -50,7 +49,7 @@ def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
          on_posted: Callable[[str], None] | None = None) -> str:
     """The summary message (in `thread_ts` when asked in a thread), then its picture in the same thread
     (files_upload_v2, confirmed by files.info)."""
-    from .worker import Conversation  # the worker module imports this one
+    from bot.slack.worker import Conversation  # the worker module imports this one
 
     rendered = summary_blocks(summary)
     posted = bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **rendered.payload())

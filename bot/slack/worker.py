@@ -38,9 +38,13 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.config import ChannelSettings
 from bot.evidence import stored_answer
+from bot.slack import evidence
+from bot.slack.jobs import BUSY, ClickJob, Job, QuestionJob
+from bot.slack.logs import redact
 from bot.state import StateStore
 from bot.workspace import Workspace
-from diagnostics.investigate import InvestigationError, investigate
+from diagnostics.investigate import investigate
+from diagnostics.model import InvestigationError
 from diagnostics.tunnels import AmbiguousTunnel, Tunnel, TunnelRegistry, UnknownTunnel
 from handlers.ask import Answer, ask, summary_for
 from handlers.question import Intent, Question, QuestionError, TimeWindow, parse_question
@@ -63,10 +67,6 @@ from handlers.render_blocks import (
     section,
 )
 from handlers.render_text import render_text
-
-from . import evidence
-from .jobs import BUSY, ClickJob, Job, QuestionJob
-from .logs import redact
 
 log = logging.getLogger("vpnbot.slack")
 
@@ -212,7 +212,7 @@ class SlackBot:
         if not self.state.claim(job.keys):
             log.info("repeat delivery of %s ignored", job.keys[0])
             return
-        from .subscriptions import handle_subscription, is_subscription_command  # daily summaries (issue 6)
+        from bot.slack.subscriptions import handle_subscription, is_subscription_command  # daily summaries (issue 6)
 
         if is_subscription_command(job.text):
             handle_subscription(self, job)
@@ -249,7 +249,7 @@ class SlackBot:
                 return
             question_id = self.investigate_in_thread(
                 conv, question, now, audit,
-                lambda progress: ask(job.text, self.workspace.registry, self.workspace.backends, now, tz,
+                lambda progress: ask(job.text, self.workspace.registry, self.workspace.sources, now, tz,
                                      progress=progress))
             if question.intent is Intent.EVIDENCE:  # "/vpn evidence paris at 14:02": the answer, then its bundle
                 evidence.after_answer(self, conv, question_id, job.text, audit)
@@ -260,7 +260,7 @@ class SlackBot:
                          tz: ZoneInfo, audit: Audit) -> None:
         """help, tunnels (and what is not available yet): no logs to read, one reply."""
         try:
-            answer = ask(job.text, self.workspace.registry, self.workspace.backends, now, tz)
+            answer = ask(job.text, self.workspace.registry, self.workspace.sources, now, tz)
         except (QuestionError, UnknownTunnel, AmbiguousTunnel, InvestigationError) as exc:
             conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
             conv.finish(None)
@@ -278,13 +278,13 @@ class SlackBot:
 
     def _summary(self, conv: Conversation, question: Question, now: datetime, audit: Audit) -> None:
         """ "/vpn summary [day]": the daily summary and its picture, in the thread (for the whole channel to see)."""
-        from .summaries import post, visible_tunnels
+        from bot.slack.summaries import post, visible_tunnels
 
         if not conv.open_thread():
             self._record(audit, outcome="error", detail="the bot is not in the channel")
             return
         try:
-            summary = summary_for(question, self.workspace.registry, self.workspace.backends, now,
+            summary = summary_for(question, self.workspace.registry, self.workspace.sources, now,
                                   among=visible_tunnels(self, conv.channel, None))
         except (QuestionError, UnknownTunnel, AmbiguousTunnel) as exc:
             conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
@@ -315,7 +315,7 @@ class SlackBot:
 
     def _investigate(self, conv: Conversation, question: Question, now: datetime, audit: Audit,
                      run: Callable[[Callable[[str], None]], Answer], question_id: int) -> None:
-        sources: dict[str, str] = {b.label: "waiting…" for b in self.workspace.backends}
+        sources: dict[str, str] = dict.fromkeys(self.workspace.sources.labels, "waiting…")
         conv.post_looking(looking_message(question, now, sources))
 
         def progress(line: str) -> None:
@@ -638,7 +638,7 @@ def wider_window(start: datetime, end: datetime, anchor: datetime | None, now: d
 def rerun(question: Question, workspace: Workspace, now: datetime, progress: Callable[[str], None]) -> Answer:
     """`ask()` for a window chosen by a button rather than a sentence (the same investigation, not widened again)."""
     assert question.tunnel is not None
-    inv = investigate(question.tunnel, question.window.start, question.window.end, workspace.backends, now,
+    inv = investigate(question.tunnel, question.window.start, question.window.end, workspace.sources, now,
                       anchor=question.anchor, tz=question.tz, widen=False, progress=progress)
     return Answer(question, investigation=inv)
 

@@ -40,10 +40,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from ..sources import SourceError
-from .parser import LogRecord
-from .sources import AwsRead, GroupLogRequest, TunnelLogRequest, filter_group_command, filter_log_events_command
-from .streams import is_tunnel_stream
+from diagnostics.aws.parser.rows import LogRecord
+from diagnostics.aws.sources import (
+    AwsRead,
+    GroupLogRequest,
+    TunnelLogRequest,
+    filter_group_command,
+    filter_log_events_command,
+)
+from diagnostics.aws.streams import is_tunnel_stream
+from diagnostics.model import SourceError
 
 #: logStreamNames takes at most 100 names per call (CloudWatch Logs API reference).
 MAX_STREAMS_PER_CALL = 100

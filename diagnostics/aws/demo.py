@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import demo as azure_demo
-from .parser import LogRecord
-from .sources import MemoryLogSource
+from diagnostics.aws.parser.rows import LogRecord
+from diagnostics.aws.sources import MemoryLogSource
+from diagnostics.azure import demo as azure_demo
 
 _SEED = "vpnbot-aws-demo-v1"
 INGESTION_LAG = azure_demo.INGESTION_LAG
@@ -71,7 +71,7 @@ LINK = Connection("hub-aws", (), azure_demo.LINK_AWS_CONNECTION,
                   azure_demo.LINK_GATEWAY.public_ip)
 CONNECTIONS = (DC1, DC2, DC3, DC4, LINK)
 
-#: Registry entries of the AWS-only connections (the link's entry is in diagnostics.demo.DEMO_TUNNELS).
+#: Registry entries of the AWS-only connections (the link's entry is in diagnostics.azure.demo.DEMO_TUNNELS).
 DEMO_AWS_TUNNELS: list[dict[str, Any]] = [
     {"name": c.name, "aliases": list(c.aliases), "aws_vpn_connection": c.vpn_id, "aws_outside_ips": list(c.outside_ips)}
     for c in CONNECTIONS if c is not LINK
@@ -326,7 +326,7 @@ def _link(week: _Week) -> None:
         week.busy.append((c, down, up))
         _tunnel(week, c, ip, down, "AWS tunnel DPD timed out after 3 retransmits", DOWN, DOWN)
         _back(week, c, ip, up)
-    # No AwsScenario: diagnostics.demo.scenarios() carries this story (gateway_failover on hub-aws).
+    # No AwsScenario: diagnostics.azure.demo.scenarios() carries this story (gateway_failover on hub-aws).
 
 
 def _background(week: _Week) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from ..sources import SourceError
-from ..tunnels import Tunnel
-from .cloudwatch import DENIED, client_config, make_session
+from diagnostics.aws.cloudwatch import DENIED, client_config, make_session
+from diagnostics.model import SourceError
+from diagnostics.tunnels import Tunnel
 
 
 @dataclass(frozen=True)

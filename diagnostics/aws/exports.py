@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exportfile import ExportError, read_export_text
-from .parser import LogRecord, ParseError, parse_record
+from diagnostics.aws.parser.rows import LogRecord, ParseError, parse_record
+from diagnostics.exportfile import ExportError, read_export_text
 
 _DECODER = json.JSONDecoder()
 _EVENTS_KEY = re.compile(r'(?<!\\)"events"\s*:\s*\[')

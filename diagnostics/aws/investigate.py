@@ -1,57 +1,72 @@
-"""One investigation of an AWS VPN connection: read its tunnel logs, find the drops, explain them.
+"""AWS's side of an investigation: one VPN connection's tunnel log events for a window, as a timeline.
 
-Returns the same `Investigation` as the Azure path, so handlers and renderers need nothing new. The reads follow
-the Azure path's shape: the window plus context before (the tunnel's state before the drop) and after (its
-recovery), widened once to ±1 h around an asked instant when nothing is found, and a light look ±3 days around an
-empty window to name the nearest drops.
+`AwsSide.read` reads the window plus context before (the tunnel's state before the drop) and after (its recovery)
+from every AWS source (CloudWatch Logs, exports, the demo), builds the per-tunnel timeline and, around an empty
+window, the drops of the days either side. The skeleton (`diagnostics.investigate`) turns the reading into
+findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from ..events import Event, EventKind, Provenance
-from ..findings import Drop
-from ..investigate import Investigation, InvestigationError
-from ..rules.context import RuleContext
-from ..rules.no_drop_found import LOOKAROUND_DAYS
-from ..sources import QueryRecord, SourceError
-from ..tunnels import Tunnel
-from .diagnose import diagnose, redundancy, tunnel_label
-from .parser import parse_records
-from .sources import AwsLogSource, TunnelLogRequest
-from .timeline import AwsTimeline, build_aws_timeline
+from diagnostics.aws.parser.rows import parse_records
+from diagnostics.aws.sources import AwsLogSource, TunnelLogRequest
+from diagnostics.aws.timeline import AwsTimeline, build_aws_timeline
+from diagnostics.model import Drop, Event, Fetch, Provenance, QueryRecord, SourceError, SourcesFailed
+from diagnostics.timefmt import Progress
+from diagnostics.timeline import LOOKAROUND_DAYS, Reading
+from diagnostics.tunnels import Tunnel
 
 CONTEXT_BEFORE = timedelta(hours=2)
 CONTEXT_AFTER = timedelta(hours=1)
-WIDENED_HALF_WIDTH = timedelta(hours=1)
 LOOKAROUND = timedelta(days=LOOKAROUND_DAYS)
 MAX_PROBLEM_NOTES = 3
 
-Progress = Callable[[str], None]
 
-
-class AwsSourcesFailed(InvestigationError):
-    """Every AWS source failed; the queries that were tried stay available (a link answer still shows them)."""
-
-    def __init__(self, message: str, queries: list[QueryRecord]):
-        super().__init__(message)
-        self.queries = queries
+@dataclass
+class AwsFetch(Fetch):
+    events: list[Event] = field(default_factory=list)
 
 
 @dataclass
-class AwsFetch:
-    events: list[Event] = field(default_factory=list)
-    queries: list[QueryRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+class AwsReading(Reading):
+    atl: AwsTimeline | None = None  # the connection's per-tunnel states (the same timeline, by tunnel)
 
 
-def aws_sources(backends: Sequence[object]) -> list[AwsLogSource]:
-    return [b for b in backends if isinstance(b, AwsLogSource)]
+class AwsSide:
+    """Reads AWS Site-to-Site VPN tunnel logs through every configured AWS source."""
+
+    provider = "aws"
+
+    def __init__(self, sources: Sequence[AwsLogSource]) -> None:
+        self.sources = list(sources)
+
+    def missing(self, tunnel: Tunnel) -> str | None:
+        if not self.sources:
+            return (f"tunnel {tunnel.name!r} is an AWS VPN connection but no AWS log source is configured: give "
+                    "--aws-export FILE, [aws] settings, or --demo")
+        return None
+
+    def read(self, tunnel: Tunnel, start: datetime, end: datetime, now: datetime, anchor: datetime | None,
+             progress: Progress | None = None, look_around: bool = True) -> AwsReading:
+        request = request_for(tunnel, start - CONTEXT_BEFORE, min(end + CONTEXT_AFTER, now))
+        fetched = fetch(self.sources, request, progress)
+        if fetched.failures and len(fetched.failures) == len(self.sources):
+            raise SourcesFailed("; ".join(fetched.failures), fetched.queries)
+        atl = build_aws_timeline(fetched.events, tunnel)
+        lo, hi = start.timestamp(), end.timestamp()
+        reading = AwsReading(
+            timeline=atl.timeline, fetch=Fetch(fetched.queries, fetched.notes, fetched.failures),
+            window_drops=window_drops(atl, lo, hi), rows_in_window=len(atl.timeline.between(lo, hi)),
+            latest_row=atl.timeline.events[-1].ts if atl.timeline.events else None, atl=atl,
+        )
+        if not reading.window_drops and look_around:
+            reading.lookaround = lookaround_drops(self.sources, tunnel, start, end, now, reading.fetch)
+        reading.fetch.notes += coverage_notes(atl, tunnel)
+        return reading
 
 
 def request_for(tunnel: Tunnel, start: datetime, end: datetime) -> TunnelLogRequest:
@@ -96,98 +111,16 @@ def window_drops(atl: AwsTimeline, start: float, end: float) -> list[Drop]:
             if start <= d.down_ts <= end or (d.down_ts < start and (d.up_ts is None or d.up_ts > start))]
 
 
-def primary_drop(drops: list[Drop], anchor: float | None) -> Drop | None:
-    if not drops:
-        return None
-    if anchor is not None:
-        return min(drops, key=lambda d: (abs(d.down_ts - anchor), d.down.kind is EventKind.BGP_DOWN))
-    return drops[-1]
-
-
-def investigate_aws(
-    tunnel: Tunnel,
-    start: datetime,
-    end: datetime,
-    backends: Sequence[object],
-    now: datetime,
-    anchor: datetime | None = None,
-    tz: ZoneInfo | None = None,
-    widen: bool = True,
-    progress: Progress | None = None,
-) -> Investigation:
-    sources = aws_sources(backends)
-    if not sources:
-        raise InvestigationError(f"tunnel {tunnel.name!r} is an AWS VPN connection but no AWS log source is "
-                                 "configured: give --aws-export FILE, [aws] settings, or --demo")
-    tz = tz or ZoneInfo("UTC")
-    end = min(end, now)
-    will_widen = widen and anchor is not None
-    # The days-long look for the nearest drops is made once, by the last run.
-    result = _run(tunnel, start, end, sources, now, anchor, tz, progress, look_around=not will_widen)
-    if will_widen and not result.drops and not result.failures:
-        assert anchor is not None
-        wide_start, wide_end = anchor - WIDENED_HALF_WIDTH, min(anchor + WIDENED_HALF_WIDTH, now)
-        wider = _run(tunnel, wide_start, wide_end, sources, now, anchor, tz, progress)
-        wider.queries = result.queries + wider.queries
-        minutes = round((end - start).total_seconds() / 60)
-        wider.notes.insert(0, f"Nothing in the {minutes}-minute window; widened the window to ±1 h around the asked "
-                              "time.")
-        result = wider
-    return result
-
-
-def _run(tunnel: Tunnel, start: datetime, end: datetime, sources: Sequence[AwsLogSource], now: datetime,
-         anchor: datetime | None, tz: ZoneInfo, progress: Progress | None, look_around: bool = True) -> Investigation:
-    request = request_for(tunnel, start - CONTEXT_BEFORE, min(end + CONTEXT_AFTER, now))
-    fetched = fetch(sources, request, progress)
-    if fetched.failures and len(fetched.failures) == len(sources):
-        raise AwsSourcesFailed("; ".join(fetched.failures), fetched.queries)
-    atl = build_aws_timeline(fetched.events, tunnel)
-    lo, hi = start.timestamp(), end.timestamp()
-    ctx = RuleContext(
-        timeline=atl.timeline, start=lo, end=hi, now=now.timestamp(),
-        anchor=anchor.timestamp() if anchor else None, tz=tz,
-        rows_in_window=len(atl.timeline.between(lo, hi)),
-        latest_row=atl.timeline.events[-1].ts if atl.timeline.events else None,
-    )
-    drops = window_drops(atl, lo, hi)
-    primary = primary_drop(drops, ctx.anchor)
-    nearest: tuple[Drop | None, Drop | None] = (None, None)
-    if primary is None and look_around:
-        nearest = lookaround(tunnel, start, end, now, sources, atl, fetched)
-    findings = diagnose(ctx, atl, drops, primary, nearest, LOOKAROUND_DAYS)
-    notes = fetched.notes + coverage_notes(ctx, atl, tunnel)
-    if primary is not None:
-        said = redundancy(ctx, atl, primary)
-        if said:
-            main = findings[0]
-            if main.drop is primary or main.drop is None:
-                main.explanation += " " + said
-            else:
-                notes.append(said)
-        if primary.down_ts < lo:
-            notes.append(f"{tunnel_label(ctx, primary.down.instance).capitalize()} was already down when the window "
-                         f"began (down since {ctx.fmt(primary.down_ts)}).")
-    return Investigation(
-        tunnel=tunnel, start=start, end=end, now=now, anchor=anchor, drops=drops, findings=findings,
-        queries=fetched.queries, notes=notes, failures=fetched.failures, events=atl.timeline.events,
-    )
-
-
-def lookaround(tunnel: Tunnel, start: datetime, end: datetime, now: datetime, sources: Sequence[AwsLogSource],
-               atl: AwsTimeline, fetched: AwsFetch) -> tuple[Drop | None, Drop | None]:
-    """The nearest drops before and after an empty window, from a read ±3 days around it."""
+def lookaround_drops(sources: Sequence[AwsLogSource], tunnel: Tunnel, start: datetime, end: datetime,
+                     now: datetime, fetched: Fetch) -> list[Drop]:
+    """The drops of the days around an empty window, to name the nearest ones."""
     request = request_for(tunnel, start - LOOKAROUND, min(end + LOOKAROUND, now))
     wide = fetch(sources, request)
     fetched.queries += wide.queries
-    drops = {d.down_ts: d for d in [*atl.timeline.drops, *build_aws_timeline(wide.events, tunnel).timeline.drops]}
-    lo, hi = start.timestamp(), end.timestamp()
-    before = [d for ts, d in sorted(drops.items()) if ts < lo]
-    after = [d for ts, d in sorted(drops.items()) if ts > hi]
-    return (before[-1] if before else None), (after[0] if after else None)
+    return build_aws_timeline(wide.events, tunnel).timeline.drops
 
 
-def coverage_notes(ctx: RuleContext, atl: AwsTimeline, tunnel: Tunnel) -> list[str]:
+def coverage_notes(atl: AwsTimeline, tunnel: Tunnel) -> list[str]:
     notes = []
     if not atl.rows:
         notes.append(f"No tunnel log event of {tunnel.aws_vpn_connection} in the range read: check that tunnel "

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Protocol, runtime_checkable
 
-from ..events import iso_z
-from .parser import LogRecord
-from .streams import is_tunnel_stream, parse_stream_name
+from diagnostics.aws.parser.rows import LogRecord
+from diagnostics.aws.streams import is_tunnel_stream, parse_stream_name
+from diagnostics.model import iso_z
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,10 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..events import Event, EventKind
-from ..findings import Drop
-from ..timeline import Timeline, pair_drops
-from ..tunnels import Tunnel
-from .parser import is_bgp, phases, tunnel_state
+from diagnostics.aws.parser.rows import is_bgp, phases, tunnel_state
+from diagnostics.model import Drop, Event, EventKind
+from diagnostics.timeline import Timeline, pair_drops
+from diagnostics.tunnels import Tunnel
 
 #: A BGP drop that starts this long before an IPsec drop of the same tunnel, or while it lasts (plus the time BGP
 #: takes to come back after the tunnel), is that drop's consequence rather than a drop of its own.

@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exportfile import ExportError, read_export_text
-from .rows import PROPERTY_ALIASES, RowError, canonical_column, gateway_from_resource_id, parse_time
+from diagnostics.azure.parser.rows import (
+    PROPERTY_ALIASES,
+    RowError,
+    canonical_column,
+    gateway_from_resource_id,
+    parse_time,
+)
+from diagnostics.exportfile import ExportError, read_export_text
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .ike import IkeMessage
+from diagnostics.azure.ike import IkeMessage
 
 
 class Failure(StrEnum):

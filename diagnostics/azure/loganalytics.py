@@ -26,7 +26,8 @@ from azure.core.exceptions import (
 )
 from azure.monitor.query import LogsQueryClient, LogsQueryError, LogsQueryPartialResult, LogsTable
 
-from ..sources import KqlResult, SourceError
+from diagnostics.azure.sources import KqlResult
+from diagnostics.model import SourceError
 
 DEFAULT_ENDPOINT = "https://api.loganalytics.io"
 #: The query API is read-only, so a POST that never reached the service is safe to send again.

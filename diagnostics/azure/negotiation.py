@@ -20,9 +20,11 @@ from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from .ike import IkeMessage, Proposal, TrafficSelectors, parse_ike_message
-from .ike_errors import Failure, failure_of
+from diagnostics.azure.ike import IkeMessage, Proposal, TrafficSelectors, parse_ike_message
+from diagnostics.azure.ike_errors import Failure, failure_of
 
+#: Negotiations that began this long before a drop still belong to its outage (logging is not atomic).
+LEAD = 5.0
 #: A row with no SESSION_ID joins the peer's latest negotiation if that one saw a row this recently.
 ORPHAN_JOIN_SECONDS = 10.0
 #: A negotiation with no row for this long is over.

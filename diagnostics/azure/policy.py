@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .ike import Proposal
+from diagnostics.azure.ike import Proposal
 
 # --- spellings: the log's (`AES-CBC-256`, `DhGroup14`, `Md5`) and the config's (`AES256`, `DHGroup14`) ------------
 CIPHERS = {

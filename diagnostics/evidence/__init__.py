@@ -5,9 +5,9 @@ streamed), `redact` (what never leaves, what leaves only on request), `bundle` (
 SHA-256 manifest), `report` (report.md), `case` (case.txt), `build` (the entry point tying them together).
 """
 
-from .build import BundleResult, RowsUnavailable, build_bundle
-from .bundle import verify
-from .model import EvidenceRecord
-from .redact import RedactionOptions
+from diagnostics.evidence.build import BundleResult, RowsUnavailable, build_bundle
+from diagnostics.evidence.bundle import verify
+from diagnostics.evidence.model import EvidenceRecord
+from diagnostics.evidence.redact import RedactionOptions
 
 __all__ = ["BundleResult", "EvidenceRecord", "RedactionOptions", "RowsUnavailable", "build_bundle", "verify"]

@@ -1,6 +1,6 @@
 """Build an evidence bundle from a stored investigation: the one entry point the CLI and Slack share (via bot/).
 
-    result = build_bundle(record, backends, "bundle.zip", RedactionOptions(redact_ips=True), version="0.1.0")
+    result = build_bundle(record, sources, "bundle.zip", RedactionOptions(redact_ips=True), version="0.1.0")
 
 The zip holds (issue 7, "What must exist"):
 
@@ -30,14 +30,14 @@ from operator import add
 from pathlib import Path
 from typing import Any
 
-from ..investigate import InvestigationError
-from ..sources import SourceError
-from .bundle import BundleFile, BundleWriter
-from .case import render_case
-from .model import EvidenceRecord, Identifiers, identifiers, timeline, tunnel_entry
-from .redact import RedactionOptions, Redactor, config_view, secret_values
-from .report import files_described, render_report
-from .rows import BACKEND_NAMES, Reread, identifier_indexes, observe, reread, time_text
+from diagnostics.evidence.bundle import BundleFile, BundleWriter
+from diagnostics.evidence.case import render_case
+from diagnostics.evidence.model import EvidenceRecord, Identifiers, identifiers, timeline, tunnel_entry
+from diagnostics.evidence.redact import RedactionOptions, Redactor, config_view, secret_values
+from diagnostics.evidence.report import files_described, render_report
+from diagnostics.evidence.rows import BACKEND_NAMES, Reread, identifier_indexes, observe, reread, time_text
+from diagnostics.model import InvestigationError, SourceError
+from diagnostics.sources import Sources
 
 #: Rows buffered before they are encoded and written (a few MB at most).
 BATCH = 2_000
@@ -65,7 +65,7 @@ class BundleResult:
     title: str  # one line for people: "paris, 2026-11-21 13:47–14:17 UTC: maintenance_failover (high)"
 
 
-def build_bundle(record: EvidenceRecord, backends: Sequence[object], out: str | Path,
+def build_bundle(record: EvidenceRecord, sources: Sources, out: str | Path,
                  options: RedactionOptions | None = None, version: str = "", progress: Progress | None = None,
                  generated_at: datetime | None = None, compresslevel: int = 6) -> BundleResult:
     """Write the bundle of `record` to `out`. Raises RowsUnavailable when none of its queries could be re-run
@@ -78,7 +78,7 @@ def build_bundle(record: EvidenceRecord, backends: Sequence[object], out: str | 
     if record.tunnel is not None:
         redactor.seed_ips([record.tunnel.azure_remote_ip, *record.tunnel.aws_outside_ips])
     with BundleWriter(out, compresslevel=compresslevel) as writer:
-        rereads = [_rows(writer, reread(i, q, backends, record.tunnel), redactor, progress)
+        rereads = [_rows(writer, reread(i, q, sources, record.tunnel), redactor, progress)
                    for i, q in enumerate(record.queries, 1)]
         if rereads and not any(r.ok for r in rereads):
             raise RowsUnavailable("none of the investigation's queries could be re-run: "

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .model import EvidenceRecord, Identifiers
+from diagnostics.evidence.model import EvidenceRecord, Identifiers
 
 #: Evidence lines quoted in the case text (the rest is in the bundle: forms limit the description's length).
 MAX_EVIDENCE_LINES = 12

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..sources import QueryRecord
-from ..tunnels import Tunnel
+from diagnostics.model import QueryRecord
+from diagnostics.tunnels import Tunnel
 
 #: ARM resource types, for the resource ids support asks for first.
 GATEWAY_TYPE = "Microsoft.Network/virtualNetworkGateways"

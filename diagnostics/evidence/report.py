@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .model import EvidenceRecord, Identifiers, TimelineEntry
-from .rows import BACKEND_NAMES, Reread, time_text
+from diagnostics.evidence.model import EvidenceRecord, Identifiers, TimelineEntry
+from diagnostics.evidence.rows import BACKEND_NAMES, Reread, time_text
 
 #: What each provider's logs cannot show, said in every report (README "Blind spots are said, not hidden";
 #: seed 000, seed 002, research §2.2.1, aws §0).

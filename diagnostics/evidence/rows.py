@@ -3,10 +3,9 @@
 The state store keeps the queries as run (text, backend, origin, time range), not the rows: a question can read
 a million rows. A bundle re-runs each query, exactly as stored, against the source that ran it (matched by backend,
 origin and kind: KQL for Azure, a tunnel log read for AWS), so the rows in the bundle are the rows of the queries
-in the bundle, and support re-running a query gets the same rows (issue 7: "that is what makes the rows and
-queries consistent"). Log Analytics may have ingested late rows since the answer (it can lag ~15 min, seed 002,
-research §1.1): the report says the rows were re-read when the bundle was made, and how many each query returned
-then and now.
+in the bundle, and support re-running a query gets the same rows. Log Analytics may have ingested late rows since
+the answer (it can lag ~15 min, docs/sources.md#azure-ingestion-lag): the report says the rows were re-read when the
+bundle was made, and how many each query returned then and now.
 
 Rows are streamed (the local DuckDB workspace fetches them in batches; Log Analytics answers in one response, as
 the SDK reads it) and given a deterministic order: sources return rows with equal timestamps in any order, so each
@@ -22,10 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..aws.investigate import request_for
-from ..aws.sources import AwsLogSource
-from ..sources import QueryRecord, SourceError
-from ..tunnels import Tunnel
+from diagnostics.aws.investigate import request_for
+from diagnostics.aws.sources import AwsLogSource
+from diagnostics.azure.sources import KqlBackend
+from diagnostics.model import QueryRecord, SourceError
+from diagnostics.sources import Sources
+from diagnostics.tunnels import Tunnel
 
 TIE_LIMIT = 50_000
 #: Columns whose values identify the resource (shown in the report when the configuration does not say).
@@ -65,46 +66,38 @@ def query_kind(query: QueryRecord) -> str:
     return "aws" if "filter-log-events" in query.text else "kql"
 
 
-def backend_kind(backend: object) -> str:
-    return "aws" if isinstance(backend, AwsLogSource) else "kql"
-
-
-def match_backend(query: QueryRecord, backends: Sequence[object]) -> object | None:
-    """The source that ran `query`: same backend, same origin (workspace id, log group, file names), same kind.
+def match_source(query: QueryRecord, sources: Sources) -> KqlBackend | AwsLogSource | None:
+    """The source that ran `query`: same kind, same backend, same origin (workspace id, log group, file names).
     Kind matters: the demo's Azure workspace and AWS logs are both `local` from `demo`."""
-    kind = query_kind(query)
-    for backend in backends:
-        if (getattr(backend, "backend", None) == query.backend and getattr(backend, "origin", None) == query.origin
-                and backend_kind(backend) == kind):
-            return backend
-    return None
+    candidates: Sequence[KqlBackend | AwsLogSource] = sources.aws if query_kind(query) == "aws" else sources.kql
+    return next((s for s in candidates if s.backend == query.backend and s.origin == query.origin), None)
 
 
-def reread(index: int, query: QueryRecord, backends: Sequence[object], tunnel: Tunnel | None) -> Reread:
+def reread(index: int, query: QueryRecord, sources: Sources, tunnel: Tunnel | None) -> Reread:
     """Run `query` again as stored. Never raises for a source problem: the reason is kept for the report."""
     out = Reread(index, query, query_kind(query))
     if query.start is None or query.end is None:
         out.error = "the stored query has no time range, so it cannot be re-run exactly"
         return out
-    backend = match_backend(query, backends)
+    backend = match_source(query, sources)
     if backend is None:
         name = BACKEND_NAMES.get(query.backend, query.backend)
         out.error = (f"no {name} source with origin {query.origin!r} is configured here; run with the configuration "
                      "or exports the question was answered from")
         return out
-    out.source_label = str(getattr(backend, "label", query.backend))
+    out.source_label = backend.label
     try:
         if out.kind == "aws":
             _aws(out, backend, tunnel)  # type: ignore[arg-type]
         else:
-            _kql(out, backend)
+            _kql(out, backend)  # type: ignore[arg-type]
     except SourceError as exc:
         out.error = str(exc)
         out.rows = iter(())
     return out
 
 
-def _kql(out: Reread, backend: Any) -> None:
+def _kql(out: Reread, backend: KqlBackend) -> None:
     query = out.query
     result = backend.run_kql(query.text, query.start, query.end)
     out.columns = list(result.columns)

@@ -1,45 +1,67 @@
-"""The rule engine's rules, one module each (docstring: what it detects, why it matters, its source).
+"""The rule engine's rules, one module each, and the registry that lists them.
 
-Drop rules look at one drop and return a finding or None; window rules look at the whole window.
-`DROP_RULES` is ordered from the most to the least specific explanation, which breaks ties of confidence.
+Every rule module declares its `Rule` (id, cause, kind, priority, provider, sources: `registry.Rule`) beside its
+check, a small pure function with a docstring that says what it detects, why it matters and where that knowledge
+comes from (docs/sources.md). The AWS message table's rows are rules too. The engine takes its order from the
+priorities here, never from the order of a list; docs/rules.md's table is generated from `REGISTRY`.
 """
 
 from __future__ import annotations
 
-from .bgp_session_down import bgp_session_down
-from .config_change import config_change
-from .dpd_timeout import dpd_timeout
-from .flapping import flapping
-from .gateway_failover import gateway_failover
-from .ike_proposal_mismatch import ike_proposal_mismatch
-from .logs_not_ingested import logs_not_ingested
-from .maintenance_failover import maintenance_failover
-from .no_drop_found import no_drop_found
-from .peer_unreachable import peer_unreachable
-from .psk_mismatch import psk_mismatch
-from .remote_initiated import remote_initiated
-from .traffic_selector_mismatch import traffic_selector_mismatch
-from .unknown import unknown
+from diagnostics.rules import (
+    aws_bgp,
+    aws_messages,
+    bgp_session_down,
+    config_change,
+    dpd_timeout,
+    flapping,
+    gateway_failover,
+    ike_proposal_mismatch,
+    logs_not_ingested,
+    maintenance_failover,
+    no_drop_found,
+    peer_unreachable,
+    psk_mismatch,
+    rekey_collision,
+    remote_initiated,
+    traffic_selector_mismatch,
+    unknown,
+)
+from diagnostics.rules.registry import Kind, Rule
 
-DROP_RULES = (config_change, maintenance_failover, remote_initiated, dpd_timeout, gateway_failover)
-#: Why a tunnel stays down: read from the negotiations of the period it was down (most specific first).
-NEGOTIATION_RULES = (psk_mismatch, ike_proposal_mismatch, traffic_selector_mismatch, peer_unreachable)
+REGISTRY: tuple[Rule, ...] = (
+    config_change.RULE,
+    maintenance_failover.RULE,
+    remote_initiated.RULE,
+    dpd_timeout.RULE,
+    gateway_failover.RULE,
+    psk_mismatch.RULE,
+    ike_proposal_mismatch.RULE,
+    traffic_selector_mismatch.RULE,
+    peer_unreachable.RULE,
+    bgp_session_down.RULE,
+    flapping.RULE,
+    logs_not_ingested.RULE,
+    no_drop_found.RULE,
+    unknown.RULE,
+    *aws_messages.RULES,
+    aws_bgp.WITH_TUNNEL,
+    flapping.AWS_RULE,
+    rekey_collision.RULE,
+    no_drop_found.AWS_RULE,
+    unknown.AWS_RULE,
+)
 
-__all__ = [
-    "DROP_RULES",
-    "NEGOTIATION_RULES",
-    "bgp_session_down",
-    "config_change",
-    "dpd_timeout",
-    "flapping",
-    "gateway_failover",
-    "ike_proposal_mismatch",
-    "logs_not_ingested",
-    "maintenance_failover",
-    "no_drop_found",
-    "peer_unreachable",
-    "psk_mismatch",
-    "remote_initiated",
-    "traffic_selector_mismatch",
-    "unknown",
-]
+
+def ordered(kind: Kind, provider: str) -> tuple[Rule, ...]:
+    """The rules of one kind for one provider, most specific first."""
+    found = [r for r in REGISTRY if r.kind is kind and r.provider in (provider, "any")]
+    return tuple(sorted(found, key=lambda r: r.priority))
+
+
+def origin_causes() -> frozenset:
+    """Causes that start on the side that logs them (an Azure↔AWS link's other end sees their consequence)."""
+    return frozenset(r.cause for r in REGISTRY if r.origin)
+
+
+__all__ = ["REGISTRY", "Kind", "Rule", "ordered", "origin_causes"]

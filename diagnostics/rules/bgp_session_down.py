@@ -12,9 +12,9 @@ Why it matters: a BGP drop without a tunnel drop is a routing problem, not an IP
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
+from diagnostics.model import Cause, Confidence, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
 
 WITH_TUNNEL = 120.0  # a BGP drop this close to a tunnel drop is its effect
 QUICK_DROP = 300.0  # connected then disconnected within this: "established but then dropped"
@@ -36,7 +36,6 @@ def bgp_session_down(ctx: RuleContext) -> Finding | None:
                          "went down, not the other way round."),
             advice="Fix the tunnel drop; BGP re-establishes on its own once the tunnel is up.",
             evidence=[first, tunnel_drop.down],
-            rule="bgp_session_down",
         )
     ups = ctx.near([EventKind.BGP_UP], first.ts, QUICK_DROP, 0)
     quick = bool(ups) and first.ts - ups[-1].ts <= QUICK_DROP
@@ -56,7 +55,6 @@ def bgp_session_down(ctx: RuleContext) -> Finding | None:
                 "keepalive 60 s, hold 180 s), more than 4,000 prefixes advertised to Azure (Azure then drops the "
                 "session), the BGP peer addresses and ASNs, and that TCP 179 is allowed inside the tunnel."),
         evidence=[*ups[-1:], *downs[:5]],
-        rule="bgp_session_down",
     )
 
 
@@ -64,3 +62,10 @@ def _mine(ctx: RuleContext, message: str) -> bool:
     """With `bgp_peer_ip` in the tunnel's config, only that peer's events count; otherwise the gateway's."""
     peer = str(ctx.tunnel.extra.get("bgp_peer_ip", ""))
     return not peer or peer in message
+
+
+RULE = Rule(
+    id="bgp_session_down", cause=Cause.BGP_SESSION_DOWN, kind=Kind.WINDOW, priority=10, provider="azure",
+    detects="the BGP session over the tunnel dropped, alone or with the tunnel",
+    sources=("azure-bgp",), check=bgp_session_down,
+)

@@ -11,10 +11,10 @@ Why it matters: the drop was caused by a change someone made; the fix is on the 
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext
-from .reasons import Reason, classify_reason
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.reasons import Reason, classify_reason
 
 #: The change is logged with a delay of "some minutes" (seed 000), so it may appear after the drop too.
 CHANGE_BEFORE = 15 * 60
@@ -56,6 +56,12 @@ def config_change(ctx: RuleContext, drop: Drop) -> Finding | None:
                 "the tunnel stays down, compare the new settings (shared key, IPsec/IKE policy, address spaces) "
                 "with the on-premises device."),
         evidence=[*([change] if change else []), drop.down, *([drop.up] if drop.up else [])],
-        rule="config_change",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="config_change", cause=Cause.CONFIG_CHANGE, kind=Kind.DROP, priority=10, provider="azure", origin=True,
+    detects="a gateway or connection configuration change just before the drop",
+    sources=("azure-config-change", "azure-tunnel-reasons"), check=config_change,
+)

@@ -11,10 +11,11 @@ the device, or the DPD timers, not in Azure.
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text, short_instance
-from .reasons import Reason, classify_reason
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.reasons import Reason, classify_reason
+from diagnostics.timefmt import duration_text, short_instance
 
 #: "within a few seconds" (seed 000); beyond this a same-instance reconnect is no longer a glitch.
 QUICK_RECONNECT_SECONDS = 60
@@ -52,6 +53,12 @@ def dpd_timeout(ctx: RuleContext, drop: Drop) -> Finding | None:
                 "link flap), the device's uptime and CPU, and that DPD is enabled on the device with a timeout "
                 "of 30–45 s (shorter timeouts make tunnels drop on brief loss)."),
         evidence=[drop.down, *([drop.up] if drop.up else []), *reinit[:1]],
-        rule="dpd_timeout",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="dpd_timeout", cause=Cause.DPD_TIMEOUT, kind=Kind.DROP, priority=40, provider="azure",
+    detects="the peer stopped answering dead-peer detection; the tunnel came back on the same instance",
+    sources=("azure-tunnel-reasons", "azure-failover"), check=dpd_timeout,
+)

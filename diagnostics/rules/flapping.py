@@ -11,15 +11,21 @@ Why it matters: one drop is an incident; a flap is a condition, and its rhythm s
 from __future__ import annotations
 
 import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 from statistics import median, pstdev
 
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text, short_instance
+from diagnostics.aws.timeline import is_bgp_drop
+from diagnostics.model import Cause, Confidence, Drop, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.aws import tunnel_label
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timefmt import duration_text, short_instance
 
 MIN_DROPS = 3
 REGULAR_SPREAD = 0.2  # gap standard deviation / median below this reads as a timer
 IKEV1_REKEY = 28_800
+#: AWS tunnel defaults (VPN tunnel options): phase 1 lifetime 28,800 s, phase 2 3,600 s, DPD timeout 30 s.
+AWS_PHASE2_LIFETIME = 3600
 
 
 def rhythm(ctx: RuleContext, drops: list[Drop], subject: str, timer: float, timer_text: str) -> list[str]:
@@ -73,5 +79,45 @@ def flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | 
                 "phase 1, 27,000 s phase 2, DPD 45 s). For an irregular one, check the internet path and the "
                 "device's logs at the drop times. If BGP runs over the tunnel, expect it to flap with it."),
         evidence=[e for d in drops[:6] for e in (d.down, d.up) if e is not None],
-        rule="flapping",
     )
+
+
+RULE = Rule(
+    id="flapping", cause=Cause.FLAPPING, kind=Kind.WINDOW, priority=20, provider="azure",
+    detects="three or more drops in the window, with their rhythm and causes",
+    sources=("azure-failover",), check=flapping,
+)
+
+
+def aws_flapping(ctx: RuleContext, causes: Counter[str] | None = None) -> Finding | None:
+    """Three or more drops of one tunnel of an AWS connection in the window: count, rhythm, and each drop's cause."""
+    by_tunnel: dict[str, list[Drop]] = defaultdict(list)
+    for drop in ctx.window_drops:
+        if not is_bgp_drop(drop):
+            by_tunnel[drop.down.instance].append(drop)
+    ip, worst = max(by_tunnel.items(), key=lambda kv: len(kv[1]), default=("", []))
+    if len(worst) < MIN_DROPS:
+        return None
+    parts = rhythm(ctx, worst, f"{tunnel_label(ctx, ip).capitalize()} of {ctx.tunnel.name} went down",
+                   AWS_PHASE2_LIFETIME,
+                   "The drops come every ~1 h, AWS's default phase 2 lifetime: the rekey fails each time; compare "
+                   "the device's phase 2 lifetime and PFS settings with the tunnel options.")
+    others = {k: len(v) for k, v in by_tunnel.items() if k != ip}
+    if others:
+        parts.insert(-1, "Other tunnel: " + ", ".join(f"{k} {n} drop{'s' if n > 1 else ''}"
+                                                      for k, n in others.items()) + ".")
+    parts += causes_sentence(causes)
+    return Finding(
+        cause=Cause.FLAPPING, confidence=Confidence.HIGH, title=f"Flapping: {len(worst)} drops of one tunnel",
+        explanation=" ".join(parts),
+        advice=("For a regular rhythm compare IKE/IPsec lifetimes and DPD settings on both sides (AWS defaults: phase "
+                "1 28,800 s, phase 2 3,600 s, DPD timeout 30 s). For an irregular one check the internet path and "
+                "the device's logs at the drop times. If BGP runs over the tunnel, it flaps with it."),
+        evidence=[e for d in worst[:6] for e in (d.down, d.up) if e is not None])
+
+
+AWS_RULE = Rule(
+    id="aws.flapping", cause=Cause.FLAPPING, kind=Kind.WINDOW, priority=120, provider="aws",
+    detects="three or more drops of one tunnel of an AWS connection in the window, with their rhythm and causes",
+    sources=("aws-tunnel-options",), check=aws_flapping,
+)

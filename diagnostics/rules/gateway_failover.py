@@ -10,10 +10,11 @@ Why it matters: the on-premises side is not at fault; whether someone reset the 
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text, short_instance
-from .maintenance_failover import FAILOVER_MAX_SECONDS, maintenance_failover
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.maintenance_failover import FAILOVER_MAX_SECONDS, maintenance_failover
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timefmt import duration_text, short_instance
 
 PRIMARY_CHANGE_WINDOW = 5 * 60
 
@@ -43,6 +44,12 @@ def gateway_failover(ctx: RuleContext, drop: Drop) -> Finding | None:
                 "reset it, treat it as unlogged platform maintenance; if it repeats, open a case with Azure "
                 "support with the times of each failover."),
         evidence=[*primary_changes[:1], drop.down, *([drop.up] if drop.up else [])],
-        rule="gateway_failover",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="gateway_failover", cause=Cause.GATEWAY_FAILOVER, kind=Kind.DROP, priority=50, provider="azure", origin=True,
+    detects="a switch to the other gateway instance within seconds with no maintenance record",
+    sources=("azure-failover", "azure-maintenance"), check=gateway_failover,
+)

@@ -13,11 +13,12 @@ Why it matters: the fix is one setting on one side, and the answer should say wh
 
 from __future__ import annotations
 
-from ..azure.negotiation import Negotiation, NegotiationGroup
-from ..azure.policy import Mismatch, compare, policy_from_config
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
-from .negotiations import down_period, groups_in, runs, sample_rows
+from diagnostics.azure.negotiation import Negotiation, NegotiationGroup
+from diagnostics.azure.policy import Mismatch, compare, policy_from_config
+from diagnostics.model import Cause, Confidence, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.negotiations import down_period, groups_in, runs, sample_rows
 
 POLICY_FAILURES = ("policy", "no_policy", "unsupported")
 
@@ -65,5 +66,12 @@ def ike_proposal_mismatch(ctx: RuleContext) -> Finding | None:
         explanation=f"{text} {run.repeated(ctx)}",
         advice=advice,
         evidence=sample_rows(ctx, sample),
-        rule="ike_proposal_mismatch",
     )
+
+
+RULE = Rule(
+    id="ike_proposal_mismatch", cause=Cause.IKE_PROPOSAL_MISMATCH, kind=Kind.NEGOTIATION,
+    priority=20, provider="azure", origin=True,
+    detects="no common IKE or IPsec proposal; names the differing parameter",
+    sources=("azure-ike-errors", "azure-ipsec-defaults"), check=ike_proposal_mismatch,
+)

@@ -10,8 +10,9 @@ is the honest answer.
 
 from __future__ import annotations
 
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
+from diagnostics.model import Cause, Confidence, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
 
 INGESTION_LAG = 15 * 60
 
@@ -47,5 +48,11 @@ def logs_not_ingested(ctx: RuleContext) -> Finding | None:
         advice=(f"Ask again after {ctx.fmt(ctx.end + INGESTION_LAG, seconds=False)}; meanwhile the connection's "
                 "status in the portal (or `az network vpn-connection show`) tells whether it is up now."),
         evidence=[],
-        rule="logs_not_ingested",
     )
+
+
+RULE = Rule(
+    id="logs_not_ingested", cause=Cause.LOGS_NOT_INGESTED, kind=Kind.WINDOW, priority=30, provider="any",
+    detects="the window is too recent for its logs to have arrived",
+    sources=("azure-ingestion-lag",), check=logs_not_ingested,
+)

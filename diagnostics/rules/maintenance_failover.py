@@ -11,9 +11,10 @@ Why it matters: nothing is broken on either side; the right action is none, or a
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text, short_instance
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timefmt import duration_text, short_instance
 
 #: Planned failover restores in 10–15 s, unplanned within 1–1.5 min (research §2.2.2, vpn-gateway-highlyavailable).
 FAILOVER_MAX_SECONDS = 90
@@ -90,6 +91,13 @@ def maintenance_failover(ctx: RuleContext, drop: Drop) -> Finding | None:
                 "notice; if short outages matter, use an active-active gateway with BGP, and consider "
                 "customer-controlled maintenance (it covers gateway software updates only)."),
         evidence=[e for e in evidence if e is not None],
-        rule="maintenance_failover",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="maintenance_failover", cause=Cause.MAINTENANCE_FAILOVER, kind=Kind.DROP,
+    priority=20, provider="azure", origin=True,
+    detects="a switch to the other gateway instance within seconds while the gateway was under platform maintenance",
+    sources=("azure-maintenance", "azure-failover"), check=maintenance_failover,
+)

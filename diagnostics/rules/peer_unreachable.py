@@ -10,9 +10,10 @@ Why it matters: no key or proposal can be wrong if no packet arrives; the fix is
 
 from __future__ import annotations
 
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
-from .negotiations import down_period, groups_in, runs, sample_rows
+from diagnostics.model import Cause, Confidence, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.negotiations import down_period, groups_in, runs, sample_rows
 
 MIN_ATTEMPTS = 2
 ADVICE = ("Check that the local network gateway's IP address is the device's current public IP, that no NSG or "
@@ -43,7 +44,6 @@ def peer_unreachable(ctx: RuleContext) -> Finding | None:
                      "nothing back: the packets do not reach the device, or its answers do not reach Azure."),
         advice=ADVICE,
         evidence=sample_rows(ctx, run.sample),
-        rule="peer_unreachable",
     )
 
 
@@ -60,5 +60,11 @@ def _silent(ctx: RuleContext, device: str) -> Finding | None:
                      f"exchange with {device} since, although it logs IKE for its other peers: nothing reaches it."),
         advice=ADVICE,
         evidence=[drop.down],
-        rule="peer_unreachable",
     )
+
+
+RULE = Rule(
+    id="peer_unreachable", cause=Cause.PEER_UNREACHABLE, kind=Kind.NEGOTIATION, priority=40, provider="azure",
+    detects="the gateway keeps starting negotiations and the device never answers",
+    sources=("azure-ike-log", "azure-peer-unreachable"), check=peer_unreachable,
+)

@@ -9,9 +9,10 @@ Why it matters: nothing else is wrong; the fix is to set the same key on both si
 
 from __future__ import annotations
 
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
-from .negotiations import down_period, runs, sample_rows
+from diagnostics.model import Cause, Confidence, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.negotiations import down_period, runs, sample_rows
 
 
 def psk_mismatch(ctx: RuleContext) -> Finding | None:
@@ -36,5 +37,11 @@ def psk_mismatch(ctx: RuleContext) -> Finding | None:
                 "spaces and special characters the device escapes). Azure keeps retrying every few seconds, so the "
                 "tunnel comes up by itself once the keys match."),
         evidence=sample_rows(ctx, sample),
-        rule="psk_mismatch",
     )
+
+
+RULE = Rule(
+    id="psk_mismatch", cause=Cause.PSK_MISMATCH, kind=Kind.NEGOTIATION, priority=10, provider="azure", origin=True,
+    detects="negotiations of the outage fail IKE authentication: the pre-shared keys differ",
+    sources=("azure-ike-errors", "azure-ike-log"), check=psk_mismatch,
+)

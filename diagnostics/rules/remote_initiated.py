@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text
-from .reasons import Reason, classify_reason
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.reasons import Reason, classify_reason
+from diagnostics.timefmt import duration_text
 
 PEER_INIT = re.compile(r"\[RECEIVED\]\s*\[SA_INIT\].*rCookie 0x0\b", re.I)
 PEER_INIT_BEFORE = 60
@@ -50,6 +51,12 @@ def remote_initiated(ctx: RuleContext, drop: Drop) -> Finding | None:
                 "clearing the tunnel, or a rekey with changed settings. If it keeps doing this, check its IKE/IPsec "
                 "lifetimes against Azure's (28,800 s phase 1, 27,000 s phase 2)."),
         evidence=[*peer_inits[:2], drop.down, *([drop.up] if drop.up else [])],
-        rule="remote_initiated",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="remote_initiated", cause=Cause.REMOTE_INITIATED, kind=Kind.DROP, priority=30, provider="azure",
+    detects="the on-premises device tore the tunnel down or started a new negotiation while it was up",
+    sources=("azure-tunnel-reasons", "azure-ike-log"), check=remote_initiated,
+)

@@ -11,11 +11,12 @@ Why it matters: phase 1 works, so people look at keys and proposals; the ranges 
 
 from __future__ import annotations
 
-from ..azure.ike_errors import Failure
-from ..azure.negotiation import NegotiationGroup
-from ..findings import Cause, Confidence, Finding
-from .context import RuleContext
-from .negotiations import down_period, runs, sample_rows
+from diagnostics.azure.ike_errors import Failure
+from diagnostics.azure.negotiation import NegotiationGroup
+from diagnostics.model import Cause, Confidence, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.negotiations import down_period, runs, sample_rows
 
 
 def _is_ts_failure(group: NegotiationGroup) -> bool:
@@ -54,5 +55,12 @@ def traffic_selector_mismatch(ctx: RuleContext) -> Finding | None:
                 "For a policy-based device, enable UsePolicyBasedTrafficSelectors on the connection (and define the "
                 "matching pairs), or configure the device with 0.0.0.0/0 selectors (route-based)."),
         evidence=sample_rows(ctx, shown),
-        rule="traffic_selector_mismatch",
     )
+
+
+RULE = Rule(
+    id="traffic_selector_mismatch", cause=Cause.TRAFFIC_SELECTOR_MISMATCH, kind=Kind.NEGOTIATION,
+    priority=30, provider="azure", origin=True,
+    detects="the traffic selectors (encryption domains) of the two sides differ",
+    sources=("azure-traffic-selectors", "azure-ike-errors"), check=traffic_selector_mismatch,
+)

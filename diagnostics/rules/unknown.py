@@ -7,9 +7,12 @@ on the on-premises side, the next step is a support case.
 
 from __future__ import annotations
 
-from ..events import EventKind
-from ..findings import Cause, Confidence, Drop, Finding
-from .context import RuleContext, duration_text, short_instance
+from diagnostics.aws.timeline import is_bgp_drop
+from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.registry import Kind, Rule
+from diagnostics.rules.support.aws import outage_text, tunnel_label, unique_sorted
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timefmt import duration_text, short_instance
 
 AROUND = 120
 MAX_ROWS = 12
@@ -32,6 +35,35 @@ def unknown(ctx: RuleContext, drop: Drop) -> Finding:
         advice=("Read the rows below and the on-premises device's logs for the same minute. If neither side shows "
                 "a reason, open a case with Azure support with the gateway, the connection and these UTC times."),
         evidence=sorted(around, key=lambda e: e.ts) or [drop.down],
-        rule="unknown",
         drop=drop,
     )
+
+
+RULE = Rule(
+    id="unknown", cause=Cause.UNKNOWN, kind=Kind.FALLBACK, priority=99, provider="azure",
+    detects="a drop no rule explains with at least medium confidence; the rows around it are shown",
+    sources=(), check=unknown,
+)
+
+
+def aws_unknown(ctx: RuleContext, drop: Drop) -> Finding:
+    """A drop of an AWS tunnel that no message explains: the tunnel's rows around it are shown."""
+    around = [e for e in ctx.timeline.between(drop.down_ts - AROUND, drop.down_ts + AROUND)
+              if e.instance == drop.down.instance][:MAX_ROWS]
+    what = "BGP session" if is_bgp_drop(drop) else "tunnel"
+    text = (f"The {what} on {tunnel_label(ctx, drop.down.instance)} of {ctx.tunnel.name} went down at "
+            f"{ctx.fmt(drop.down_ts)} and AWS logged no message that explains it (no DPD timeout, delete from the "
+            f"customer gateway, authentication, proposal or selector error). " + outage_text(ctx, drop, "It"))
+    return Finding(
+        cause=Cause.UNKNOWN, confidence=Confidence.LOW, title="Drop found, cause not in the AWS logs",
+        explanation=text,
+        advice=("Read the rows below and the customer gateway's logs for the same minute. If neither shows a reason, "
+                "open an AWS Support case with the VPN connection id, the tunnel outside IP and these UTC times."),
+        evidence=unique_sorted(around or [drop.down]), rule=AWS_RULE.id, drop=drop)
+
+
+AWS_RULE = Rule(
+    id="aws.unknown", cause=Cause.UNKNOWN, kind=Kind.FALLBACK, priority=199, provider="aws",
+    detects="a drop of an AWS tunnel that no logged message explains; the tunnel's rows around it are shown",
+    sources=("aws-log-fields",), check=aws_unknown,
+)

@@ -10,9 +10,9 @@ Reads, per source and log group (a group holds many connections' streams, resear
 2. **The baseline** (the previous `baseline_days` local days, same context before the first): see below.
 
 Per connection, the day goes through the code the answers use: `build_aws_timeline` (drops are transitions of the
-phase states to down, per tunnel), `diagnose.explain_drop` for each drop (`[0].cause` is its primary cause),
-`diagnose.flapping` for the flag. Each tunnel drop is one `Outage` with `path` = the tunnel's outside IP; the model
-derives downtime (both tunnels down at once) and exposure (one down: no outage, but no redundancy).
+phase states to down, per tunnel), `rules.aws_tunnel_drop.explain_drop` for each drop (`[0].cause` is its primary
+cause), `rules.flapping.aws_flapping` for the flag. Each tunnel drop is one `Outage` with `path` = the tunnel's outside
+IP; the model derives downtime (both tunnels down at once) and exposure (one down: no outage, but no redundancy).
 
 **Why the baseline is not simply `stats count(*)` of drops.** An AWS tunnel logs its phase states on every event,
 not only when they change (research §1.1; `aws.timeline`), and Logs Insights has no window function (prev/lag) to
@@ -58,19 +58,19 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..aws.diagnose import explain_drop, flapping, tunnel_label
-from ..aws.investigate import request_for, window_drops
-from ..aws.parser import LogRecord, is_bgp, parse_records
-from ..aws.sources import AwsLogSource, AwsRead, GroupLogRequest, filter_group_command
-from ..aws.streams import parse_stream_name
-from ..aws.timeline import AwsTimeline, build_aws_timeline
-from ..events import Event, EventKind, Provenance
-from ..findings import Drop
-from ..rules.context import RuleContext
-from ..sources import QueryRecord, SourceError
-from ..timefmt import local_and_utc
-from ..tunnels import Tunnel
-from .model import Baseline, Outage, TunnelDay
+from diagnostics.aws.investigate import request_for, window_drops
+from diagnostics.aws.parser.rows import LogRecord, is_bgp, parse_records
+from diagnostics.aws.sources import AwsLogSource, AwsRead, GroupLogRequest, TunnelLogRequest, filter_group_command
+from diagnostics.aws.streams import parse_stream_name
+from diagnostics.aws.timeline import AwsTimeline, build_aws_timeline
+from diagnostics.model import Drop, Event, EventKind, Provenance, QueryRecord, SourceError
+from diagnostics.rules.aws_tunnel_drop import explain_drop
+from diagnostics.rules.flapping import aws_flapping
+from diagnostics.rules.support.aws import tunnel_label
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.summary.model import Baseline, Outage, TunnelDay
+from diagnostics.timefmt import local_and_utc, local_midnights
+from diagnostics.tunnels import Tunnel
 
 Progress = Callable[[str], None]
 
@@ -204,8 +204,6 @@ def read_group(source: AwsLogSource, request: GroupLogRequest,
     by connection (and its command text says so)."""
     if hasattr(source, "read_group"):
         return source.read_group(request, sink)  # type: ignore[attr-defined]
-    from ..aws.sources import TunnelLogRequest
-
     reads = [source.read_tunnel_logs(TunnelLogRequest(vpn, ips, request.start, request.end, request.log_group))
              for vpn, ips in request.connections]
     records = sorted((r for read in reads for r in read.records), key=lambda r: r.timestamp)
@@ -265,9 +263,9 @@ def tunnel_day(tunnel: Tunnel, events: Sequence[Event], start: datetime, end: da
     atl = build_aws_timeline(events, tunnel)
     timeline = atl.timeline
     today = [e for e in timeline.between(lo, hi) if e.ts < hi]
-    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz, rows_in_window=len(today),
-                      latest_row=timeline.events[-1].ts if timeline.events else None)
     drops = day_drops(atl, lo, hi)
+    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz, rows_in_window=len(today),
+                      latest_row=timeline.events[-1].ts if timeline.events else None, aws=atl, window=drops)
     causes = [explain_drop(ctx, drop)[0].cause.value for drop in drops]
     outages = [outage(drop, lo, hi, cause) for drop, cause in zip(drops, causes, strict=True)]
     silent = silent_start(atl, lo, hi)
@@ -276,7 +274,7 @@ def tunnel_day(tunnel: Tunnel, events: Sequence[Event], start: datetime, end: da
              "established AWS tunnel rekeys and logs at least hourly)." for o in silent]
     day = TunnelDay(tunnel.name, "aws", hi - lo, outages=sorted(outages + silent, key=lambda o: (o.start, o.path)),
                     no_logs=not today, paths=len(tunnel.aws_outside_ips) or 2,
-                    flapping=flapping(ctx, drops, Counter(causes)) is not None)
+                    flapping=aws_flapping(ctx, Counter(causes)) is not None)
     return day, notes
 
 
@@ -526,10 +524,3 @@ def baseline_of(tunnel: Tunnel, streams: dict[str, StreamStats], events: Sequenc
     return Baseline(days=len(days), drops=round(sum(d.drops for d in days) / len(days), 2),
                     downtime_s=round(sum(d.downtime_s for d in days) / len(days), 1))
 
-
-def local_midnights(day_start: datetime, zone: ZoneInfo, days_before: int) -> list[datetime]:
-    """UTC instants of local midnight from `days_before` days before `day_start`'s local date up to that date, on
-    the calendar (DST days are 23 or 25 h)."""
-    local = day_start.astimezone(zone).date()
-    return [datetime.combine(local - timedelta(days=n), datetime.min.time(), zone).astimezone(UTC)
-            for n in range(days_before, -1, -1)]

@@ -25,22 +25,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from ..azure.kql import OPTIONAL_COLUMNS, PROJECTED_COLUMNS, kql_datetime, kql_string
-from ..azure.rows import make_normaliser
-from ..engine import drop_causes
-from ..events import EventKind, Provenance
-from ..findings import Drop
-from ..investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN, feed, negotiations
-from ..rules import flapping
-from ..rules.context import RuleContext
-from ..rules.negotiations import down_period
-from ..sources import Fetch, KqlBackend, KqlResult, QueryRecord, SourceError
-from ..timeline import TimelineBuilder
-from ..tunnels import Tunnel
-from .model import Baseline, Marker, Outage, TunnelDay
+from diagnostics.azure.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN, feed, negotiations
+from diagnostics.azure.kql import OPTIONAL_COLUMNS, PROJECTED_COLUMNS, kql_datetime, kql_string
+from diagnostics.azure.negotiation import LEAD
+from diagnostics.azure.parser.rows import make_normaliser
+from diagnostics.azure.sources import KqlBackend, KqlResult
+from diagnostics.azure.timeline import TimelineBuilder
+from diagnostics.engine import drop_causes
+from diagnostics.model import Drop, EventKind, Fetch, Provenance, QueryRecord, SourceError
+from diagnostics.rules import flapping
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.rules.support.negotiations import down_period
+from diagnostics.summary.model import Baseline, Marker, Outage, TunnelDay
+from diagnostics.tunnels import Tunnel
 
 Progress = Callable[[str], None]
 MARKER_KINDS = {EventKind.MAINTENANCE: "maintenance", EventKind.CONFIG_CHANGE: "config_change"}
@@ -286,13 +286,13 @@ def _explain(result: TunnelDay, tunnel: Tunnel, details: Details, history: dict[
                       latest_row=timeline.events[-1].ts if timeline.events else None)
     period = down_period(ctx)
     if period is not None and ctx.primary_drop() is not None:
-        timeline.ike = negotiations(backends, tunnel, period[0] - 5, min(period[1], now.timestamp()), fetch)
+        ctx.ike = negotiations(backends, tunnel, period[0] - LEAD, min(period[1], now.timestamp()), fetch)
     causes = drop_causes(ctx)
     result.outages = [_outage(drop, finding.cause.value, lo, hi) for drop, finding in causes]
     carried = _carried_over(timeline.drops, timeline.tunnel_rows, history, day, lo, hi)
     if carried is not None:
         result.outages.insert(0, carried)
-    result.flapping = flapping(ctx, Counter(f.cause.value for _, f in causes)) is not None
+    result.flapping = flapping.flapping(ctx, Counter(f.cause.value for _, f in causes)) is not None
 
 
 def _outage(drop: Drop, cause: str, lo: float, hi: float) -> Outage:
@@ -334,10 +334,3 @@ def _epoch(value: object) -> float | None:
 def _latest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
-
-def local_midnights(day_start: datetime, zone: ZoneInfo, days_before: int) -> list[datetime]:
-    """The UTC instants of local midnight for `days_before` days before `day_start` (a local midnight) up to it.
-    Computed on the calendar, not by subtracting 24 h, so DST days are 23 or 25 h long."""
-    local = day_start.astimezone(zone).date()
-    return [datetime.combine(local - timedelta(days=n), datetime.min.time(), zone).astimezone(UTC)
-            for n in range(days_before, -1, -1)]

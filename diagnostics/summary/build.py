@@ -1,7 +1,7 @@
 """`summarize_day`: the daily summary of every tunnel (or some) for one local day — the library entry point the
 CLI, the scheduler and Slack share.
 
-    summary = summarize_day(registry, backends, date(2026, 11, 21), ZoneInfo("Europe/Paris"), now)
+    summary = summarize_day(registry, sources, date(2026, 11, 21), ZoneInfo("Europe/Paris"), now)
     summary.ordered()[0]   # the most troubled tunnel
 
 Azure tunnels (and the Azure end of an Azure<->AWS link, which is where its outage shows) are summarised from
@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..aws.sources import AwsLogSource, kql_backends
-from ..rules.logs_not_ingested import INGESTION_LAG
-from ..tunnels import Tunnel, TunnelRegistry
-from .azure import local_midnights, summarize_azure
-from .model import DaySummary
+from diagnostics.rules.logs_not_ingested import INGESTION_LAG
+from diagnostics.sources import Sources
+from diagnostics.summary.aws import summarize_aws
+from diagnostics.summary.azure import summarize_azure
+from diagnostics.summary.model import DaySummary
+from diagnostics.timefmt import local_midnights
+from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 #: "change vs. the previous 7 days' average" (issue 6 §2).
 BASELINE_DAYS = 7
@@ -45,7 +47,7 @@ def previous_day(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date() - timedelta(days=1)
 
 
-def summarize_day(registry: TunnelRegistry, backends: Sequence[object], day: date, zone: ZoneInfo, now: datetime,
+def summarize_day(registry: TunnelRegistry, sources: Sources, day: date, zone: ZoneInfo, now: datetime,
                   tunnels: Sequence[str] | None = None, progress: Progress | None = None) -> DaySummary:
     """The summary of local `day` in `zone` for `tunnels` (names or aliases; None or empty: every tunnel).
 
@@ -59,23 +61,19 @@ def summarize_day(registry: TunnelRegistry, backends: Sequence[object], day: dat
     azure = [t for t in chosen if t.azure_gateway]
     amazon = [t for t in chosen if not t.azure_gateway and t.aws_vpn_connection]
     if azure:
-        kql = kql_backends(backends)
-        if not kql:
+        if not sources.kql:
             summary.notes.append(f"No Azure log source is configured: {', '.join(t.name for t in azure)} "
                                  "could not be summarised.")
         else:
-            result = summarize_azure(azure, kql, bounds, now, zone, progress)
+            result = summarize_azure(azure, sources.kql, bounds, now, zone, progress)
             summary.tunnels += result.days.values()
             _absorb(summary, result.fetch.queries, result.fetch.notes, result.fetch.failures)
     if amazon:
-        from .aws import summarize_aws  # boto3-backed sources load only when there are AWS tunnels
-
-        sources = [b for b in backends if isinstance(b, AwsLogSource)]
-        if not sources:
+        if not sources.aws:
             summary.notes.append(f"No AWS log source is configured: {', '.join(t.name for t in amazon)} "
                                  "could not be summarised.")
         else:
-            result = summarize_aws(amazon, sources, start, end, now, baseline_days=BASELINE_DAYS, tz=zone,
+            result = summarize_aws(amazon, sources.aws, start, end, now, baseline_days=BASELINE_DAYS, tz=zone,
                                    progress=progress)
             summary.tunnels += result.days.values()
             _absorb(summary, result.queries, result.notes, result.failures)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import pairwise
 
-from ..sources import QueryRecord
+from diagnostics.model import QueryRecord
 
 
 @dataclass(frozen=True)

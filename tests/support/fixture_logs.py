@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from diagnostics.azure.exports import read_azure_export
-from diagnostics.investigate import Investigation, investigate
-from diagnostics.local_workspace import LocalWorkspace
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.investigate import investigate
+from diagnostics.model import Investigation
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -38,5 +40,5 @@ def ask_at(fixture: str, at: str, tunnel: Tunnel = PARIS, now: str | None = None
     """Investigate `tunnel` around `at`, as "why did <tunnel> drop at <at>" would."""
     anchor = utc(at)
     pinned_now = utc(now) if now else anchor + timedelta(days=1)
-    return investigate(tunnel, anchor - half_width, anchor + half_width, [workspace_of(fixture)],
+    return investigate(tunnel, anchor - half_width, anchor + half_width, Sources(kql=[workspace_of(fixture)]),
                        now=pinned_now, anchor=anchor)

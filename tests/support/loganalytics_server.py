@@ -40,9 +40,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from diagnostics.azure.rows import RowError, parse_time
-from diagnostics.local_workspace import LocalWorkspace
-from diagnostics.sources import KqlResult, SourceError
+from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.parser.rows import RowError, parse_time
+from diagnostics.azure.sources import KqlResult
+from diagnostics.model import SourceError
 
 QUERY_PATH = re.compile(r"^/v1/workspaces/(?P<workspace>[^/?#]+)/query/?$")
 DURATION = re.compile(

@@ -203,7 +203,7 @@ TIME_KEYS = ("event_timestamp", "timestamp", "VpnLogCreationTimestamp", "VpnLogC
 
 
 def rebase(records: Iterable[Any], end_ms: int) -> list[Any]:
-    """Records (diagnostics.aws.parser.LogRecord) moved so the last one is at `end_ms`, by whole seconds, with the
+    """Records (diagnostics.aws.parser.rows.LogRecord) moved so the last one is at `end_ms`, by whole seconds, with the
     times inside each message moved alike: moto drops events older than 14 days (research §4.2)."""
     records = list(records)
     shift = (end_ms - max(r.timestamp for r in records)) // 1000

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from ..events import Event, EventKind, Provenance
+from diagnostics.model import Event, EventKind, Provenance
 
 #: Columns the bot reads, by lower-cased name. Values are the canonical spelling.
 CANONICAL_COLUMNS = {

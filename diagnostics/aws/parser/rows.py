@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from ..events import Event, EventKind, Provenance
-from .streams import parse_stream_name
+from diagnostics.aws.streams import parse_stream_name
+from diagnostics.model import Event, EventKind, Provenance
 
 #: event_timestamp above this is milliseconds (1e12 ms is 2001; 1e12 s is the year 33658).
 MS_THRESHOLD = 1e11

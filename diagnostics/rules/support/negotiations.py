@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..azure.negotiation import Negotiation, NegotiationGroup
-from ..events import Event, EventKind
-from .context import RuleContext
-
-#: An outage shorter than this is a quick reconnect: its negotiations succeeded, nothing to explain.
-QUICK_OUTAGE = 60.0
-#: Negotiations that began this long before the drop still belong to the outage (logging is not atomic).
-LEAD = 5.0
+from diagnostics.azure.negotiation import LEAD, Negotiation, NegotiationGroup
+from diagnostics.model import Event, EventKind
+from diagnostics.rules.support.context import RuleContext
+from diagnostics.timeline import down_period as timeline_down_period
 
 
 @dataclass
@@ -42,21 +38,14 @@ class FailureRun:
 
 
 def down_period(ctx: RuleContext) -> tuple[float, float] | None:
-    """When the tunnel was down in the window: the primary drop's outage, or the whole window when the tunnel
-    had no state change in it (it was down, or never up, before the window began)."""
-    drop = ctx.primary_drop()
-    if drop is not None:
-        end = drop.up_ts if drop.up_ts is not None else ctx.end
-        return (drop.down_ts, end) if drop.up is None or end - drop.down_ts >= QUICK_OUTAGE else None
-    if not any(ctx.start <= r.ts <= ctx.end for r in ctx.timeline.tunnel_rows):
-        return ctx.start, ctx.end
-    return None
+    """When the tunnel was down in the window asked about (`diagnostics.timeline.down_period`)."""
+    return timeline_down_period(ctx.timeline, ctx.start, ctx.end, ctx.anchor)
 
 
 def runs(ctx: RuleContext, period: tuple[float, float],
          accept: Callable[[NegotiationGroup], bool]) -> list[FailureRun]:
     """Groups of negotiations that started in the period and that `accept` takes, the largest first."""
-    summary = ctx.timeline.ike
+    summary = ctx.ike
     if summary is None:
         return []
     lo, hi = period[0] - LEAD, period[1]
@@ -69,7 +58,7 @@ def runs(ctx: RuleContext, period: tuple[float, float],
 
 
 def groups_in(ctx: RuleContext, period: tuple[float, float]) -> list[NegotiationGroup]:
-    summary = ctx.timeline.ike
+    summary = ctx.ike
     return [g for g, _ in summary.groups_between(period[0] - LEAD, period[1])] if summary else []
 
 

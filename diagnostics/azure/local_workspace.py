@@ -20,9 +20,10 @@ from typing import Any
 
 import duckdb_kql
 
-from .azure.kql import STANDARD_COLUMNS
-from .azure.rows import canonical_column, parse_time
-from .sources import KqlResult, SourceError
+from diagnostics.azure.kql import STANDARD_COLUMNS
+from diagnostics.azure.parser.rows import canonical_column, parse_time
+from diagnostics.azure.sources import KqlResult
+from diagnostics.model import SourceError
 
 TABLE = "AzureDiagnostics"
 ROWS_TABLE = "AzureDiagnostics_rows"

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .azure.kql import kql_datetime, kql_string
-from .azure.rows import make_normaliser
-from .events import Event, Provenance
-from .sources import KqlBackend, QueryRecord, SourceError
+from diagnostics.azure.kql import kql_datetime, kql_string
+from diagnostics.azure.parser.rows import make_normaliser
+from diagnostics.azure.sources import KqlBackend
+from diagnostics.model import Event, Provenance, QueryRecord, SourceError
 
 _SESSION = re.compile(r"\[(OVPN_[^\]]+|IKEv2_[^\]]+)\]")
 _USER = re.compile(r"Username=(\S+)")

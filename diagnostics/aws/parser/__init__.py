@@ -1,0 +1,1 @@
+"""Reading AWS tunnel log events into events."""

@@ -1,0 +1,1 @@
+"""Reading Azure's log rows into events."""

@@ -1,0 +1,1 @@
+"""What the rules share: the context every rule sees, and helpers that are not rules themselves."""
