@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from diagnostics import demo as shared
 from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.sources import MemoryLogSource
-from diagnostics.azure import demo as azure_demo
 
 _SEED = "vpnbot-aws-demo-v1"
-INGESTION_LAG = azure_demo.INGESTION_LAG
-WEEK = azure_demo.WEEK
+INGESTION_LAG = shared.INGESTION_LAG
+WEEK = shared.WEEK
 LOG_GROUP = "/aws/vendedlogs/vpn-demo"
 
 EST, REKEY, NEG, DOWN = "established", "rekeying", "negotiating", "down"
@@ -66,9 +66,8 @@ DC3 = Connection("dc3", ("aws-dc3", "warehouse"), "vpn-0c3d4e5f607182930", ("203
                  "198.51.100.150", millis=True)
 DC4 = Connection("dc4", ("aws-dc4", "factory"), "vpn-0d4e5f60718293a4b", ("203.0.113.160", "203.0.113.161"),
                  "198.51.100.160")
-LINK = Connection("hub-aws", (), azure_demo.LINK_AWS_CONNECTION,
-                  (azure_demo.LINK_AWS_OUTSIDE_IPS[0], azure_demo.LINK_AWS_OUTSIDE_IPS[1]),
-                  azure_demo.LINK_GATEWAY.public_ip)
+LINK = Connection("hub-aws", (), shared.LINK_AWS_CONNECTION,
+                  (shared.LINK_AWS_OUTSIDE_IPS[0], shared.LINK_AWS_OUTSIDE_IPS[1]), shared.LINK_GATEWAY_IP)
 CONNECTIONS = (DC1, DC2, DC3, DC4, LINK)
 
 #: Registry entries of the AWS-only connections (the link's entry is in diagnostics.azure.demo.DEMO_TUNNELS).
@@ -319,7 +318,7 @@ def _link(week: _Week) -> None:
     """The AWS end of the Azure↔AWS link: the Azure gateway (the customer gateway here) fails over, AWS declares it
     dead on both tunnels a few seconds later and recovers when it is back."""
     c = LINK
-    azure_down, azure_up = azure_demo.link_outage(week.now)
+    azure_down, azure_up = shared.link_outage(week.now)
     for i, ip in enumerate(c.outside_ips):
         down = azure_down + timedelta(seconds=4.0 + 1.3 * i)
         up = azure_up + timedelta(seconds=1.6 + 0.9 * i)

@@ -73,15 +73,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from diagnostics import demo as shared
+from diagnostics.demo import (
+    INGESTION_LAG,
+    LINK_AWS_CONNECTION,
+    LINK_AWS_OUTSIDE_IPS,
+    LINK_GATEWAY_IP,
+    WEEK,
+    link_outage,
+)
+
 Row = dict[str, Any]
 
 DEMO_TIMEZONE = "UTC"
 
-_SEED = "vpnbot-demo-workspace-v1"
 TENANT_ID = "0b4e2c7d-8a13-4f5e-9c26-d1a7e3f58b94"
 SUBSCRIPTION_ID = "5d2f7a91-3c48-4e0b-b6a2-9f1e8c7d4a30"
-INGESTION_LAG = timedelta(minutes=2)
-WEEK = timedelta(days=7)
 IN_0 = "GatewayTenantWorker_IN_0"
 IN_1 = "GatewayTenantWorker_IN_1"
 
@@ -211,9 +218,7 @@ DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
 # aws_* keys. Only the Azure side's rows are built here; diagnostics.aws.demo builds the AWS side's tunnel logs,
 # aligned on `link_outage`. VPNGW03 logs only its routine child-SA rekeys
 # (a healthy tunnel still logs every day: the summary's "no logs" relies on it).
-LINK_GATEWAY = _Gateway("VPNGW03", "RG-NETWORK-WEU", "192.0.2.30", "10.30.0.0/16")
-LINK_AWS_CONNECTION = "vpn-0e5f60718293a4b5c"
-LINK_AWS_OUTSIDE_IPS = ("203.0.113.170", "203.0.113.171")
+LINK_GATEWAY = _Gateway("VPNGW03", "RG-NETWORK-WEU", LINK_GATEWAY_IP, "10.30.0.0/16")
 _LINK_SITE = _Site("hub-aws", ("azure-aws", "vpngw03-aws"), LINK_GATEWAY, LINK_AWS_OUTSIDE_IPS[0], "0x2",
                    ("10.60.0.0/16",), False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256",
                    None)
@@ -239,8 +244,7 @@ def _ms(value: float) -> timedelta:
     return timedelta(milliseconds=round(value))
 
 
-def _rng(component: str) -> random.Random:
-    return random.Random(f"{_SEED}/{component}")
+_rng = shared.rng
 
 
 def _guid(rng: random.Random) -> str:
@@ -727,21 +731,10 @@ def _quiet(week: _Week) -> None:
     ))
 
 
-def _link_outage(week: _Week) -> tuple[datetime, datetime]:
-    down = week.day(2, 14, 2, 1.0)
-    return down, down + _ms(_rng("aws_link").uniform(38, 52) * 1000)
-
-
-def link_outage(now: datetime) -> tuple[datetime, datetime]:
-    """When the Azure side of the Azure↔AWS link went down and came back (diagnostics.aws.demo aligns on it)."""
-    now = _utc(now)
-    return _link_outage(_Week(now=now, day0=now.replace(hour=0, minute=0, second=0, microsecond=0)))
-
-
 def _aws_link(week: _Week) -> None:
     """VPNGW03 resets with no maintenance record: its tunnel to AWS fails over IN_0 -> IN_1 within a minute, and
     AWS sees its peer vanish (DPD timeouts on both tunnels a few seconds later, diagnostics.aws.demo)."""
-    down, up = _link_outage(week)
+    down, up = link_outage(week.now)
     _drop(week, _LINK_SITE, down, up, (IN_0, IN_1), "GlobalStandbyChanged", _rng("aws_link/drop"))
     week.scenarios.append(Scenario(
         _LINK_SITE.name, "gateway_failover", down,
