@@ -21,15 +21,14 @@ from support.moto_server import REGION, MotoServer
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource, InsightsAnswer, poll_insights
 from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.sources import MemoryLogSource
-from diagnostics.summary.aws import (
+from diagnostics.summary.aws import AwsDaySummary, summarize_aws
+from diagnostics.summary.aws_insights import (
     DOWNS_QUERY,
     PRESENCE_QUERY,
-    AwsDaySummary,
     StreamStats,
     insights_stream_stats,
     is_down_row,
     python_stream_stats,
-    summarize_aws,
 )
 from diagnostics.summary.model import Baseline
 from diagnostics.tunnels import Tunnel
