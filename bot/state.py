@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -128,19 +129,29 @@ class StateStore:
             if self.path != ":memory:":
                 self.db.enable_wal()
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self.db["questions"].create(_QUESTION_COLUMNS, pk="id", if_not_exists=True)  # type: ignore[union-attr]
-            self.db["slack_events"].create({"key": str, "seen_at": str}, pk="key",  # type: ignore[union-attr]
-                                           if_not_exists=True)
-            self.db["user_zones"].create({"user": str, "tz": str, "fetched_at": str},  # type: ignore[union-attr]
-                                         pk="user", if_not_exists=True)
-            self.db["questions"].create_index(["asked_at"], if_not_exists=True)  # type: ignore[union-attr]
-            self.db["slack_events"].create_index(["seen_at"], if_not_exists=True)  # type: ignore[union-attr]
-            self.db["subscriptions"].create(_SUBSCRIPTION_COLUMNS, pk=("channel", "source"),  # type: ignore[union-attr]
-                                            if_not_exists=True)
-            self.db["summary_runs"].create(_RUN_COLUMNS, pk=("channel", "day"),  # type: ignore[union-attr]
-                                           if_not_exists=True)
-            self.db["bundles"].create(_BUNDLE_COLUMNS, pk="id", if_not_exists=True)  # type: ignore[union-attr]
-            self.db["bundles"].create_index(["question_id"], if_not_exists=True)  # type: ignore[union-attr]
+            self.db.table("questions").create(_QUESTION_COLUMNS, pk="id", if_not_exists=True)
+            self.db.table("slack_events").create({"key": str, "seen_at": str}, pk="key", if_not_exists=True)
+            self.db.table("user_zones").create({"user": str, "tz": str, "fetched_at": str}, pk="user",
+                                               if_not_exists=True)
+            self.db.table("questions").create_index(["asked_at"], if_not_exists=True)
+            self.db.table("slack_events").create_index(["seen_at"], if_not_exists=True)
+            self.db.table("subscriptions").create(_SUBSCRIPTION_COLUMNS, pk=("channel", "source"), if_not_exists=True)
+            self.db.table("summary_runs").create(_RUN_COLUMNS, pk=("channel", "day"), if_not_exists=True)
+            self.db.table("bundles").create(_BUNDLE_COLUMNS, pk="id", if_not_exists=True)
+            self.db.table("bundles").create_index(["question_id"], if_not_exists=True)
+
+    @contextmanager
+    def immediate(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction under the lock: the write lock is taken at once, so two processes doing
+        a read-then-write cannot both read the old state; committed on success, rolled back on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     # -- Slack deliveries ---------------------------------------------------------------------------------------
 
@@ -153,19 +164,12 @@ class StateStore:
         if not keys:
             return True
         seen_at = iso(now or datetime.now(UTC))
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                marks = ",".join("?" * len(keys))
-                seen = self._conn.execute(f"SELECT 1 FROM slack_events WHERE key IN ({marks}) LIMIT 1",
-                                          keys).fetchone()
-                if seen is None:
-                    self._conn.executemany("INSERT INTO slack_events (key, seen_at) VALUES (?, ?)",
-                                           [(k, seen_at) for k in keys])
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.immediate() as conn:
+            marks = ",".join("?" * len(keys))
+            seen = conn.execute(f"SELECT 1 FROM slack_events WHERE key IN ({marks}) LIMIT 1", keys).fetchone()
+            if seen is None:
+                conn.executemany("INSERT INTO slack_events (key, seen_at) VALUES (?, ?)",
+                                 [(k, seen_at) for k in keys])
         return seen is None
 
     # -- time zones ---------------------------------------------------------------------------------------------
@@ -180,7 +184,7 @@ class StateStore:
 
     def remember_zone(self, user: str, tz: str, now: datetime | None = None) -> None:
         with self._lock:
-            self.db["user_zones"].upsert(  # type: ignore[union-attr]
+            self.db.table("user_zones").upsert(
                 {"user": user, "tz": tz, "fetched_at": iso(now or datetime.now(UTC))}, pk="user")
 
     # -- questions (the audit trail) -------------------------------------------------------------------------------
@@ -188,21 +192,21 @@ class StateStore:
     def start_question(self, **fields: Any) -> int:
         row = {"outcome": "running", "asked_at": iso(datetime.now(UTC)), **_clean(fields)}
         with self._lock:
-            table = self.db["questions"].insert(row)  # type: ignore[union-attr]
+            table = self.db.table("questions").insert(row)
             return int(table.last_pk)
 
     def finish_question(self, question_id: int, **fields: Any) -> None:
         with self._lock:
-            self.db["questions"].update(question_id, _clean(fields))  # type: ignore[union-attr]
+            self.db.table("questions").update(question_id, _clean(fields))
 
     def question(self, question_id: int) -> dict[str, Any] | None:
         with self._lock:
-            rows = list(self.db["questions"].rows_where("id = ?", [question_id]))  # type: ignore[union-attr]
+            rows = list(self.db.table("questions").rows_where("id = ?", [question_id]))
         return rows[0] if rows else None
 
     def questions(self, where: str | None = None, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self.db["questions"].rows_where(where, list(args), order_by="id"))  # type: ignore[union-attr]
+            return list(self.db.table("questions").rows_where(where, list(args), order_by="id"))
 
     # -- daily summaries: subscriptions -------------------------------------------------------------------------
 
@@ -211,19 +215,13 @@ class StateStore:
         """Make or change `channel`'s Slack-made subscription (one per channel); returns the stored row."""
         row = {"channel": channel, "source": "slack", "time": time, "tz": tz,
                "tunnels": json.dumps(list(tunnels)), "created_by": created_by}
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                old = self._conn.execute("SELECT created_at FROM subscriptions WHERE channel = ? AND source = ?",
-                                         (channel, "slack")).fetchone()
-                row["created_at"] = old[0] if old else iso(now or datetime.now(UTC))
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at)"
-                    " VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at)", row)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.immediate() as conn:
+            old = conn.execute("SELECT created_at FROM subscriptions WHERE channel = ? AND source = ?",
+                               (channel, "slack")).fetchone()
+            row["created_at"] = old[0] if old else iso(now or datetime.now(UTC))
+            conn.execute(
+                "INSERT OR REPLACE INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at)"
+                " VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at)", row)
         return row
 
     def unsubscribe(self, channel: str) -> bool:
@@ -237,8 +235,7 @@ class StateStore:
         """Every stored subscription (or `channel`'s), Slack-made and configuration ones, by channel."""
         where, args = ("channel = ?", [channel]) if channel else (None, [])
         with self._lock:
-            return list(self.db["subscriptions"].rows_where(  # type: ignore[union-attr]
-                where, args, order_by="channel, source"))
+            return list(self.db.table("subscriptions").rows_where(where, args, order_by="channel, source"))
 
     def sync_config_subscriptions(self, rows: Iterable[dict[str, Any]], now: datetime | None = None) -> None:
         """Make the configuration's [[subscriptions]] the stored `source = 'config'` rows, in one transaction
@@ -247,21 +244,15 @@ class StateStore:
         wanted = [{"channel": r["channel"], "source": "config", "time": r["time"], "tz": r["tz"],
                    "tunnels": json.dumps(list(r.get("tunnels") or ())), "created_by": "", "created_at": created}
                   for r in rows]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("DELETE FROM subscriptions WHERE source = 'config' AND channel NOT IN ("
-                                   + ",".join("?" * len(wanted)) + ")", [w["channel"] for w in wanted])
-                for w in wanted:
-                    self._conn.execute(
-                        "INSERT INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at) "
-                        "VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at) "
-                        "ON CONFLICT (channel, source) DO UPDATE SET time = excluded.time, tz = excluded.tz, "
-                        "tunnels = excluded.tunnels", w)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.immediate() as conn:
+            conn.execute("DELETE FROM subscriptions WHERE source = 'config' AND channel NOT IN ("
+                         + ",".join("?" * len(wanted)) + ")", [w["channel"] for w in wanted])
+            for w in wanted:
+                conn.execute(
+                    "INSERT INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at) "
+                    "VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at) "
+                    "ON CONFLICT (channel, source) DO UPDATE SET time = excluded.time, tz = excluded.tz, "
+                    "tunnels = excluded.tunnels", w)
 
     # -- daily summaries: exactly-once runs ----------------------------------------------------------------------
     #
@@ -280,34 +271,28 @@ class StateStore:
         skipped, failed for good, or is held or waiting for its next attempt. One IMMEDIATE transaction, so two
         processes racing for the same run cannot both win."""
         key = (channel, day.isoformat())
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute(
-                    "SELECT status, lease_until, attempts, message_ts FROM summary_runs WHERE channel = ? AND day = ?",
-                    key).fetchone()
-                won = False
-                if row is None:
-                    self._conn.execute(
-                        "INSERT INTO summary_runs (channel, day, status, owner, attempts, scheduled_at, claimed_at, "
-                        "lease_until) VALUES (?, ?, 'claimed', ?, 1, ?, ?, ?)",
-                        (*key, owner, iso(scheduled_at) if scheduled_at else None, iso(now), iso(now + lease)))
+        with self.immediate() as conn:
+            row = conn.execute(
+                "SELECT status, lease_until, attempts, message_ts FROM summary_runs WHERE channel = ? AND day = ?",
+                key).fetchone()
+            won = False
+            if row is None:
+                conn.execute(
+                    "INSERT INTO summary_runs (channel, day, status, owner, attempts, scheduled_at, claimed_at, "
+                    "lease_until) VALUES (?, ?, 'claimed', ?, 1, ?, ?, ?)",
+                    (*key, owner, iso(scheduled_at) if scheduled_at else None, iso(now), iso(now + lease)))
+                won = True
+            elif row[0] in ("claimed", "retry") and (row[1] or "") <= iso(now) and not row[3]:
+                if row[0] == "claimed" and max_attempts is not None and (row[2] or 0) >= max_attempts:
+                    conn.execute(
+                        "UPDATE summary_runs SET status = 'failed', error = ? WHERE channel = ? AND day = ?",
+                        (f"gave up after {row[2]} attempts: the process posting it stopped each time", *key))
+                else:
+                    conn.execute(
+                        "UPDATE summary_runs SET status = 'claimed', owner = ?, attempts = attempts + 1, "
+                        "claimed_at = ?, lease_until = ? WHERE channel = ? AND day = ?",
+                        (owner, iso(now), iso(now + lease), *key))
                     won = True
-                elif row[0] in ("claimed", "retry") and (row[1] or "") <= iso(now) and not row[3]:
-                    if row[0] == "claimed" and max_attempts is not None and (row[2] or 0) >= max_attempts:
-                        self._conn.execute(
-                            "UPDATE summary_runs SET status = 'failed', error = ? WHERE channel = ? AND day = ?",
-                            (f"gave up after {row[2]} attempts: the process posting it stopped each time", *key))
-                    else:
-                        self._conn.execute(
-                            "UPDATE summary_runs SET status = 'claimed', owner = ?, attempts = attempts + 1, "
-                            "claimed_at = ?, lease_until = ? WHERE channel = ? AND day = ?",
-                            (owner, iso(now), iso(now + lease), *key))
-                        won = True
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
         return won
 
     def note_run_message(self, channel: str, day: date, message_ts: str) -> None:
@@ -352,26 +337,20 @@ class StateStore:
         """Record a run too late to post as `skipped` (also one left claimed by a dead process or waiting for a
         retry); True when this call recorded it (so it is logged once), False when it was settled already."""
         key = (channel, day.isoformat())
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute("SELECT status, lease_until, message_ts FROM summary_runs "
-                                         "WHERE channel = ? AND day = ?", key).fetchone()
-                changed = False
-                if row is None:
-                    self._conn.execute(
-                        "INSERT INTO summary_runs (channel, day, status, owner, attempts, scheduled_at, claimed_at, "
-                        "error) VALUES (?, ?, 'skipped', '', 0, ?, ?, ?)",
-                        (*key, iso(scheduled_at) if scheduled_at else None, iso(now), reason))
-                    changed = True
-                elif row[0] in ("claimed", "retry") and (row[1] or "") <= iso(now) and not row[2]:
-                    self._conn.execute("UPDATE summary_runs SET status = 'skipped', error = ? "
-                                       "WHERE channel = ? AND day = ?", (reason, *key))
-                    changed = True
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.immediate() as conn:
+            row = conn.execute("SELECT status, lease_until, message_ts FROM summary_runs "
+                               "WHERE channel = ? AND day = ?", key).fetchone()
+            changed = False
+            if row is None:
+                conn.execute(
+                    "INSERT INTO summary_runs (channel, day, status, owner, attempts, scheduled_at, claimed_at, "
+                    "error) VALUES (?, ?, 'skipped', '', 0, ?, ?, ?)",
+                    (*key, iso(scheduled_at) if scheduled_at else None, iso(now), reason))
+                changed = True
+            elif row[0] in ("claimed", "retry") and (row[1] or "") <= iso(now) and not row[2]:
+                conn.execute("UPDATE summary_runs SET status = 'skipped', error = ? "
+                             "WHERE channel = ? AND day = ?", (reason, *key))
+                changed = True
         return changed
 
     def settled_runs(self, keys: Iterable[tuple[str, date]], now: datetime) -> set[tuple[str, date]]:
@@ -396,14 +375,14 @@ class StateStore:
 
     def summary_run(self, channel: str, day: date) -> dict[str, Any] | None:
         with self._lock:
-            rows = list(self.db["summary_runs"].rows_where(  # type: ignore[union-attr]
+            rows = list(self.db.table("summary_runs").rows_where(
                 "channel = ? AND day = ?", [channel, day.isoformat()]))
         return rows[0] if rows else None
 
     def summary_runs(self, channel: str | None = None) -> list[dict[str, Any]]:
         where, args = ("channel = ?", [channel]) if channel else (None, [])
         with self._lock:
-            return list(self.db["summary_runs"].rows_where(where, args, order_by="day, channel"))  # type: ignore[union-attr]
+            return list(self.db.table("summary_runs").rows_where(where, args, order_by="day, channel"))
 
     # -- evidence bundles ---------------------------------------------------------------------------------------
 
@@ -414,13 +393,13 @@ class StateStore:
                "created_by": created_by, "created_at": iso(now or datetime.now(UTC)),
                "redact_ips": int(redact_ips), "hash_users": int(hash_users)}
         with self._lock:
-            table = self.db["bundles"].insert(row)  # type: ignore[union-attr]
+            table = self.db.table("bundles").insert(row)
             return int(table.last_pk)
 
     def bundles(self, question_id: int | None = None) -> list[dict[str, Any]]:
         where, args = ("question_id = ?", [question_id]) if question_id is not None else (None, [])
         with self._lock:
-            return list(self.db["bundles"].rows_where(where, args, order_by="id"))  # type: ignore[union-attr]
+            return list(self.db.table("bundles").rows_where(where, args, order_by="id"))
 
     # -- retention ----------------------------------------------------------------------------------------------
 
