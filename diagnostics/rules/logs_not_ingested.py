@@ -52,7 +52,7 @@ def logs_not_ingested(ctx: RuleContext) -> Finding | None:
 
 
 RULE = Rule(
-    id="logs_not_ingested", cause=Cause.LOGS_NOT_INGESTED, kind=Kind.WINDOW, priority=30, provider="any",
+    id="logs_not_ingested", cause=Cause.LOGS_NOT_INGESTED, kind=Kind.WINDOW, priority=30, provider="azure",
     detects="the window is too recent for its logs to have arrived",
     sources=("azure-ingestion-lag",), check=logs_not_ingested,
 )

@@ -42,7 +42,7 @@ def unknown(ctx: RuleContext, drop: Drop) -> Finding:
 RULE = Rule(
     id="unknown", cause=Cause.UNKNOWN, kind=Kind.FALLBACK, priority=99, provider="azure",
     detects="a drop no rule explains with at least medium confidence; the rows around it are shown",
-    sources=(), check=unknown,
+    sources=("azure-maintenance",), check=unknown,
 )
 
 
