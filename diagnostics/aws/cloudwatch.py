@@ -1,14 +1,15 @@
 """CloudWatch Logs as an `AwsLogSource`: boto3's `logs` client, with failures in words.
 
-How a connection is read (issue 4; research §4.5): `describe_log_streams(logStreamNamePrefix=<vpn id>)` finds
-the tunnels' streams (their suffix is not assumed, and `filter_log_events`' own `logStreamNamePrefix` is ignored
-by moto), then `filter_log_events(logStreamNames=..., startTime, endTime)` with pagination, no filter pattern:
-moto ignores JSON patterns and real AWS would differ from it, so all classification happens in Python.
+How a connection is read (emulator limits: docs/sources.md#aws-test-emulator):
+`describe_log_streams(logStreamNamePrefix=<vpn id>)` finds the tunnels' streams (their suffix is not assumed, and
+`filter_log_events`' own `logStreamNamePrefix` is ignored by moto), then `filter_log_events(logStreamNames=...,
+startTime, endTime)` with pagination, no filter pattern: moto ignores JSON patterns and real AWS would differ from
+it, so all classification happens in Python.
 
 The daily summary reads a whole log group at once (`read_group`: one describe_log_streams of the group, then
 filter_log_events by stream names in chunks of 100), and asks Logs Insights for per-stream aggregates
 (`run_insights`: StartQuery, then GetQueryResults polled until final or a timeout; moto completes at once and ignores
-`stats`, research §4.2).
+`stats`, docs/sources.md#aws-test-emulator).
 
 Standard AWS configuration applies (boto3's chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_LOGS,
 SSO, instance roles). Throttling is retried by botocore's adaptive retry mode (client-side rate limiting plus
@@ -99,7 +100,7 @@ def poll_insights(client: Any, group: str, queries: Sequence[str], start: dateti
     """Start every query over `group` for [start, end] (epoch seconds, the end second included, as StartQuery
     counts it), then poll GetQueryResults (1 s, growing to 5 s) until each is final or `timeout_s` has passed;
     a query still running then is stopped (best effort: moto has no StopQuery) and answered as "Timeout".
-    Uses `logGroupNames` (moto fails on `logGroupIdentifiers`, research §4.2). ClientError/BotoCoreError pass."""
+    Uses `logGroupNames` (moto fails on `logGroupIdentifiers`). ClientError/BotoCoreError pass."""
     began = clock()
     answers = []
     for query in queries:
@@ -276,7 +277,7 @@ class CloudWatchLogsSource:
                         sink(batch)
         except (ClientError, BotoCoreError) as exc:
             raise SourceError(self.explain(exc, group, "FilterLogEvents")) from None
-        records.sort(key=lambda r: r.timestamp)  # per stream otherwise (research §4.2)
+        records.sort(key=lambda r: r.timestamp)  # per stream otherwise (as moto returns them)
         return records
 
     def explain(self, exc: BaseException, group: str, operation: str) -> str:

@@ -1,16 +1,18 @@
 """The AWS side of the built-in demo workspace: a deterministic week of Site-to-Site VPN tunnel logs for four AWS
 VPN connections and the AWS end of the Azure↔AWS link, rebased on `now` like the Azure demo.
 
-What is verbatim and what is not (research aws_log_formats.md):
+What is verbatim and what is not:
 
-* `details` messages: verbatim from seed 004 / research §2.1-§2.3 with their placeholders filled (`{retry_count}`
-  -> 3, `xxxx` -> an SPI or the customer gateway IP, `id=xxx` -> a number). BGP messages: verbatim shapes of
-  research §2.4, the two-part ones joined with ", " (the real separator is unverified, §2.4).
-* JSON keys: DOC-NEW's real keys (§1.1) for every connection but dc2, which logs the documentation's legacy labels
-  (`VpnLogDetail`, `TunnelIKEPhase1State`, … DOC-OLD) with capitalised states, as the research says a deployment
-  might. `event_timestamp` is in seconds, except on dc3 (milliseconds), because the unit is unverified (§1.1).
-* Stream names: `vpn-<id>-<outside ip>` (§1.4), with `-IKE`/`-BGP` suffixes on dc1 (plausible, unverified), so
-  the code can not assume either form.
+* `details` messages: verbatim from docs/sources.md#aws-ikev1-errors, docs/sources.md#aws-ikev2-errors and
+  docs/sources.md#aws-ikev2-negotiation with their placeholders filled (`{retry_count}` -> 3, `xxxx` -> an SPI or
+  the customer gateway IP, `id=xxx` -> a number). BGP messages: verbatim shapes of docs/sources.md#aws-bgp-status,
+  the two-part ones joined with ", " (the real separator is not documented).
+* JSON keys: the real keys (docs/sources.md#aws-log-fields) for every connection but dc2, which logs the
+  documentation's legacy labels (`VpnLogDetail`, `TunnelIKEPhase1State`, …) with capitalised states, as a
+  deployment might. `event_timestamp` is in seconds, except on dc3 (milliseconds), because the unit is
+  unverified.
+* Stream names: `vpn-<id>-<outside ip>` (docs/sources.md#aws-log-fields), with `-IKE`/`-BGP` suffixes on dc1
+  (plausible, unverified), so the code can not assume either form.
 * Everything else is a reconstruction: which rows a healthy tunnel logs (here: an hourly phase 2 rekey, the
   CREATE_CHILD_SA negotiation messages), the phase states each message carries, the IKEv1 rows with empty
   `details` when a tunnel comes back, and the timings.

@@ -2,12 +2,12 @@
 log groups the tunnels publish to.
 
 Outside IPs come from `Options.TunnelOptions[].OutsideIpAddress`, else `VgwTelemetry[].OutsideIpAddress`; the
-log group from `TunnelOptions[].LogOptions.CloudWatchLogOptions.LogGroupArn` when logging is enabled (research
-§1.4, §1.5). moto returns none of these (research §4.3), so with moto discovery yields ids and names only and the
-outside IPs are learned from the stream names.
+log group from `TunnelOptions[].LogOptions.CloudWatchLogOptions.LogGroupArn` when logging is enabled
+(docs/sources.md#aws-tunnel-options). moto returns none of these (docs/sources.md#aws-test-emulator), so with moto
+discovery yields ids and names only and the outside IPs are learned from the stream names.
 
 Configured tunnels win: a discovered connection that a `[[tunnels]]` entry already names only fills in what the
-entry left out (outside IPs, "optional: discovered when omitted", DESIGN.md).
+entry left out (outside IPs: optional, discovered when omitted, docs/configuration.md).
 """
 
 from __future__ import annotations

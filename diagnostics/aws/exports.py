@@ -1,4 +1,4 @@
-"""Read `aws logs filter-log-events` output (`--aws-export FILE`, DESIGN.md "Exports the CLI reads").
+"""Read `aws logs filter-log-events` output (`--aws-export FILE`, docs/exports.md).
 
 The CLI prints `{"events": [{"logStreamName", "timestamp" (ms), "message" (the tunnel log JSON), "ingestionTime",
 "eventId"}], "searchedLogStreams": [...]}`. Also accepted, because people paste what they have: several such

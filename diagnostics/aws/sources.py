@@ -4,7 +4,7 @@ Logs, an export file or the demo.
 A source reads one VPN connection's tunnel log events for a time range and says exactly what it read, as the
 `aws logs filter-log-events` command line that reads the same events from CloudWatch (the JSON answer's
 `queries[].text`: anyone can re-run it). Server-side filtering stays at log group, stream names and time range
-(DESIGN.md; moto ignores JSON filter patterns, research §4.2), and everything else is classified in Python.
+(docs/sources.md#aws-test-emulator: moto ignores JSON filter patterns), and everything else is classified in Python.
 
 AWS sources sit in the same `backends` list as the Azure `KqlBackend`s; `AwsLogSource` is runtime-checkable so
 the investigation picks them out by type.

@@ -1,7 +1,7 @@
 """AWS Site-to-Site VPN log stream names: the only place a tunnel log names its VPN connection and outside IP.
 
-Research §0.2 and §1.4: "The log stream file name uses VpnConnectionID and TunnelOutsideIPAddress"; AWS's own
-sample splits it as `vpn-<hex>-<a.b.c.d>` and may be followed by a suffix (`-IKE`/`-BGP` are plausible but
+docs/sources.md#aws-log-fields: "The log stream file name uses VpnConnectionID and TunnelOutsideIPAddress"; AWS's
+own sample splits it as `vpn-<hex>-<a.b.c.d>` and may be followed by a suffix (`-IKE`/`-BGP` are plausible but
 unverified), and the BGP `resource_id` joins the two with an underscore. So names are parsed, never assumed.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Research §1.4's suggested parser, widened to IPv6 outside addresses and to `_` (BGP resource ids).
+#: AWS's sample split (docs/sources.md#aws-log-fields) as a regex, widened to IPv6 outside addresses and to `_`
+#: (BGP resource ids).
 STREAM_NAME = re.compile(
     r"^(?P<vpn>vpn-[0-9a-f]{8,17})[-_](?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)(?:[-_.](?P<rest>.+))?$",
     re.I,

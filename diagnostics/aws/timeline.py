@@ -1,10 +1,10 @@
 """One AWS VPN connection's timeline: state changes per tunnel, drops, and whether the other tunnel stayed up.
 
-An AWS tunnel logs its phase states on every IKE event, not only when they change (research §1.1), so a drop is
-computed here, per tunnel (outside IP): the first row whose phase 1 or phase 2 state is `down` after a row where
-both were usable is the disconnect, and the next row where both are established again is the recovery (issue 4:
-"Drops are transitions of the phase states to down; recovery is the return to established"). BGP sessions are
-followed the same way from BGPStatus rows; a BGP drop while IPsec stayed up is a drop of its own.
+An AWS tunnel logs its phase states on every IKE event, not only when they change (docs/sources.md#aws-log-fields),
+so a drop is computed here, per tunnel (outside IP), as a transition of the phase states: the first row whose
+phase 1 or phase 2 state is `down` after a row where both were usable is the disconnect, and the next row where
+both are established again is the recovery. BGP sessions are followed the same way from BGPStatus rows; a BGP
+drop while IPsec stayed up is a drop of its own.
 
 The transition rows are copies of the logged rows with kind TUNNEL_DOWN / TUNNEL_UP (BGP_DOWN / BGP_UP), so the
 shared `Timeline`, `RuleContext` and renderers work on AWS as on Azure.

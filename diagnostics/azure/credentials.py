@@ -2,8 +2,8 @@
 
 "default" walks DefaultAzureCredential's chain (environment, workload identity, managed identity, Azure CLI,
 ...), which is right for most hosts but slow to fail on a host where the first links do not apply; pinning one
-skips the chain (DESIGN.md, Configuration). Constructing a credential does no I/O: tokens are requested only
-by the Log Analytics client, when it sends a query.
+skips the chain (docs/configuration.md#azure-credentials). Constructing a credential does no I/O: tokens are
+requested only by the Log Analytics client, when it sends a query.
 """
 
 from __future__ import annotations

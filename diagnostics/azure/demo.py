@@ -5,57 +5,63 @@ commands read these rows instead. The week ends at the caller's `now` (minus the
 rebased on it, so "yesterday at 14:02" always finds the maintenance failover, and the same `now` always
 yields byte-identical rows (every random draw comes from `random.Random` seeded with a fixed string).
 
-The rows follow ../shared/research/azure_log_formats.md. What is verbatim and what is not:
+The rows follow the public formats quoted in docs/sources.md (the section is named per bullet). What is
+verbatim and what is not:
 
-* Column names, `Category`, `OperationName`, `status_s` and `instance_s` values: verbatim (research §1.3).
-  `Resource`/`ResourceGroup`/`ResourceId` uppercase and `_ResourceId` lowercase as in Microsoft queries
-  (§1.2); `SourceSystem`, `ResourceProvider` are the standard pattern (reconstruction). TunnelDiagnosticLog
-  rows carry no `Message` (whether that category fills it is unknown) and IKE rows no `remoteIP_s`.
+* Column names, `Category`, `OperationName`, `status_s` and `instance_s` values: verbatim
+  (docs/sources.md#azure-columns). `Resource`/`ResourceGroup`/`ResourceId` uppercase and `_ResourceId`
+  lowercase as in Microsoft queries (same section); `SourceSystem`, `ResourceProvider` are the standard
+  pattern (reconstruction). TunnelDiagnosticLog rows carry no `Message` (whether that category fills it is
+  unknown) and IKE rows no `remoteIP_s`.
 * IKEDiagnosticLog: `OperationName` is undocumented; "IKELogEvent" (after P2S's `P2SLogEvent`) is a
   reconstruction. The `SESSION_ID :{guid} Remote ip:500: Local ip:500: ...` envelope is derived from
-  public parsers (§2.4.1). Event texts are the verbatim screenshot/IKElogs.txt shapes of §2.4.2, §2.4.3 and
-  §2.4.5 (SA_INIT, Ike payload, MM Nonce, SA_AUTH, traffic selectors, IPSec payloads, including the
-  `Cipher=...Integrity=...` rows with no space). The parts cut off in the screenshots (the rest of Azure's
-  policy lists, the end of the traffic-selector rows) are completed from the default parameters of §5, and
-  the success path (a negotiation that simply ends in TunnelConnected) is a reconstruction. The DPD close
-  row `[LOCAL_MSG] IKE Tunnel closed ... with status Main mode SA assumed to be invalid because peer
-  stopped responding` is a reconstruction on the verbatim grammar (§2.4.8). Periodic child-SA rekeys
+  public parsers (docs/sources.md#azure-ike-log). Event texts are the verbatim screenshot/IKElogs.txt shapes of
+  docs/sources.md#azure-ike-errors and docs/sources.md#azure-traffic-selectors (SA_INIT, Ike payload, MM Nonce,
+  SA_AUTH, traffic selectors, IPSec payloads, including the `Cipher=...Integrity=...` rows with no space). The
+  parts cut off in the screenshots (the rest of Azure's policy lists, the end of the traffic-selector rows) are
+  completed from the default parameters (docs/sources.md#azure-ipsec-defaults), and the success path (a
+  negotiation that simply ends in TunnelConnected) is a reconstruction. The DPD close row `[LOCAL_MSG] IKE Tunnel
+  closed ... with status Main mode SA assumed to be invalid because peer stopped responding` is a reconstruction
+  on the verbatim grammar (no public DPD row: docs/sources.md#azure-ike-log). Periodic child-SA rekeys
   (a fresh SESSION_ID each, no SA_INIT) are a reconstruction of normal background traffic.
 * VPNGW04's failing negotiations (one per SESSION_ID, each with its own GUID and cookies):
-  - madrid, pre-shared key mismatch: the ten rows of each negotiation are the verbatim §2.4.2 screenshot rows
-    (SA_INIT with rCookie 0x0, Ike payload, SA Init response, MM Nonce packet, received Ike payload, SA_AUTH,
-    proposed traffic selectors, IPsec policy payload, `IKE Tunnel closed ... with status IKE authentication
-    credentials are unacceptable`, `Received Notify Message - Authentication failed`); the 6-8 s retry interval
-    follows "Azure will keep retrying every few seconds" (§2.4.1); the SetConnectionConfiguration rows before the
-    drop are reconstructions like berlin's.
-  - rome, IKE proposal mismatch: the four verbatim §2.4.3 "remote VPN as initiator" rows (the device offering
-    only `Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup14`, Azure sending `Policy Mismatch`);
+  - madrid, pre-shared key mismatch: the ten rows of each negotiation are the verbatim screenshot rows of
+    docs/sources.md#azure-ike-errors (SA_INIT with rCookie 0x0, Ike payload, SA Init response, MM Nonce packet,
+    received Ike payload, SA_AUTH, proposed traffic selectors, IPsec policy payload, `IKE Tunnel closed ... with
+    status IKE authentication credentials are unacceptable`, `Received Notify Message - Authentication failed`);
+    the 6-8 s retry interval follows "Azure keeps retrying every few seconds" (docs/sources.md#azure-ike-log);
+    the SetConnectionConfiguration rows before the drop are reconstructions like berlin's.
+  - rome, IKE proposal mismatch: the four verbatim "remote VPN as initiator" rows of
+    docs/sources.md#azure-ike-errors (the device offering only
+    `Policy1:Cipher=AES-CBC-256 Integrity=SHA256 DhGroup=DhGroup14`, Azure sending `Policy Mismatch`);
     the device retrying every ~10 s is a reconstruction.
   - milan, traffic selector mismatch: the `Received Traffic Selector payload request- [Tsid 0x…  ]Number of
-    TSIs 2: … Number of TSRs 1:…` and `Received IPSec payload` rows are verbatim §2.4.5 shapes (with this
-    tunnel's ranges); the closing `[IkeEvent] SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage]
-    Negotiation timed out` joins the verbatim fragments of §2.4.6 into one row (no complete row is public), and
-    its 15 s delay is a reconstruction.
+    TSIs 2: … Number of TSRs 1:…` and `Received IPSec payload` rows are verbatim shapes of
+    docs/sources.md#azure-traffic-selectors (with this tunnel's ranges); the closing `[IkeEvent]
+    SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage] Negotiation timed out` joins that section's verbatim
+    fragments into one row (no complete row is public), and its 15 s delay is a reconstruction.
   - porto, peer unreachable: only the verbatim `[SEND][SA_INIT] ... rCookie 0x0` row per attempt (every ~7 s,
     never answered); the demo stops logging them 2 hours before `now` to keep the week small, the tunnel stays
     down.
   - seville, BGP session down with the tunnel up: reconstructed RouteDiagnosticLog Messages (below) in the
-    verbatim "BgpConnectedEvent followed quickly by BgpDisconnectedEvent" pattern of §2.3.
+    verbatim "BgpConnectedEvent followed quickly by BgpDisconnectedEvent" pattern (docs/sources.md#azure-bgp).
   The successful negotiations that end these outages are reconstructions (no public row shows a success).
-* `stateChangeReason_s` values come from the candidate vocabulary of §2.2.3 (uncertain).
-* Timings follow §2.2.2: a failover reconnects on the other instance in 10-15 s after maintenance (and a
-  second failover back follows tens of minutes later), in about a minute after a reset; DPD glitches and
-  peer re-initiations reconnect on the same instance within seconds.
-* GatewayDiagnosticLog: only `Upgrade gateway started` is verbatim (its pairing with HostMaintenanceEvent
-  is the research's assumption, §2.1); every other
-  Message, the `configuration_*` columns other than `configuration_ConnectionTrafficType_s`, and the daily
+* `stateChangeReason_s` values come from the candidate vocabulary of docs/sources.md#azure-tunnel-reasons
+  (uncertain: no public row shows real values).
+* Timings follow docs/sources.md#azure-failover: a failover reconnects on the other instance in 10-15 s after
+  maintenance (and a second failover back follows tens of minutes later, docs/sources.md#azure-maintenance), in
+  about a minute after a reset; DPD glitches and peer re-initiations reconnect on the same instance within
+  seconds.
+* GatewayDiagnosticLog: only `Upgrade gateway started` is verbatim (its pairing with HostMaintenanceEvent in one
+  row is an assumption; docs/sources.md#azure-maintenance names both); every other Message, the
+  `configuration_*` columns other than `configuration_ConnectionTrafficType_s`, and the daily
   ValidateGatewayConfiguration rows are reconstructions.
 * RouteDiagnosticLog Messages (BGP peer connected/disconnected, routes learned/withdrawn, static routes)
-  are reconstructions that name the peer IP, as §2.3 suggests.
-* P2SDiagnosticLog: the three OpenVPN/Entra ID rows are verbatim formats (§2.5) with masked usernames and
-  client IPs whose first octet is 0; the `OVPN_<32 hex>` session id shape is a reconstruction. Failed logins
-  (`Connect request received`, then `Connection failed. Username=*** Reason=...`): only "Connection failed" is
-  verbatim (Microsoft's queries match it); the rest of that row is a reconstruction (§2.5).
+  are reconstructions that name the peer IP (docs/sources.md#azure-bgp quotes no row text).
+* P2SDiagnosticLog: the three OpenVPN/Entra ID rows are verbatim formats (docs/sources.md#azure-p2s) with masked
+  usernames and client IPs whose first octet is 0; the `OVPN_<32 hex>` session id shape is a reconstruction.
+  Failed logins (`Connect request received`, then `Connection failed. Username=*** Reason=...`): only
+  "Connection failed" is verbatim (Microsoft's queries match it); the rest of that row is a reconstruction.
 * `Level`: "Informational", with "Warning" on TunnelDisconnected/BgpDisconnectedEvent and "Error" on the
   IKE close row: the real value set is undocumented (reconstruction).
 
@@ -214,7 +220,7 @@ def _config_entry(site: _Site) -> dict[str, Any]:
 
 DEMO_TUNNELS: list[dict[str, Any]] = [_config_entry(site) for site in _SITES]
 
-# The Azure↔AWS link (issue 4): VPNGW03 connects to an AWS VPN connection, so its one tunnel has both azure_* and
+# The Azure↔AWS link: VPNGW03 connects to an AWS VPN connection, so its one tunnel has both azure_* and
 # aws_* keys. Only the Azure side's rows are built here; diagnostics.aws.demo builds the AWS side's tunnel logs,
 # aligned on `link_outage`. VPNGW03 logs only its routine child-SA rekeys
 # (a healthy tunnel still logs every day: the summary's "no logs" relies on it).
@@ -231,7 +237,7 @@ class Scenario:
     """One story the demo week tells, so tests and docs can point at it."""
 
     tunnel: str
-    cause: str  # a DESIGN.md cause code
+    cause: str  # a cause code (docs/rules.md)
     at: datetime  # UTC instant of the (first) disconnect (the BgpDisconnectedEvent for bgp_session_down), or the
     # quiet period start for no_drop_found
     description: str
@@ -372,7 +378,7 @@ def _sa_init_attempt(site: _Site, icookie: str) -> list[Step]:
 
 
 def _azure_initiated(site: _Site, rng: random.Random) -> list[Step]:
-    """A full negotiation with Azure as initiator that the device answers (shape of research §2.4.2)."""
+    """A full negotiation with Azure as initiator that the device answers (shape of docs/sources.md#azure-ike-log)."""
     tid, icookie, rcookie, tsid = site.tunnel_id, _cookie(rng), _cookie(rng), _tsid(rng)
     rtt = rng.uniform(18, 90)
     return [
@@ -392,7 +398,7 @@ def _azure_initiated(site: _Site, rng: random.Random) -> list[Step]:
 
 
 def _peer_sa_init(site: _Site, icookie: str, rcookie: str, offer: str = "") -> list[Step]:
-    """The device starts a negotiation (research §2.4.3, remote as initiator)."""
+    """The device starts a negotiation (docs/sources.md#azure-ike-errors, remote as initiator)."""
     return [
         (0, f"[RECEIVED][SA_INIT] Received SA INIT iCookie {icookie} rCookie 0x0"),
         (1, f"[RECEIVED]Received Ike payload: {offer or site.peer_ike}"),
@@ -401,8 +407,8 @@ def _peer_sa_init(site: _Site, icookie: str, rcookie: str, offer: str = "") -> l
 
 
 def _psk_rejected(site: _Site, rng: random.Random) -> list[Step]:
-    """Azure initiates, phase 1 is agreed, and the device rejects Azure's AUTH: the ten verbatim rows of research
-    §2.4.2 (oldest first, the SA_INIT response put before the MM packet it announces)."""
+    """Azure initiates, phase 1 is agreed, and the device rejects Azure's AUTH: the ten verbatim rows of
+    docs/sources.md#azure-ike-errors (oldest first, the SA_INIT response put before the MM packet it announces)."""
     *phase1, _, _ = _azure_initiated(site, rng)  # up to `[SEND]Sending IPSec policy Payload`
     return [
         *phase1,
@@ -413,7 +419,8 @@ def _psk_rejected(site: _Site, rng: random.Random) -> list[Step]:
 
 
 def _peer_policy_rejected(site: _Site, offer: str, rng: random.Random) -> list[Step]:
-    """The device initiates with a proposal the gateway does not accept: research §2.4.3, remote as initiator."""
+    """The device initiates with a proposal the gateway does not accept: docs/sources.md#azure-ike-errors, remote
+    as initiator."""
     return [
         *_peer_sa_init(site, _cookie(rng), _cookie(rng), offer),
         (1, "[SEND][NOTIFY] Sending Notify Message - Policy Mismatch"),
@@ -424,7 +431,8 @@ def _peer_selectors_timed_out(
     site: _Site, initiator: Iterable[str], responder: Iterable[str], rng: random.Random,
 ) -> list[Step]:
     """The device initiates, phase 1 and AUTH pass, its traffic selectors match nothing on the gateway, and the
-    negotiation times out (research §2.4.5 rows, §2.4.6 `[IkeEvent] … 0x35ED … Negotiation timed out`)."""
+    negotiation times out (docs/sources.md#azure-traffic-selectors: its rows and `[IkeEvent] … 0x35ED …
+    Negotiation timed out`)."""
     tsid = _tsid(rng)
     return [
         *_peer_sa_init(site, _cookie(rng), _cookie(rng)),
@@ -446,7 +454,8 @@ def _peer_initiated_ok(site: _Site, rng: random.Random, responder: Iterable[str]
 
 
 def _peer_child_sa(site: _Site, tsid: str, responder: Iterable[str] = ()) -> list[Step]:
-    """The device's child SA request and Azure's answer (research §2.4.5, without the mismatch)."""
+    """The device's child SA request and Azure's answer (docs/sources.md#azure-traffic-selectors, without the
+    mismatch)."""
     selectors = _selectors(site.subnets, tuple(responder) or _azure_side(site))
     return [
         (1, f"Received Traffic Selector payload request- [Tsid {tsid}  ]{selectors}"),
@@ -926,8 +935,9 @@ def _p2s_session(at: datetime, rng: random.Random) -> list[Row]:
 
 
 _P2S_FAILING_USERS = ("alice", "thomas.leroy", "julien.moreau", "ines.garcia")
-# RECONSTRUCTION: only the token "Connection failed" is public (Microsoft's queries match it, research §2.5); the
-# `Username=` part copies the success row's shape and the `Reason=` values are invented.
+# RECONSTRUCTION: only the token "Connection failed" is public (Microsoft's queries match it,
+# docs/sources.md#azure-p2s); the `Username=` part copies the success row's shape and the `Reason=` values are
+# invented.
 _P2S_FAILURE_REASONS = ("AAD authentication failed", "AAD token expired")
 
 

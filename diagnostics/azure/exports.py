@@ -1,10 +1,10 @@
 """Read the Azure log exports people send each other, into AzureDiagnostics-shaped rows.
 
-Three formats (DESIGN.md, "Exports the CLI reads"):
+Three formats (docs/exports.md):
   (a) CSV exported from the Log Analytics portal (header row; the time column may be `TimeGenerated [UTC]`);
   (b) JSON from `az monitor log-analytics query -o json`: a list of objects whose values are all strings;
   (c) resource-log JSON lines as written to a storage account or Event Hub: `time`, `resourceId`, `category`,
-      `operationName`, `properties{...}` (research §1.4), also the older `{"records": [...]}` blob form.
+      `operationName`, `properties{...}` (docs/sources.md#azure-columns), also the older `{"records": [...]}` blob form.
 A Log Analytics API response (`{"tables": [...]}`) is accepted too, since people paste those.
 
 A bad row never costs the good ones: it is reported as `file:line: reason` and skipped.
@@ -171,7 +171,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def _row_from_resource_log(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Flatten as Azure Monitor does: `properties.x` -> `x_s`, `properties.message` -> `Message` (§1.4)."""
+    """Flatten as Azure Monitor does: `properties.x` -> `x_s`, `properties.message` -> `Message`."""
     lower = {k.lower(): v for k, v in record.items()}
     resource_id = str(lower.get("resourceid", ""))
     row: dict[str, Any] = {

@@ -1,13 +1,13 @@
 """IKEDiagnosticLog messages -> structured `IkeMessage`.
 
-The grammar is research §2.4: the envelope `SESSION_ID :{guid} Remote ip:port: Local ip:port: <event>` ([DERIVED]
-from three independent public parsers, seen verbatim in Network Watcher's IkeLogs.txt), with its variants: no
+The grammar is docs/sources.md#azure-ike-log: the envelope `SESSION_ID :{guid} Remote ip:port: Local ip:port:
+<event>` (derived from public parsers, seen verbatim in Network Watcher's IkeLogs.txt), with its variants: no
 SESSION_ID, no Remote/Local, ports 500 or 4500, GUIDs in any case; direction and exchange tags `[SEND]`,
-`[RECEIVED]`, `[LOCAL_MSG]`, `[SA_INIT]`, `[SA_AUTH]`, `[NOTIFY]` with inconsistent spacing (§2.4.1); proposals
-`Policy1:Cipher=… Integrity=… DhGroup=…` (phase 1) and `Policy1:Integrity=… Cipher=…` (phase 2), including the real
-no-space form `Cipher=DESIntegrity=Md5` (§2.4.5); traffic-selector payloads (§2.4.5); the newer bracketed
-`[IkeEvent] … [ErrorCode] 0x… [ErrorMessage] …` style (§2.4.6, [UNCERTAIN]); Windows error numbers in decimal or hex
-(§2.4.7).
+`[RECEIVED]`, `[LOCAL_MSG]`, `[SA_INIT]`, `[SA_AUTH]`, `[NOTIFY]` with inconsistent spacing; proposals
+`Policy1:Cipher=… Integrity=… DhGroup=…` (phase 1) and `Policy1:Integrity=… Cipher=…` (phase 2), including the
+real no-space form `Cipher=DESIntegrity=Md5`, and traffic-selector payloads (docs/sources.md#azure-traffic-selectors);
+the newer bracketed `[IkeEvent] … [ErrorCode] 0x… [ErrorMessage] …` style (uncertain) and Windows error numbers in
+decimal or hex (docs/sources.md#azure-ike-errors).
 
 Parsing is lazy where it is expensive: proposals and traffic selectors are read only from the rows that carry
 them, because a failing tunnel logs a million rows a day.
@@ -111,7 +111,7 @@ class IkeMessage:
 
     @property
     def starts_negotiation(self) -> bool:
-        """The first SA_INIT of a negotiation carries rCookie 0x0 (seed 000)."""
+        """The first SA_INIT of a negotiation carries rCookie 0x0 (docs/sources.md#azure-ike-log)."""
         return self.is_sa_init and self.rcookie.lower() == "0x0"
 
     def proposals(self) -> list[Proposal]:
@@ -254,7 +254,8 @@ _TS_SIDE = re.compile(r"Number of (TSIs|TSRs)\s*\d+\s*:", re.I)
 
 
 def parse_traffic_selectors(text: str) -> TrafficSelectors | None:
-    """TSi/TSr ranges of a `Traffic Selector payload` row (research §2.4.5); None when the row has none."""
+    """TSi/TSr ranges of a `Traffic Selector payload` row (docs/sources.md#azure-traffic-selectors); None when the
+    row has none."""
     if "Traffic Selector" not in text:
         return None
     sides: dict[str, list[SelectorRange]] = {"tsis": [], "tsrs": []}

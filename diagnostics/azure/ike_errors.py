@@ -1,8 +1,9 @@
 """What an IKE failure signal means, as data: Windows error numbers, notify texts and status texts.
 
-Sources: research §2.4.7 (Windows IKE error codes from Microsoft's site-to-site error-code article and the support
-TSG groupings), §2.4.2–§2.4.6 (the notify and status wordings seen in real rows), seed 002 (PSK and policy
-mismatch walkthroughs).
+Sources: docs/sources.md#azure-ike-errors (Windows IKE error codes from Microsoft's site-to-site error-code
+article, the notify and status wordings seen in real rows, the PSK and policy mismatch walkthroughs),
+docs/sources.md#azure-traffic-selectors (traffic-selector and invalid-payload wordings) and
+docs/sources.md#azure-tunnel-reasons (Microsoft's support troubleshooting groupings).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ class Failure(StrEnum):
     TIMED_OUT = "timed_out"  # negotiation timed out: TS mismatch after a TS exchange, else the peer went quiet
     PEER_DEAD = "peer_dead"  # DPD: main mode SA assumed invalid
     PEER_DELETE = "peer_delete"  # the peer deleted the SA
-    INVALID_PAYLOAD = "invalid_payload"  # often a narrow-TS peer when Azure initiates (TSG)
+    INVALID_PAYLOAD = "invalid_payload"  # narrow-TS peer, Azure initiating: docs/sources.md#azure-traffic-selectors
     UNSUPPORTED = "unsupported"  # IKE version, cookie, header
     NO_POLICY = "no_policy"  # gateway not configured for that peer
 
 
-#: Windows error number -> (documented text, what it means). research §2.4.7.
+#: Windows error number -> (documented text, what it means). docs/sources.md#azure-ike-errors.
 ERROR_CODES: dict[int, tuple[str, Failure]] = {
     13801: ("IKE authentication credentials are unacceptable", Failure.AUTH),  # 0x35E9
     13826: ("Failed to verify signature", Failure.AUTH),  # 0x3602
@@ -46,7 +47,7 @@ TEXT_SIGNALS: list[tuple[str, Failure]] = [
     ("authentication failed", Failure.AUTH),  # [RECEIVED][NOTIFY] Received Notify Message - Authentication failed
     ("credentials are unacceptable", Failure.AUTH),  # … with status IKE authentication credentials are unacceptable
     ("failed to verify signature", Failure.AUTH),
-    ("user name or password is incorrect", Failure.AUTH),  # TSG insight: status text
+    ("user name or password is incorrect", Failure.AUTH),  # support troubleshooting content: status text
     ("policy mismatch", Failure.POLICY),  # [SEND|RECEIVED][NOTIFY] … Notify Message - Policy Mismatch
     ("policy match error", Failure.POLICY),  # … with status Policy match error
     ("no_proposal_chosen", Failure.POLICY),  # Network Watcher: Peer sent NO_PROPOSAL_CHOSEN notify

@@ -1,12 +1,13 @@
 """The one KQL query the bot sends per gateway and window, and safe KQL literals.
 
-The seeds run 3–4 queries (TunnelDiagnosticLog, GatewayDiagnosticLog, RouteDiagnosticLog, IKEDiagnosticLog:
-seed 000, seed 002, seed 003); we ask for all their rows in one round trip. The query stays within filtering and
-projection (no `serialize`/`prev()`): pairing disconnects with reconnects happens in Python (DESIGN.md).
+The published walkthroughs run 3–4 queries (TunnelDiagnosticLog, GatewayDiagnosticLog, RouteDiagnosticLog,
+IKEDiagnosticLog: docs/sources.md#azure-categories, docs/sources.md#azure-ike-log,
+docs/sources.md#azure-maintenance); we ask for all their rows in one round trip. The query stays within filtering
+and projection (no `serialize`/`prev()`): pairing disconnects with reconnects happens in Python (docs/rules.md).
 
 Optional columns go through `column_ifexists()`: `remoteIP_s` and friends do not exist until a workspace has
-logged a first tunnel event (MicrosoftDocs/azure-docs #77298, research §2.2.1), and a plain reference would fail
-the whole query.
+logged a first tunnel event (MicrosoftDocs/azure-docs #77298, docs/sources.md#azure-columns), and a plain reference
+would fail the whole query.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from datetime import UTC, datetime
 #: Categories the tunnel rules read (P2S has its own question; it is not needed to explain a tunnel drop).
 TUNNEL_CATEGORIES = ("TunnelDiagnosticLog", "GatewayDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog")
 
-#: Columns every AzureDiagnostics table has (research §1.2).
+#: Columns every AzureDiagnostics table has (docs/sources.md#azure-columns).
 STANDARD_COLUMNS = ("TimeGenerated", "Category", "OperationName", "Message", "Level", "Resource",
                     "ResourceGroup", "ResourceId", "SubscriptionId")
 #: What the tunnel query returns of them. ResourceId and SubscriptionId are the same on every row of a gateway
 #: and cost a long string per row (a million IKE rows is a normal day), so the rules do without them.
 PROJECTED_COLUMNS = ("TimeGenerated", "Category", "OperationName", "Message", "Level", "Resource", "ResourceGroup")
-#: Category-specific columns that may not exist yet in a workspace (research §1.3).
+#: Category-specific columns that may not exist yet in a workspace (docs/sources.md#azure-columns).
 OPTIONAL_COLUMNS = ("instance_s", "remoteIP_s", "status_s", "stateChangeReason_s", "operationStatus_s",
                     "AdditionalFields")
 
@@ -77,9 +78,9 @@ def build_tunnel_query(q: TunnelQuery) -> str:
         f"({kql_datetime(q.ike_start)} .. {kql_datetime(q.ike_end)})",
     ]
     if q.remote_ip:
-        # IKE rows name the peer only inside Message (`Remote <ip>:<port>:`, research §2.4.1); rows without
-        # that envelope (e.g. `IkeCleanupQMNegotiation called with error 13868`) cannot be attributed, so
-        # they are kept and labelled gateway-wide by the rules.
+        # IKE rows name the peer only inside Message (`Remote <ip>:<port>:`, docs/sources.md#azure-ike-log); rows
+        # without that envelope (e.g. `IkeCleanupQMNegotiation called with error 13868`) cannot be attributed,
+        # so they are kept and labelled gateway-wide by the rules.
         lines.append(
             f'| where Category != "IKEDiagnosticLog" or Message contains {kql_string(f"Remote {q.remote_ip}:")}'
             ' or Message !contains "Remote "'
@@ -91,8 +92,9 @@ def build_tunnel_query(q: TunnelQuery) -> str:
 
 
 def build_tunnel_state_query(gateway: str, start: datetime, end: datetime) -> str:
-    """Only TunnelDiagnosticLog for days around a window: light enough to find the nearest drops (seed 000:
-    "Its lightweight nature offers the possibility to analyze large time ranges over several days")."""
+    """Only TunnelDiagnosticLog for days around a window: light enough to find the nearest drops
+    (docs/sources.md#azure-tunnel-log: "Its lightweight nature offers the possibility to analyze large time ranges
+    over several days")."""
     state_columns = ("instance_s", "remoteIP_s", "status_s", "stateChangeReason_s")
     optional = ", ".join(f'{c} = column_ifexists("{c}", "")' for c in state_columns)
     return "\n".join([
@@ -106,8 +108,9 @@ def build_tunnel_state_query(gateway: str, start: datetime, end: datetime) -> st
 
 
 def build_coverage_query(gateway: str, start: datetime, end: datetime) -> str:
-    """Which categories the gateway logged in the range: "before answering, know which categories the workspace
-    actually has" (a policy-based gateway has only GatewayDiagnosticLog and RouteDiagnosticLog, seed 000)."""
+    """Which categories the gateway logged in the range: before answering, know which categories the workspace
+    actually has (a policy-based gateway has only GatewayDiagnosticLog and RouteDiagnosticLog,
+    docs/sources.md#azure-categories)."""
     return "\n".join([
         "AzureDiagnostics",
         f"| where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",
@@ -117,8 +120,9 @@ def build_coverage_query(gateway: str, start: datetime, end: datetime) -> str:
 
 
 def build_ike_query(gateway: str, remote_ip: str, start: datetime, end: datetime) -> str:
-    """The IKE rows of one outage: seed 000's second step ("Only after you identify the timestamp of a
-    disconnection, you can switch to the more detailed analysis of the IKEdiagnosticLog table")."""
+    """The IKE rows of one outage: the second step of docs/sources.md#azure-tunnel-log ("Only after you identify
+    the timestamp of a disconnection, you can switch to the more detailed analysis of the IKEdiagnosticLog
+    table")."""
     lines = [
         "AzureDiagnostics",
         f"| where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",

@@ -3,7 +3,7 @@ the bot sends to Azure, executed by duckdb-kql.
 
 Rows come from exports people were sent (see `diagnostics.azure.exports`) or from the built-in demo workspace.
 The only rewrite before execution resolves `column_ifexists("col", default)` against the table's own columns,
-which duckdb-kql does not implement (DESIGN.md, "Real components").
+which duckdb-kql does not implement (docs/exports.md).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""IKE rows grouped into negotiations, the way seed 002's author reads them.
+"""IKE rows grouped into negotiations, the way Microsoft's IKE log walkthroughs read them
+(docs/sources.md#azure-ike-log).
 
-"In order to identify the start of an IPsec negotiation, you need to find the initial SA_INIT message … The first
-SA_INIT message is always the one where rCookie = 0" (seed 000); "Whoever sends the first packet is called
-initiator"; "If the IPsec tunnel fails to establish, Azure keeps retrying every few seconds … the failure will in
-theory always be the same every time we try so you could just zoom into one 'sample' failing negotiation".
+"The first SA_INIT message is always the one where rCookie = 0"; whoever sends it is the initiator; "If the IPsec
+tunnel fails to establish, Azure keeps retrying every few seconds. … you could just zoom into one "sample" failing
+negotiation at any time".
 
 So `NegotiationTracker` streams rows (a failing tunnel logs a million a day) into:
 - open negotiations, one per SESSION_ID, read mostly with substring checks; the full parser runs for rows that
@@ -185,7 +185,7 @@ class NegotiationTracker:
                     negotiation.received = True
                 if negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT:
                     # Plain [SEND]/[RECEIVED] packet rows never say why a negotiation failed (failures come tagged
-                    # [NOTIFY], research §2.4.2–§2.4.3) and they are most rows: skip the search for them.
+                    # [NOTIFY], docs/sources.md#azure-ike-errors) and they are most rows: skip the search for them.
                     tag = message.find("[", 51)
                     if not (tag > 0 and message.startswith(_PACKET_TAGS, tag)
                             and message.find("[NOTIFY]", tag, tag + 24) < 0):
@@ -291,7 +291,8 @@ def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
     if msg.direction == "received":
         negotiation.received = True
     if msg.starts_negotiation and not negotiation.initiator:
-        # [SEND][SA_INIT] rCookie 0x0: Azure initiated; [RECEIVED][SA_INIT] … rCookie 0x0: the peer did (seed 002).
+        # [SEND][SA_INIT] rCookie 0x0: Azure initiated; [RECEIVED][SA_INIT] … rCookie 0x0: the peer did
+        # (docs/sources.md#azure-ike-log).
         negotiation.initiator = {"send": "azure", "received": "peer"}.get(msg.direction, "")
     text = msg.text
     if "Traffic Selector" in text:

@@ -1,6 +1,6 @@
 """Point-to-site connection attempts from P2SDiagnosticLog, with usernames exactly as masked in the logs.
 
-Rows (research §2.5, [VERBATIM] from Microsoft's troubleshooting article, OpenVPN with Entra ID):
+Rows (docs/sources.md#azure-p2s, verbatim from Microsoft's troubleshooting article, OpenVPN with Entra ID):
     [MSG] [default] [OVPN_xxxx] Connect request received. IP=0.X.X.X:XXX
     [MSG] [default] [OVPN_xxxx] AAD authentication succeeded. Username=***tosouser@contoso.com
     [MSG] [default] [OVPN_xxxx] Connection successful. Username=***tosouser@contoso.com IP=10.0.0.1

@@ -1,12 +1,11 @@
 """Azure VPN gateway IPsec/IKE policies as data, and which parameter a peer's proposals differ on.
 
-Defaults are research §5 ("Default IPsec/IKE parameters", vpn-gateway-about-vpn-devices.md, RouteBased): phase 1
+Defaults are docs/sources.md#azure-ipsec-defaults ("Default IPsec/IKE parameters", RouteBased): phase 1
 offers and accepts AES256/SHA1, AES256/SHA256, AES128/SHA1, AES128/SHA256, 3DES/SHA1, 3DES/SHA256, all with DH
-group 2; phase 2 differs by role (6 offers as initiator, 26 accepted as responder). Seed 002: "remote VPN device is
-sending Diffie-Hellman Group 14 while Azure VPN Gateway expects only Group 2 … change the remote VPN device to
-Group 2 or Group 14 on custom IPSec settings on Azure side". A custom policy from the tunnel's config replaces the
-defaults: "the Azure VPN gateway will only send or accept the IPsec/IKE proposal with specified cryptographic
-algorithms and key strengths on that particular connection" (§5).
+group 2; phase 2 differs by role (6 offers as initiator, 26 accepted as responder). docs/sources.md#azure-ike-errors:
+"remote VPN device is sending Diffie-Hellman Group 14 while Azure VPN Gateway expects only Group 2" (the fix: Group 2
+on the device, or Group 14 in a custom policy on the Azure side). A custom policy from the tunnel's config replaces
+the defaults: the gateway then sends and accepts only the algorithms and key strengths it names.
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ INTEGRITY = {
     "aes-gcm-256": "GCMAES256", "gcmaes256": "GCMAES256", "aes-gcm-192": "GCMAES192", "gcmaes192": "GCMAES192",
     "aes-gcm-128": "GCMAES128", "gcmaes128": "GCMAES128",
 }
-#: DH / PFS group -> group number (research §5, DH mapping table).
+#: DH / PFS group -> group number (the DH mapping table of the "Default IPsec/IKE parameters" page,
+#: docs/sources.md#azure-ipsec-defaults).
 GROUPS = {
     "dhgroup1": "1", "pfs1": "1", "dhgroup2": "2", "pfs2": "2", "dhgroup14": "14", "dhgroup2048": "14",
     "pfs2048": "14", "pfs14": "14", "ecp256": "19", "dhgroup19": "19", "ecp384": "20", "dhgroup20": "20",

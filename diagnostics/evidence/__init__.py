@@ -1,4 +1,4 @@
-"""Evidence bundles: a support-ready zip built from any stored investigation (issue 7).
+"""Evidence bundles: a support-ready zip built from any stored investigation (docs/evidence.md).
 
 One module per job: `model` (the stored investigation a bundle is built from), `rows` (its queries re-run, rows
 streamed), `redact` (what never leaves, what leaves only on request), `bundle` (the deterministic zip writer and its

@@ -2,7 +2,7 @@
 
     result = build_bundle(record, sources, "bundle.zip", RedactionOptions(redact_ips=True), version="0.1.0")
 
-The zip holds (issue 7, "What must exist"):
+The zip holds (docs/evidence.md):
 
     rows/qNN-<backend>.csv, .jsonl   the rows of each query, re-read with the exact stored query (rows.py)
     queries/qNN-<backend>.kql | .sh  each query exactly as run, with its time range in a comment header

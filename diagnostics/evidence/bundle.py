@@ -2,7 +2,7 @@
 
 Why each choice:
 
-* **Deterministic** (issue 7: "the same investigation gives byte-identical files apart from the generation time"):
+* **Deterministic** (the same investigation gives byte-identical files apart from the generation time):
   every member has the same fixed timestamp (1980-01-01, the earliest a zip can say), the same permissions and
   "made on Unix" mark whatever the host, and members are written in a fixed order. The generation time is written
   once, in `manifest.json`, so every other member, and the manifest's list of hashes, is identical from one run to

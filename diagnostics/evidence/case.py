@@ -1,10 +1,10 @@
 """`case.txt`: a support-case description to paste into the Azure or the AWS support form.
 
-Support's first questions are always the same (issue 7): which resource (ids), when exactly (UTC), what the logs
+Support's first questions are always the same: which resource (ids), when exactly (UTC), what the logs
 show, what was already tried. The text answers them up front, in plain sentences a support engineer can act on,
 and ends with the questions only the provider can answer for this cause (was there platform maintenance, is the
 instance healthy…). What the customer did themselves is not known to the bot, so that line is left to fill in
-rather than invented. Research anchors.md §1.3: AWS's own chat hand-off (`support create-case`) cannot attach
+rather than invented. docs/sources.md#support-handoff: AWS's own chat hand-off (`support create-case`) cannot attach
 files, so the text must stand on its own and name the bundle's files for when they can be attached.
 
 The form's field names differ between clouds; the text gives the values for both forms' first fields (Azure:
@@ -22,7 +22,7 @@ from diagnostics.evidence.model import EvidenceRecord, Identifiers
 #: Evidence lines quoted in the case text (the rest is in the bundle: forms limit the description's length).
 MAX_EVIDENCE_LINES = 12
 
-#: What to ask the provider, by cause code (DESIGN.md's codes), for the side the cause is on.
+#: What to ask the provider, by cause code (docs/rules.md#cause-codes), for the side the cause is on.
 QUESTIONS: dict[str, str] = {
     "maintenance_failover": "Please confirm the platform maintenance on {resource} at this time, and tell us when "
                             "further maintenance of this gateway is planned.",

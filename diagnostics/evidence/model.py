@@ -145,7 +145,8 @@ def identifiers(record: EvidenceRecord, observed: Mapping[str, Sequence[str]]) -
     )
     outside = list(tunnel.aws_outside_ips) if tunnel is not None else [str(ip) for ip in doc.get("aws_outside_ips", ())]
     streams = list(observed.get("logStreamName", ()))
-    for stream in streams:  # <vpn id>-<outside ip>-<suffix>: the outside IPs the logs show (research aws §0.2)
+    # <vpn id>-<outside ip>-<suffix>: the outside IPs the logs show (docs/sources.md#aws-log-fields)
+    for stream in streams:
         rest = stream[len(ids.vpn_connection) + 1:] if ids.vpn_connection and stream.startswith(ids.vpn_connection) \
             else ""
         ip = rest.split("-", 1)[0]

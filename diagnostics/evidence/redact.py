@@ -6,10 +6,9 @@ A bundle is handed to a cloud vendor's support, so everything written into it go
   AWS access key ids (secret keys when written `aws_secret_access_key = …`), Slack tokens, JWTs, and the exact
   values the process knows to be secret (the tokens it was started with, a `psk = "…"` someone put in a tunnel's
   configuration) are replaced by `[redacted]` wherever they appear: log rows, query texts, the report. Logs should
-  not hold them, but a tunnel's configuration or a connection's ARM JSON pasted into a message can (research
-  anchors.md §5 item 7: "a redacted log excerpt (no PSKs/secrets; IPs optional)").
-* **Point-to-site usernames** stay exactly as masked in the logs (Azure writes `Username=***tosouser@…`: "the
-  username is partially obscured", research §2.5); `hash_users` replaces each with `user-<12 hex>` (SHA-256 of the
+  not hold them, but a tunnel's configuration or a connection's ARM JSON pasted into a message can.
+* **Point-to-site usernames** stay exactly as masked in the logs (Azure writes `Username=***tosouser@…`: "the username
+  is partially obscured", docs/sources.md#azure-p2s); `hash_users` replaces each with `user-<12 hex>` (SHA-256 of the
   logged value), so attempts by one user can still be counted together.
 * **Public IP addresses**, on request (`redact_ips`): each distinct address becomes `IP-1`, `IP-2`, … in order of
   first appearance (the tunnel's own addresses first), the same token in every file. Private, loopback, link-local,
@@ -31,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 REDACTED = "[redacted]"
-#: Config keys whose values never enter a bundle (issue 7: "drop keys matching psk/secret/key/token/password/
-#: shared"); credentials, passphrases and certificates are the same kind of thing.
+#: Config keys whose values never enter a bundle (names matching psk/secret/key/token/password/shared);
+#: credentials, passphrases and certificates are the same kind of thing.
 SECRET_KEY_NAME = re.compile(r"psk|secret|key|token|password|passwd|shared|credential|passphrase|cert|sas",
                              re.IGNORECASE)
 #: Known values shorter than this are not masked: they would mask ordinary words (as bot/slack/logs.py does).

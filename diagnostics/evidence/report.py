@@ -1,7 +1,7 @@
 """`report.md`: the bundle's first page, written for the support engineer who opens it cold.
 
-It answers support's first questions in the order they ask them (issue 7: "resource ids, exact UTC window, logs,
-what was tried"): which tunnel (every identifier the bot knows: subscription, resource group, gateway resource id,
+It answers support's first questions in the order they ask them (resource ids, exact UTC window, logs, what was
+tried): which tunnel (every identifier the bot knows: subscription, resource group, gateway resource id,
 connection, remote IP; AWS VPN connection id and tunnel outside IPs), the exact UTC window, what happened (the
 drops and a timeline), what the bot concluded (each finding with its rule, confidence and evidence), what it could
 not see, and where the raw rows and the exact queries are. All times are UTC: support works in UTC, and a bundle
@@ -17,8 +17,9 @@ from typing import Any
 from diagnostics.evidence.model import EvidenceRecord, Identifiers, TimelineEntry
 from diagnostics.evidence.rows import BACKEND_NAMES, Reread, time_text
 
-#: What each provider's logs cannot show, said in every report (README "Blind spots are said, not hidden";
-#: seed 000, seed 002, research §2.2.1, aws §0).
+#: What each provider's logs cannot show, said in every report (docs/rules.md#blind-spots; sources:
+#: docs/sources.md#azure-maintenance, docs/sources.md#azure-phase2-only-loss, docs/sources.md#azure-ingestion-lag,
+#: docs/sources.md#aws-log-fields, docs/sources.md#aws-tunnel-options).
 BLIND_SPOTS = {
     "azure": [
         "Only what the gateway logged to Log Analytics is here: the on-premises device's own logs are not.",

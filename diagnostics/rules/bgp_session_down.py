@@ -1,11 +1,11 @@
 """bgp_session_down: the BGP session over the tunnel dropped (routes withdrawn).
 
-Detects: RouteDiagnosticLog `BgpDisconnectedEvent` (seed 001's OperationName table; research §2.3). Together with a
+Detects: RouteDiagnosticLog `BgpDisconnectedEvent` (docs/sources.md#azure-columns). Together with a
 tunnel drop the tunnel is the cause and BGP the effect ("BGP session flapping often mirrors IPsec tunnel flapping");
 alone, the usual causes are the hold timer (keepalive 60 s, hold 180 s), more than 4,000 prefixes from the device
 ("Azure drops the BGP session entirely"), or TCP 179 being blocked. "A pattern of BgpConnectedEvent followed
-quickly by BgpDisconnectedEvent indicates the session is being established but then dropped" (all research §2.3,
-verbatim from Microsoft's BGP troubleshooting article).
+quickly by BgpDisconnectedEvent indicates the session is being established but then dropped" (all verbatim from
+Microsoft's BGP troubleshooting article, docs/sources.md#azure-bgp).
 
 Why it matters: a BGP drop without a tunnel drop is a routing problem, not an IPsec one.
 """

@@ -1,10 +1,10 @@
 """config_change: a gateway or connection configuration change just before the drop.
 
 Detects: GatewayDiagnosticLog `SetGatewayConfiguration` / `SetConnectionConfiguration` on the same gateway shortly
-before the disconnect (seed 000: "SetGatewayConfiguration will be logged every time some configuration is
-modified both on a VPN Gateway or a Local Network Gateway"; comparing it with TunnelDiagnosticLog tells whether a
-drop "happened during a configuration change"), or a stateChangeReason saying a setting changed (research §2.2.3:
-"DhGroup changed / … / PfsGroup changed", "UserTriggered … config change").
+before the disconnect (docs/sources.md#azure-config-change: "a SetGatewayConfiguration gets logged every time a
+configuration is modified both on a VPN Gateway or a Local Network Gateway"; comparing it with TunnelDiagnosticLog
+tells whether a drop "happened during a configuration change"), or a stateChangeReason saying a setting changed
+(docs/sources.md#azure-tunnel-reasons: "DhGroup changed / … / PfsGroup changed …").
 
 Why it matters: the drop was caused by a change someone made; the fix is on the change, not the network.
 """
@@ -16,7 +16,8 @@ from diagnostics.rules.registry import Kind, Rule
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.rules.support.reasons import Reason, classify_reason
 
-#: The change is logged with a delay of "some minutes" (seed 000), so it may appear after the drop too.
+#: The change is logged with a delay of "some minutes" (docs/sources.md#azure-ingestion-lag), so it may appear
+#: after the drop too.
 CHANGE_BEFORE = 15 * 60
 CHANGE_AFTER = 3 * 60
 CLOSE = 5 * 60

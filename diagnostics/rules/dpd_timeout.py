@@ -1,9 +1,9 @@
 """dpd_timeout: the peer stopped answering dead-peer detection; the tunnel reconnected on the same instance.
 
 Detects: a stateChangeReason naming DPD ("DPD timed out / Main mode SA assumed to be invalid because peer stopped
-responding", research §2.2.3), or, without a reason, a disconnect and a reconnect on the SAME instance within
-seconds (seed 000: "you might be looking at a network glitch causing a DPD timeout, or a disconnection
-erroneously sent by the on-premises device").
+responding", docs/sources.md#azure-tunnel-reasons), or, without a reason, a disconnect and a reconnect on the SAME
+instance within seconds (docs/sources.md#azure-failover: "you might be looking at a network glitch causing a DPD
+timeout, or a disconnection erroneously sent by the on-premises device").
 
 Why it matters: the path or the device dropped packets long enough for DPD to give up; the fix is on the path,
 the device, or the DPD timers, not in Azure.
@@ -17,7 +17,7 @@ from diagnostics.rules.support.context import RuleContext
 from diagnostics.rules.support.reasons import Reason, classify_reason
 from diagnostics.timefmt import duration_text, short_instance
 
-#: "within a few seconds" (seed 000); beyond this a same-instance reconnect is no longer a glitch.
+#: "in a few seconds" (docs/sources.md#azure-failover); beyond this a same-instance reconnect is no longer a glitch.
 QUICK_RECONNECT_SECONDS = 60
 
 

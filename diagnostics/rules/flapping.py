@@ -1,9 +1,10 @@
 """flapping: repeated drops in the window; the explanation gives the count and the pattern.
 
 Detects: three or more drops of the tunnel in the window asked about. Tells a regular rhythm (a timer: SA
-lifetimes, IKEv1 main-mode rekey every 28,800 s, research §5 and §6 rule 12) from an irregular one (the path or
-the device), and whether the drops stayed on one instance (seed 000's same-instance vs failover distinction).
-Research §2.3: "BGP session flapping often mirrors IPsec tunnel flapping".
+lifetimes, IKEv1 main-mode rekey every 28,800 s, docs/sources.md#azure-ipsec-defaults) from an irregular one (the
+path or the device), and whether the drops stayed on one instance (the same-instance vs failover distinction of
+docs/sources.md#azure-failover). docs/sources.md#azure-bgp: "BGP session flapping often mirrors IPsec tunnel
+flapping".
 
 Why it matters: one drop is an incident; a flap is a condition, and its rhythm says where to look.
 """

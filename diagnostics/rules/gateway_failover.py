@@ -1,9 +1,9 @@
 """gateway_failover: the tunnel switched gateway instance within seconds and no maintenance was recorded.
 
-Detects: a disconnect on one instance and a connect on the other within a failover's time (seed 000: the same
-pattern "is observed if you intentionally run a Gateway Reset on the Azure side"), with no HostMaintenanceEvent
-or "Upgrade gateway started" nearby. Seed 003 warns that not every maintenance is logged, so the finding names
-both possibilities instead of guessing one.
+Detects: a disconnect on one instance and a connect on the other within a failover's time
+(docs/sources.md#azure-failover: "The same behavior is observed if you intentionally run a Gateway Reset on the
+Azure side"), with no HostMaintenanceEvent or "Upgrade gateway started" nearby. docs/sources.md#azure-maintenance
+warns that not every maintenance is logged, so the finding names both possibilities instead of guessing one.
 
 Why it matters: the on-premises side is not at fault; whether someone reset the gateway decides what to do next.
 """

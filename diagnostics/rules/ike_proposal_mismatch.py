@@ -2,11 +2,11 @@
 
 Detects: `Notify Message - Policy Mismatch` (sent or received), `with status Policy match error`, error 13868 /
 0x362C (ERROR_IPSEC_IKE_POLICY_MATCH), NO_PROPOSAL_CHOSEN, 13825 "No policy configured", 13822 DH failure
-(research §2.4.3, §2.4.5, §2.4.7). The parameter is named by comparing the device's proposals
-(`[RECEIVED]Received Ike payload: Policy1:Cipher=… Integrity=… DhGroup=…`, `Received IPSec payload: …`) with what
-the gateway accepts or offers on its default policy (research §5) or on the custom policy in the tunnel's config:
-seed 002's walkthrough ("remote VPN device is sending Diffie-Hellman Group 14 while Azure VPN Gateway expects only
-Group 2").
+(docs/sources.md#azure-ike-errors, docs/sources.md#azure-traffic-selectors). The parameter is named by comparing
+the device's proposals (`[RECEIVED]Received Ike payload: Policy1:Cipher=… Integrity=… DhGroup=…`, `Received IPSec
+payload: …`) with what the gateway accepts or offers on its default policy (docs/sources.md#azure-ipsec-defaults)
+or on the custom policy in the tunnel's config, as in Microsoft's walkthrough (docs/sources.md#azure-ike-errors:
+"remote VPN device is sending Diffie-Hellman Group 14 while Azure VPN Gateway expects only Group 2").
 
 Why it matters: the fix is one setting on one side, and the answer should say which.
 """
@@ -25,7 +25,8 @@ POLICY_FAILURES = ("policy", "no_policy", "unsupported")
 
 def find_mismatch(ctx: RuleContext, groups: list[NegotiationGroup]) -> tuple[Mismatch | None, Negotiation | None]:
     """The differing parameter, from a negotiation of the period in which the device showed its proposals (the
-    device may show them only when it initiates: seed 002 forces that to see both sides)."""
+    device may show them only when it initiates: the walkthrough in docs/sources.md#azure-ike-errors forces that
+    to see both sides)."""
     policy = policy_from_config(ctx.tunnel.extra)
     for n in (g.with_proposals for g in groups if g.with_proposals is not None):
         role = "responder" if n.initiator == "peer" else "initiator"

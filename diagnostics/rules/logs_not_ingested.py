@@ -1,8 +1,8 @@
 """logs_not_ingested: the window is too recent for its logs to have arrived.
 
-Detects: the window ends within INGESTION_LAG of now and no drop is visible. Seed 002: "It may take up to 15
-minutes between when an event is emitted and when it appears in a Log Analytics workspace"; research §1.1: "A rule
-engine must not read a missing row in the last ~15 min as 'event did not happen'."
+Detects: the window ends within INGESTION_LAG of now and no drop is visible. docs/sources.md#azure-ingestion-lag:
+"It may take up to 15 minutes between when an event is emitted and when it appears in a Log Analytics workspace",
+so a missing row in the last ~15 minutes must not be read as "the event did not happen".
 
 Why it matters: "no drop found" about the last minutes would be a confident falsehood; saying when to ask again
 is the honest answer.

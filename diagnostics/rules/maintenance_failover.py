@@ -1,10 +1,11 @@
 """maintenance_failover: platform maintenance moved the tunnel from one gateway instance to the other.
 
-Detects: a disconnect on one instance followed within seconds by a connect on the OTHER instance (seed 000:
-"a gateway failover … typically arises due to maintenance on a gateway instance"), with a maintenance record on
-the same gateway: GatewayDiagnosticLog `HostMaintenanceEvent` or the Message "Upgrade gateway started"
-(seed 003; research §2.1). Maintenance reaches both instances in turn, so two outages tens of minutes apart are
-expected (seed 003: "数十分間隔で 2 度の通信断"); the second one is recognised as part of the same maintenance.
+Detects: a disconnect on one instance followed within seconds by a connect on the OTHER instance
+(docs/sources.md#azure-failover: "it indicates a gateway failover"), with a maintenance record on the same gateway:
+GatewayDiagnosticLog `HostMaintenanceEvent` or the Message "Upgrade gateway started"
+(docs/sources.md#azure-maintenance). Maintenance reaches both instances in turn, so two outages tens of minutes
+apart are expected (docs/sources.md#azure-maintenance: "数十分間隔で 2 度の通信断"); the second one is recognised as
+part of the same maintenance.
 
 Why it matters: nothing is broken on either side; the right action is none, or a more redundant design.
 """
@@ -16,12 +17,13 @@ from diagnostics.rules.registry import Kind, Rule
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.timefmt import duration_text, short_instance
 
-#: Planned failover restores in 10–15 s, unplanned within 1–1.5 min (research §2.2.2, vpn-gateway-highlyavailable).
+#: Planned failover restores in 10–15 s, unplanned within 1–1.5 min (docs/sources.md#azure-failover; the page's
+#: earlier wording, it now says 1 to 3 minutes in the worst case).
 FAILOVER_MAX_SECONDS = 90
 #: How far before a drop a maintenance record still explains it (it is logged when maintenance starts).
 MARKER_BEFORE = 60 * 60
 MARKER_AFTER = 5 * 60
-#: The two failovers of one maintenance are "tens of minutes" apart (seed 003).
+#: The two failovers of one maintenance are "tens of minutes" apart (docs/sources.md#azure-maintenance).
 SECOND_FAILOVER_WITHIN = 90 * 60
 
 

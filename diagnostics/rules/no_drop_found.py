@@ -2,9 +2,9 @@
 
 Detects: the tunnel has no disconnect in the window asked about (after the one widening the investigation
 does). Names the nearest drop on each side so a person who misremembered the time finds it; TunnelDiagnosticLog
-is light enough to look days around (seed 000: "analyze large time ranges over several days with little
-effort"). Research §2.2.1 (azure-docs #42859): a phase-2-only loss may leave TunnelDiagnosticLog silent, so the
-answer says so rather than claiming the tunnel was fine.
+is light enough to look days around (docs/sources.md#azure-tunnel-log: "analyze large time ranges over several
+days with little effort"). docs/sources.md#azure-phase2-only-loss (azure-docs #42859): a phase-2-only loss may leave
+TunnelDiagnosticLog silent, so the answer says so rather than claiming the tunnel was fine.
 
 Why it matters: "nothing happened" must be said with what was checked and where the nearest event is.
 """

@@ -1,9 +1,11 @@
 """peer_unreachable: the gateway keeps starting negotiations and the device never answers.
 
-Detects: repeated `[SEND][SA_INIT] … rCookie 0x0` with no `[RECEIVED]` row in those negotiations (seed 000: "Azure
-keeps retrying every few seconds"; research §6 rule 9), or no IKE row at all for the device while the tunnel is down
-although the gateway logs IKE for its other peers (research §2.4.6: "No IKE rows at all = peer unreachable (wrong
-LNG IP, NSG/UDR on GatewaySubnet, on-prem firewall)").
+Detects: repeated `[SEND][SA_INIT] … rCookie 0x0` with no `[RECEIVED]` row in those negotiations
+(docs/sources.md#azure-ike-log: "Azure keeps retrying every few seconds"; docs/sources.md#azure-peer-unreachable),
+or no IKE row at all for the device while the tunnel is down although the gateway logs IKE for its other peers
+(docs/sources.md#azure-peer-unreachable: "No IKEDiagnosticLog entries at all for the attempt … No IKE packets are
+reaching the gateway from the peer"; the usual culprits: a wrong local network gateway IP, an NSG/UDR on the
+GatewaySubnet, an on-premises firewall).
 
 Why it matters: no key or proposal can be wrong if no packet arrives; the fix is on the path to the device.
 """

@@ -1,8 +1,9 @@
 """psk_mismatch: the pre-shared keys differ, so IKE authentication fails.
 
 Detects: negotiations of the down period that end with `[RECEIVED][NOTIFY] Received Notify Message - Authentication
-failed` or `IKE Tunnel closed … with status IKE authentication credentials are unacceptable` (seed 002's PSK
-walkthrough; research §2.4.2 verbatim rows), Windows error 13801 / 0x35E9 or 13826 / 0x3602 (research §2.4.7).
+failed` or `IKE Tunnel closed … with status IKE authentication credentials are unacceptable` (the verbatim rows of
+the PSK walkthrough, docs/sources.md#azure-ike-errors), Windows error 13801 / 0x35E9 or 13826 / 0x3602 (same
+section).
 
 Why it matters: nothing else is wrong; the fix is to set the same key on both sides.
 """

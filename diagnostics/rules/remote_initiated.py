@@ -1,11 +1,11 @@
 """remote_initiated: the on-premises device tore the tunnel down or started a new negotiation while it was up.
 
 Detects: a stateChangeReason of the remote-trigger family ("RemotelyTriggered / RemoteCrashTriggered", "Received MM
-delete", research §2.2.3 and the TSG's "The customers on-prem device has sent a disconnect"), or an IKE row in
-which the peer starts a fresh negotiation (`[RECEIVED][SA_INIT] … rCookie 0x0`, seed 000: "The first SA_INIT
-message is always the one where rCookie = 0") just before the disconnect while the tunnel was connected
-(RemoteCrashTriggered: "we assume remote side is crashed restarted and we disconnect and accept the new
-connection", research §2.2.3).
+delete", "The on-prem device has deleted the security association": docs/sources.md#azure-tunnel-reasons), or an
+IKE row in which the peer starts a fresh negotiation (`[RECEIVED][SA_INIT] … rCookie 0x0`,
+docs/sources.md#azure-ike-log: "The first SA_INIT message is always the one where rCookie = 0") just before the
+disconnect while the tunnel was connected (RemoteCrashTriggered: "we assume remote side is crashed restarted and we
+disconnect and accept the new connection", docs/sources.md#azure-tunnel-reasons).
 
 Why it matters: the cause is on the device (reboot, HA failover, admin reset), so that is where to look.
 """

@@ -1,10 +1,11 @@
 """traffic_selector_mismatch: the traffic selectors (encryption domains) of the two sides differ.
 
 Detects: error 13999 / TS_UNACCEPTABLE ("Traffic selectors unacceptable"), or a negotiation that timed out
-(0x35ED "Negotiation timed out", `[IkeEvent] SA_NEGOTIATION_FAILED`) after a traffic-selector exchange (research
-§2.4.6, the 2026 decision tree: "A Received Traffic Selector payload request whose StartAddress/EndAddress ranges
-don't match your side, followed by … Negotiation timed out"), or `Invalid payload received` when Azure initiates
-to a peer that only accepts narrow selectors (research §4.1, TSG, medium confidence).
+(0x35ED "Negotiation timed out", `[IkeEvent] SA_NEGOTIATION_FAILED`) after a traffic-selector exchange
+(docs/sources.md#azure-traffic-selectors: "A Received Traffic Selector payload request whose StartAddress/EndAddress
+ranges don't match your side, followed by … Negotiation timed out"), or `Invalid payload received` when Azure
+initiates to a peer that only accepts narrow selectors (same section, Microsoft's support content; medium
+confidence).
 
 Why it matters: phase 1 works, so people look at keys and proposals; the ranges are what must match.
 """

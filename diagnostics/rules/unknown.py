@@ -1,8 +1,10 @@
 """unknown: a drop was found but no rule explains it; the evidence is still shown.
 
-DESIGN.md: "an honest 'unknown' beats a confident guess". The finding lists what was ruled out and carries the
-raw rows around the drop so a person can read them. Seed 003: when there is no trace of maintenance and nothing
-on the on-premises side, the next step is a support case.
+Detects: a drop (Azure or AWS) that no other rule explains with at least medium confidence. The finding lists what
+was ruled out and carries the raw rows around the drop so a person can read them. docs/sources.md#azure-maintenance:
+when there is no trace of maintenance and nothing on the on-premises side, the next step is a support case.
+
+Why it matters: an honest "unknown" beats a confident guess (docs/rules.md).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The daily tunnel summary: how every tunnel did over one local day (issue 6)."""
+"""The daily tunnel summary: how every tunnel did over one local day (docs/summaries.md)."""

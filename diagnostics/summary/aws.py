@@ -1,7 +1,8 @@
-"""The AWS side of the daily tunnel summary (issue 6 §2-3, §7): every configured VPN connection's local day from its
-tunnel logs, with a bounded number of reads per log group whatever the number of connections.
+"""The AWS side of the daily tunnel summary (docs/summaries.md): every configured VPN connection's local day from
+its tunnel logs, with a bounded number of reads per log group whatever the number of connections.
 
-Reads, per source and log group (a group holds many connections' streams, research §1.4):
+Reads, per source and log group (a group holds many connections' streams, one per tunnel:
+docs/sources.md#aws-log-fields):
 
 1. **The day**: ONE group read (`read_group`: describe_log_streams once for the group, then filter_log_events by
    stream names in chunks of 100, paginated) of every connection in the group, from `CONTEXT_BEFORE` before local
@@ -14,32 +15,32 @@ phase states to down, per tunnel), `rules.aws_tunnel_drop.explain_drop` for each
 cause), `rules.flapping.aws_flapping` for the flag. Each tunnel drop is one `Outage` with `path` = the tunnel's outside
 IP; the model derives downtime (both tunnels down at once) and exposure (one down: no outage, but no redundancy).
 
-**Why the baseline is not simply `stats count(*)` of drops.** An AWS tunnel logs its phase states on every event,
-not only when they change (research §1.1; `aws.timeline`), and Logs Insights has no window function (prev/lag) to
-find the event where a state changed: `stats` can count down *events*, not drops, and a tunnel that fails to
-re-negotiate for an hour logs a hundred of them. So Insights is used for what it computes exactly, pushed down
-over the 7 days of every stream of the group (`PRESENCE_QUERY`, `DOWNS_QUERY`): per stream, how many events and the
-first and last one (which days the connection logged), and how many events carried a down state. A stream without a
-single down event has no drop and adds no downtime, so only the flagged streams (usually a few percent) are then
-read with filter_log_events, and their drops and downtime per day come from the same timeline code as the day's:
-the numbers are exactly those of a full read. When Insights is unavailable, refused, failed, timed out (polled up
-to `insights_timeout_s`), or answered without the stats fields (moto ignores `stats` and returns raw rows, research
-§4.2) or with 10,000 rows (possibly cut), one bounded group read of the 7 days is made instead and the same
-per-stream numbers are computed in Python (`DownSink`, with the Insights filter's predicate in Python), then the
-same path is taken: both give the same `Baseline`. Both paths pass their events through `DownSink`, which keeps
-each stream's events from its first down event on and drops the rest as pages arrive (they only say the tunnel was
-up), so the fallback's 7-day read stays in bounded memory and both timelines see the same rows.
+**Why the baseline is not simply `stats count(*)` of drops.** An AWS tunnel logs its phase states on every event, not
+only when they change (docs/sources.md#aws-log-fields; `aws.timeline`), and Logs Insights has no window function
+(prev/lag) to find the event where a state changed: `stats` can count down *events*, not drops, and a tunnel that fails
+to re-negotiate for an hour logs a hundred of them. So Insights is used for what it computes exactly, pushed down over
+the 7 days of every stream of the group (`PRESENCE_QUERY`, `DOWNS_QUERY`): per stream, how many events and the first and
+last one (which days the connection logged), and how many events carried a down state. A stream without a single down
+event has no drop and adds no downtime, so only the flagged streams (usually a few percent) are then read with
+filter_log_events, and their drops and downtime per day come from the same timeline code as the day's: the numbers are
+exactly those of a full read. When Insights is unavailable, refused, failed, timed out (polled up to
+`insights_timeout_s`), or answered without the stats fields (moto ignores `stats` and returns raw rows,
+docs/sources.md#aws-test-emulator) or with 10,000 rows (possibly cut), one bounded group read of the 7 days is made
+instead and the same per-stream numbers are computed in Python (`DownSink`, with the Insights filter's predicate in
+Python), then the same path is taken: both give the same `Baseline`. Both paths pass their events through `DownSink`,
+which keeps each stream's events from its first down event on and drops the rest as pages arrive (they only say the
+tunnel was up), so the fallback's 7-day read stays in bounded memory and both timelines see the same rows.
 
-**No logs.** `no_logs` is set when not one event of the connection was logged during the day. A healthy AWS tunnel
-is not silent for a day: AWS caps a tunnel's phase 2 lifetime at 3,600 s (EC2 API, VpnTunnelOptionsSpecification
-Phase2LifetimeSeconds: 900-3,600, default 3,600; phase 1 at most 28,800 s), so an established tunnel rekeys at least
-hourly, and the IKEv2 CREATE_CHILD_SA negotiation is one of the messages AWS logs (research §2.3, seed 004; the
-demo's quiet tunnels log these hourly rekeys). Whether an IKEv1 quick-mode rekey is logged is not documented
-(research §6), so a silent IKEv1 connection is still "no logs", which is the honest reading: logging broken, or
-the tunnels gone, is not "healthy". The same reasoning reads a tunnel that logged nothing in the 2 h before
-midnight and whose first event of the day is an establishment as down since midnight (an established tunnel would
-have rekeyed and logged in those 2 h; DPD's default timeout action "clear" leaves a dead tunnel silent); the
-summary says so in a note, since it is an inference.
+**No logs.** `no_logs` is set when not one event of the connection was logged during the day. A healthy AWS tunnel is
+not silent for a day: AWS caps a tunnel's phase 2 lifetime at 3,600 s (EC2 API, VpnTunnelOptionsSpecification
+Phase2LifetimeSeconds, docs/sources.md#aws-tunnel-options: 900-3,600, default 3,600; phase 1 at most 28,800 s), so an
+established tunnel rekeys at least hourly, and the IKEv2 CREATE_CHILD_SA negotiation is one of the messages AWS logs
+(docs/sources.md#aws-ikev2-negotiation; the demo's quiet tunnels log these hourly rekeys). Whether an IKEv1 quick-mode
+rekey is logged is not documented (same section), so a silent IKEv1 connection is still "no logs", which is the honest
+reading: logging broken, or the tunnels gone, is not "healthy". The same reasoning reads a tunnel that logged nothing in
+the 2 h before midnight and whose first event of the day is an establishment as down since midnight (an established
+tunnel would have rekeyed and logged in those 2 h; DPD's default timeout action "clear" leaves a dead tunnel silent);
+the summary says so in a note, since it is an inference.
 
 **Failures.** A source (group) whose day read fails is named in `failures` (its one-sentence `SourceError`) and
 its connections get no `TunnelDay`: a day with no outage would read as "healthy". They are listed in `unread`

@@ -24,7 +24,8 @@ from diagnostics.model import QueryRecord, SourceError
 
 #: Logs Insights returns at most 10,000 rows; a result this long may have been cut.
 INSIGHTS_MAX_ROWS = 10_000
-#: The phase-state keys, as Insights discovers them (case-sensitive): DOC-NEW's keys and DOC-OLD's labels (§1.1).
+#: The phase-state keys, as Insights discovers them (case-sensitive): the JSON keys and the
+#: documentation's labels (docs/sources.md#aws-log-fields).
 STATE_KEYS = ("ike_phase1_state", "ike_phase2_state", "TunnelIKEPhase1State", "TunnelIKEPhase2State")
 
 #: Per stream: events, first and last (which days a connection logged).

@@ -1,20 +1,21 @@
 """The Azure side of the daily summary: one `summarize` per workspace, drop details only where something dropped.
 
-Reads, per workspace (issue 6 §3):
+Reads, per workspace:
 
 1. `build_counts_query`: one `summarize` over the summary day and the seven days before it, covering every
    configured gateway and remote IP. Per (gateway, remote IP, local day): rows, disconnects, connects and the last
    disconnect/connect times. That alone tells which tunnels are healthy (logged, no state change, not down at
    midnight), which logged nothing (logging broken is not healthy), and the 7-day baseline of drops. IKE rows name
-   their peer only inside `Message` (`Remote <ip>:<port>:`, research §2.4.1), so the query extracts it; a healthy
-   route-based tunnel still logs IKE rows every day, because Azure rekeys its child SAs every 27,000 s (research
-   §5, default IPsec SA lifetime), so a tunnel with no row at all in a day is a logging problem.
+   their peer only inside `Message` (`Remote <ip>:<port>:`, docs/sources.md#azure-ike-log), so the query extracts it;
+   a healthy route-based tunnel still logs IKE rows every day, because Azure rekeys its child SAs every 27,000 s
+   (docs/sources.md#azure-ipsec-defaults, default IPsec SA lifetime), so a tunnel with no row at all in a day is a
+   logging problem.
 2. `build_details_query`: the day's tunnel and gateway rows (+ context) of the gateways with a troubled tunnel and
    the IKE rows of the troubled peers only, plus every gateway's GatewayDiagnosticLog (light: maintenance and
    configuration changes become markers on the picture).
 3. The rule engine over each troubled tunnel's timeline (`engine.drop_causes`): the same causes an answer gives;
-   for an outage long enough to have negotiations, the narrow IKE drill-down the answers use (seed 000's two
-   steps).
+   for an outage long enough to have negotiations, the narrow IKE drill-down the answers use (the two steps of
+   docs/sources.md#azure-tunnel-log).
 
 Local days are cut in KQL with literal UTC instants (`case(TimeGenerated < …)`), so a 23 h or 25 h DST day is
 exactly one day, whatever the zone's offset (Log Analytics' `bin(…, 1d)` would cut at UTC midnight).

@@ -22,7 +22,7 @@ from diagnostics.summary.model import DaySummary
 from diagnostics.timefmt import local_midnights
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
-#: "change vs. the previous 7 days' average" (issue 6 §2).
+#: The summary compares each day with the average of the previous 7 days.
 BASELINE_DAYS = 7
 
 Progress = Callable[[str], None]

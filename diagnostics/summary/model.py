@@ -1,7 +1,7 @@
 """What a daily summary is made of: per tunnel, the day's outages, their causes and how that compares.
 
-The JSON contract of `vpnbot summary --format json` (DESIGN.md) is a projection of `DaySummary`: `name`, `drops`,
-`downtime_s`, `longest_outage_s`, `uptime_pct`, `causes`, `no_logs` per tunnel; the other fields extend it.
+The JSON contract of `vpnbot summary --format json` (docs/summaries.md) is a projection of `DaySummary`: `name`,
+`drops`, `downtime_s`, `longest_outage_s`, `uptime_pct`, `causes`, `no_logs` per tunnel; the other fields extend it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class TunnelDay:
         return self._stretches(down=True)
 
     def exposed_intervals(self) -> list[tuple[float, float]]:
-        """AWS: when some but not all tunnels were down: no outage, but no redundancy either (issue 4 §5)."""
+        """AWS: when some but not all tunnels were down: no outage, but no redundancy either."""
         return self._stretches(down=False)
 
     def _stretches(self, down: bool) -> list[tuple[float, float]]:

@@ -1,17 +1,19 @@
 """AWS Site-to-Site VPN log events -> `Event`s.
 
-Two event shapes arrive in the tunnel log group (research §1):
+Two event shapes arrive in the tunnel log group (docs/sources.md#aws-log-fields, docs/sources.md#aws-bgp-status):
 
 * tunnel activity (IKE/IPsec/DPD): `details`, `ike_phase1_state`, `ike_phase2_state`, `dpd_enabled`,
-  `nat_t_detected`, `event_timestamp`, `timestamp` (§1.1, DOC-NEW's real keys), or the documentation's labels
-  (`VpnLogDetail`, `TunnelIKEPhase1State`, ... DOC-OLD), which a deployment may really emit;
-* BGP (`resource_id`, `type` BGPStatus|RouteStatus, `status`, nested `message.details`, §1.3).
+  `nat_t_detected`, `event_timestamp`, `timestamp` (the real JSON keys the current page maps its labels to), or
+  the documentation's labels (`VpnLogDetail`, `TunnelIKEPhase1State`, ...; earlier versions of the page listed
+  only these), which a deployment may really emit;
+* BGP (`resource_id`, `type` BGPStatus|RouteStatus, `status`, nested `message.details`).
 
-What is uncertain is accepted in every form the research lists: state values in any case (`down` on the wire,
-`Down` in the docs), booleans as `true` or `"True"`, `event_timestamp` in seconds or milliseconds (§1.1: the
-sample Lambda's arithmetic needs seconds, the BGP example is in ms), a readable `timestamp` with or without
-fractions. The VPN connection id and the outside IP come from the stream name (§0.2: the event body has
-neither), else from `resource_id` (BGP) or the legacy `VpnConnectionId`/`TunnelOutsideIPAddress` labels.
+What is uncertain is accepted in every form the sources allow: state values in any case (`down` on the wire,
+`Down` in the docs), booleans as `true` or `"True"`, `event_timestamp` in seconds or milliseconds (the sample
+Lambda's arithmetic needs seconds, the BGP example is in ms), a readable `timestamp` with or without
+fractions. The VPN connection id and the outside IP come from the stream name (docs/sources.md#aws-log-fields:
+the event body has neither), else from `resource_id` (BGP) or the legacy `VpnConnectionId`/`TunnelOutsideIPAddress`
+labels.
 
 Every row is an `EventKind.IKE` (tunnel activity), `ROUTE` (RouteStatus) or `OTHER` (BGPStatus) event here;
 which rows are state *changes* depends on the rows before them, so `aws.timeline` decides that.
@@ -45,7 +47,8 @@ class ParseError(ValueError):
     """A log event that is not a tunnel or BGP log record."""
 
 
-#: Canonical key -> every spelling seen (compared lower-case): DOC-NEW's keys first, DOC-OLD's labels after.
+#: Canonical key -> every spelling seen (compared lower-case): the real JSON keys first, the documentation's
+#: labels after (docs/sources.md#aws-log-fields).
 KEY_ALIASES: dict[str, tuple[str, ...]] = {
     "details": ("details", "vpnlogdetail"),
     "ike_phase1_state": ("ike_phase1_state", "tunnelikephase1state"),

@@ -1,6 +1,6 @@
 """AzureDiagnostics rows (any category of a VPN gateway) -> `Event`.
 
-Accepts the column variants listed in ../shared/research/azure_log_formats.md §1: a property may be a
+Accepts the column variants of docs/sources.md#azure-columns: a property may be a
 typed column (`remoteIP_s`) or a key inside `AdditionalFields` (once a workspace passes 500 columns);
 `remoteIP_s` does not exist before a workspace logged its first tunnel event (azure-docs #77298);
 `Resource` may come in any case or only inside `ResourceId`; portal CSV exports title the time column
@@ -39,8 +39,9 @@ PROPERTY_ALIASES = {
     "message": "Message",
 }
 
-#: (category, operation) -> kind. Operation names are from the seeds' column tables (seed 001) and
-#: research §1.3; matching is case-insensitive. A category-wide default applies to unlisted operations.
+#: (category, operation) -> kind. Operation names are from the troubleshooting article's column tables
+#: (docs/sources.md#azure-columns); matching is case-insensitive. A category-wide default applies to unlisted
+#: operations.
 KIND_BY_OPERATION: dict[str, dict[str, EventKind]] = {
     "tunneldiagnosticlog": {
         "tunneldisconnected": EventKind.TUNNEL_DOWN,
@@ -83,7 +84,8 @@ CATEGORY_NAMES = {c.lower(): c for c in (
     "TunnelDiagnosticLog", "GatewayDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog", "P2SDiagnosticLog",
 )}
 
-#: Seed 003 (jpaztech): maintenance shows as "Upgrade gateway started" in GatewayDiagnosticLog's Message.
+#: docs/sources.md#azure-maintenance (jpaztech): maintenance shows as "Upgrade gateway started" in
+#: GatewayDiagnosticLog's Message.
 MAINTENANCE_MESSAGE = re.compile(r"upgrade gateway started", re.IGNORECASE)
 IKE_REMOTE = re.compile(r"Remote (\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]+?):\d+:")
 KEPT_EXTRA = ("ResourceGroup", "ResourceId", "SubscriptionId", "operationStatus_s", "Level", "CorrelationId")
@@ -192,8 +194,8 @@ _intern = sys.intern
 
 
 def _ike_remote(message: str) -> str:
-    """The peer address of an IKE row's `Remote <ip>:<port>:` envelope (research §2.4.1), without a regex on
-    the hot path: a million IKE rows is a normal day for a failing tunnel."""
+    """The peer address of an IKE row's `Remote <ip>:<port>:` envelope (docs/sources.md#azure-ike-log), without a
+    regex on the hot path: a million IKE rows is a normal day for a failing tunnel."""
     at = message.find("Remote ")
     if at < 0:
         return ""

@@ -1,9 +1,9 @@
 """Shared reading of the IKE negotiations for the negotiation rules (not a rule itself).
 
-Seed 000: "If the IPsec tunnel fails to establish, Azure keeps retrying every few seconds … the failure will in
-theory always be the same every time we try so you could just zoom into one 'sample' failing negotiation". So the
-rules look at the negotiations of the period the tunnel was down, grouped by how they ended, and explain the largest
-group from one sample, saying "this failed N times since HH:MM, the same way".
+docs/sources.md#azure-ike-log: "If the IPsec tunnel fails to establish, Azure keeps retrying every few seconds. …
+you could just zoom into one "sample" failing negotiation at any time". So the rules look at the negotiations of
+the period the tunnel was down, grouped by how they ended, and explain the largest group from one sample, saying
+"this failed N times since HH:MM, the same way".
 """
 
 from __future__ import annotations

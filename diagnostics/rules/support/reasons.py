@@ -1,8 +1,8 @@
 """What a TunnelDiagnosticLog `stateChangeReason_s` says, as data.
 
-No public row shows real values; the vocabulary below is Microsoft's support TSG wording for the telemetry
-column it comes from (research §2.2.3, [UNCERTAIN]), so matching is by case-insensitive substrings with an
-"unknown reason" bucket, as the research recommends.
+No public row shows real values; the vocabulary below is Microsoft's support troubleshooting wording for the
+telemetry column it comes from (docs/sources.md#azure-tunnel-reasons; uncertain), so matching is by case-insensitive
+substrings with an "unknown reason" bucket.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ class Reason(StrEnum):
     NONE = "none"
 
 
-#: Checked in order; the first match wins. Each pattern cites the TSG group it comes from (research §2.2.3).
+#: Checked in order; the first match wins. Each pattern cites the reason group it comes from
+#: (docs/sources.md#azure-tunnel-reasons).
 REASON_PATTERNS: list[tuple[Reason, re.Pattern[str]]] = [
     # "DPD timed out / Main mode SA assumed to be invalid because peer stopped responding"
     (Reason.DPD, re.compile(r"\bdpd\b|peer stopped responding|assumed to be invalid", re.I)),
-    # "RemotelyTriggered / RemoteCrashTriggered"; TSG "The customers on-prem device has sent a disconnect",
+    # "RemotelyTriggered / RemoteCrashTriggered"; "The customers on-prem device has sent a disconnect",
     # "Received MM delete"
     (Reason.REMOTE, re.compile(r"remote(ly)?[ _-]?(crash)?[ _-]?trigger|remotecrash|\bmm delete|"
                                r"peer sent .*delete|received delete|sent a disconnect", re.I)),
