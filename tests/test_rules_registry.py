@@ -19,7 +19,7 @@ from diagnostics.aws import demo as aws_demo
 from diagnostics.azure import demo
 from diagnostics.investigate import investigate
 from diagnostics.model import Cause
-from diagnostics.rules import REGISTRY, Kind, ordered
+from diagnostics.rules import REGISTRY, Kind, Rule, ordered
 from diagnostics.rules.table import END, START, markdown_table
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -53,10 +53,15 @@ def test_engine_order_is_the_priority_order_whatever_the_registry_order():
     assert [r.priority for r in drops] == sorted(r.priority for r in drops)
 
 
+def _declares_rules(value: object) -> bool:
+    return isinstance(value, Rule) or (isinstance(value, tuple) and any(isinstance(v, Rule) for v in value))
+
+
 def _rule_modules():
+    """The modules of diagnostics/rules/ that declare a rule (the registry and the docs table only list them)."""
     for info in pkgutil.iter_modules(diagnostics.rules.__path__):
         module = importlib.import_module(f"diagnostics.rules.{info.name}")
-        if any(isinstance(v, diagnostics.rules.Rule) for v in vars(module).values()):
+        if info.name not in ("registry", "table") and any(_declares_rules(v) for v in vars(module).values()):
             yield module
 
 

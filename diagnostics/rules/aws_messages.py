@@ -1,5 +1,10 @@
 """aws_messages: what each AWS Site-to-Site VPN log message means, as data: message pattern -> cause, with sources.
 
+Detects: the messages AWS writes into a tunnel's log when something goes wrong (DPD timeouts, deletes from the
+customer gateway, authentication, proposal and selector errors, BGP notifications), each row one rule `aws.<key>`.
+Why it matters: AWS says in words why a tunnel went down; an answer that quotes those words, with AWS's own advice,
+needs no guessing.
+
 Every `details` message of AWS's tunnel log documentation (IKEv1 and IKEv2 error tables, IKEv2 negotiation
 messages: docs/sources.md#aws-ikev1-errors, #aws-ikev2-errors, #aws-ikev2-negotiation) and every BGP status and
 route status message (#aws-bgp-status, #aws-route-status) has one row. Patterns match by substring or regex, never
