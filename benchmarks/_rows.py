@@ -2,9 +2,10 @@
 
 Gateway VPNGW01 carries tunnel "paris" (remote 203.0.113.10). Its log is mostly IKEDiagnosticLog: Azure retries
 the negotiation every few seconds and the peer rejects it (pre-shared key mismatch, sometimes a policy mismatch),
-in the grammar of research §2.4 (rows verbatim from §2.4.2/§2.4.3; the success path and the DPD close row are the
-reconstructions of §2.4.8). Between the runs of failures the tunnel comes up, and TunnelDiagnosticLog logs each
-disconnect/reconnect (§2.2); some drops are failovers to the other instance, a few after a HostMaintenanceEvent.
+in the grammar of docs/sources.md#azure-ike-log (rows verbatim from docs/sources.md#azure-ike-errors; the success
+path and the DPD close row are reconstructions, as no public row shows them). Between the runs of failures the
+tunnel comes up, and TunnelDiagnosticLog logs each disconnect/reconnect (docs/sources.md#azure-tunnel-log); some
+drops are failovers to the other instance, a few after a HostMaintenanceEvent.
 A drop comes every ~255 paris rows (a run of 10-60 failed negotiations), so drops grow with N (~3,900 per 1M).
 About 10 % of the rows belong elsewhere and must be filtered out by the bot's query: a second tunnel on VPNGW01
 (remote 198.51.100.7; its tunnel rows come back from the query and are dropped in Python) and gateway VPNGW02.
@@ -38,7 +39,8 @@ _IPSEC_OFFER = " ".join(
     for i, (h, c) in enumerate([("AES-GCM-256", "AES-GCM-256"), ("SHA1", "AES-CBC-256"), ("SHA1", "3DES"),
                                 ("SHA256", "AES-CBC-256")], start=1))
 _ANY_TS = ("StartAddress 0.0.0.0 EndAddress 255.255.255.255 PortStart 0 PortEnd 65535 Protocol 0")
-#: TunnelDisconnected reasons (research §2.2.3 candidate vocabulary) and how often each is used.
+#: TunnelDisconnected reasons (the candidate vocabulary of docs/sources.md#azure-tunnel-reasons) and how often each
+#: is used.
 _REASONS = (("DPD timed out", 4), ("RemotelyTriggered", 2), ("IKE authentication credentials are unacceptable", 2),
             ("", 2))
 
@@ -108,7 +110,7 @@ def _tunnel(rng: random.Random, remote: str, local: str, gateway_rows: bool) -> 
         for _ in range(attempts):
             for msg in _negotiation(rng, remote, local, "policy" if rng.random() < 0.2 else "psk"):
                 yield ("IKEDiagnosticLog", "IKELogEvent", msg, instance, "", "", "")
-        if rng.random() < 0.1:  # no SESSION_ID envelope: cannot be attributed to a tunnel (research §2.4.1)
+        if rng.random() < 0.1:  # no SESSION_ID envelope: no tunnel to attribute it to (docs/sources.md#azure-ike-log)
             yield ("IKEDiagnosticLog", "IKELogEvent", "IkeCleanupQMNegotiation called with error 13868 and flags a",
                    instance, "", "", "")
         for msg in _negotiation(rng, remote, local, "ok"):

@@ -3,14 +3,14 @@ the real boto3 client and classified: time, peak RSS and the number of API calls
 
     .venv/bin/python benchmarks/bench_aws.py [--connections 100] [--failing 10]
 
-moto's server runs in a child process on 127.0.0.1 (an ephemeral port), so the peak RSS measured here is the bot's
-own, not the emulator's storage. The log group is seeded with a day ending 5 minutes ago (moto drops events older
-than 14 days): every tunnel rekeys phase 2 about hourly (2 events), each connection has one drop explained by a
-message of seed 004 with its re-negotiation rows, and `--failing` tunnels fail all day (AWS deletes a half-open
-IKE SA every 10 s: 8,640 events a day each). Then, for every connection, the question a person or the daily
-summary asks, "what happened to <connection> today": `investigate_aws` over the day (the same reads as
-`vpnbot ask`: describe_log_streams by the connection's prefix, filter_log_events by stream names and time range,
-paginated), timed together; peak RSS is ru_maxrss restarted after seeding.
+moto's server runs in a child process on 127.0.0.1 (an ephemeral port), so the peak RSS measured here is the bot's own,
+not the emulator's storage. The log group is seeded with a day ending 5 minutes ago (moto drops events older than 14
+days): every tunnel rekeys phase 2 about hourly (2 events), each connection has one drop explained by a documented
+message (docs/sources.md#aws-ikev1-errors, docs/sources.md#aws-ikev2-errors) with its re-negotiation rows, and
+`--failing` tunnels fail all day (AWS deletes a half-open IKE SA every 10 s: 8,640 events a day each). Then, for every
+connection, the question a person or the daily summary asks, "what happened to <connection> today": `investigate_aws`
+over the day (the same reads as `vpnbot ask`: describe_log_streams by the connection's prefix, filter_log_events by
+stream names and time range, paginated), timed together; peak RSS is ru_maxrss restarted after seeding.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_evidence.py [--sizes 100000,1000000] [--redact-ips]
 
 Each child generates the rows (benchmarks/_rows.py) into a LocalWorkspace, answers one question whose window covers
-every row (as bench_question.py), stores it in a temporary state store as the bot does (bot.evidence.record_answer),
+every row (as bench_question.py), stores it in a scratch state store as the bot does (handlers.evidence.record_answer),
 then times `bot.evidence.make_bundle` for that investigation id: every stored query re-run, its rows streamed into
 the zip as CSV and JSON Lines, the report, case text and manifest written. Peak RSS is ru_maxrss restarted just
 before the bundle (Linux /proc/self/clear_refs), so it is the bundle's own peak on top of what was resident before
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from _common import TUNNEL, peak_mb, reset_peak, rss_mb, window
 from _rows import rows
 
-from bot.evidence import load_record, make_bundle, record_answer
+from bot.evidence import make_bundle
 from bot.state import StateStore
 from bot.workspace import Workspace
 from diagnostics.azure.local_workspace import LocalWorkspace
@@ -37,8 +37,10 @@ from diagnostics.evidence.rows import reread
 from diagnostics.investigate import investigate
 from diagnostics.sources import Sources
 from diagnostics.tunnels import TunnelRegistry
-from handlers.ask import Answer
-from handlers.question import Intent, Question, TimeWindow
+from handlers.answer import Answer
+from handlers.evidence import load_record, record_answer
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, TimeWindow
 
 SIZES = (1_000_000,)
 

@@ -1,9 +1,9 @@
-"""Negotiation reconstruction over a day of a tunnel that fails every few seconds (issue 3's benchmark).
+"""Negotiation reconstruction over a day of a tunnel that fails every few seconds.
 
     .venv/bin/python benchmarks/bench_negotiations.py [--rows 1000000]
 
-Generates IKEDiagnosticLog messages in the research §2.4 grammar: Azure re-initiating every ~6 s (seed 000: "Azure
-keeps retrying every few seconds"), each negotiation failing the same way (a PSK mismatch: 7 rows; a DH-group
+Generates IKEDiagnosticLog messages in the grammar of docs/sources.md#azure-ike-log: Azure re-initiating every ~6 s
+("Azure keeps retrying every few seconds"), each negotiation failing the same way (a PSK mismatch: 7 rows; a DH-group
 mismatch started by the device: 4 rows; the device not answering: 1 row), then times NegotiationTracker over the
 messages (generation not timed) and prints rows/s and peak RSS. Targets: >= 300,000 rows/s and < 500 MB.
 """

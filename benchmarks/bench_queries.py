@@ -1,13 +1,14 @@
-"""The bot's one query vs the seeds' separate queries, on the same LocalWorkspace data and window.
+"""The bot's one query vs the published sample queries run separately, on the same LocalWorkspace data and window.
 
     .venv/bin/python benchmarks/bench_queries.py [--sizes 100000,1000000]
 
-Bot: build_tunnel_query (what investigate() sends). Seeds, run one after another: the GatewayDiagnosticLog,
-TunnelDiagnosticLog, RouteDiagnosticLog and IKEDiagnosticLog sample queries of seed 000 (Microsoft, "Troubleshoot
-Azure VPN Gateway using diagnostic logs") with `| where Resource =~ "VPNGW01"` added after the category filter, and
-seed 003's (jpaztech) combined Gateway/Tunnel query filtered by Resource, as written. Both sides run through
+Bot: build_tunnel_query (what investigate() sends). Sample queries ("seeds" in the output), run one after another:
+the GatewayDiagnosticLog, TunnelDiagnosticLog, RouteDiagnosticLog and IKEDiagnosticLog sample queries of Microsoft's
+"Troubleshoot Azure VPN Gateway using diagnostic logs" (docs/sources.md#azure-categories; keys `000 …`)
+with `| where Resource =~ "VPNGW01"` added after the category filter, and jpaztech's combined Gateway/Tunnel query
+filtered by Resource, as written (docs/sources.md#azure-maintenance; key `003 …`). Both sides run through
 LocalWorkspace.run_kql (duckdb-kql) over the same window and iterate every result row; best of 3.
-Target: the bot's query costs at most 20 % more than the seeds' queries together.
+Target: the bot's query costs at most 20 % more than the sample queries together.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ TARGET_PCT = 20.0
 RUNS = 3
 FILTER = f'| where Resource =~ "{GATEWAY}"'
 
-#: The seeds' KQL, verbatim (line breaks and the commented-out line kept); FILTER marks the one added line.
+#: The sample queries' KQL, verbatim (line breaks and the commented-out line kept); FILTER marks the one added line.
+#: Keys: "000 …" Microsoft's article, "003 …" jpaztech's post (the labels the output prints after "seed ").
 SEED_QUERIES: dict[str, str] = {
     "000 GatewayDiagnosticLog": f"""AzureDiagnostics
 | where Category == "GatewayDiagnosticLog"

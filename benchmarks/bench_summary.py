@@ -11,7 +11,7 @@ mismatches (45 minutes of retries every ~7 s, 7 rows a negotiation). Loaded into
 
 Printed: the backend queries issued, the time inside the backend (query execution and row fetching, which Log
 Analytics does server-side in production), the bot-side time (everything else: parsing, timelines, rules,
-outages) and the peak RSS of the summary. Target (issue 6 §7): < 5 s bot side.
+outages) and the peak RSS of the summary. Target: < 5 s bot side.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from diagnostics.azure.sources import KqlResult
 from diagnostics.sources import Sources
 from diagnostics.summary.build import summarize_day
 from diagnostics.tunnels import Tunnel, TunnelRegistry
-from handlers.render_timeline_png import render_timeline_png
+from handlers.render.timeline_png import render_timeline_png
 
 DAY = date(2026, 11, 21)
 ZONE = ZoneInfo("Europe/Paris")

@@ -4,23 +4,23 @@ read from CloudWatch Logs with the real boto3 client: API calls, bot-side time, 
     .venv/bin/python benchmarks/bench_summary_aws.py [--connections 500] [--troubled 100] [--insights both]
 
 Rows: eight days (the summary day, yesterday in Europe/Paris, and the seven the baseline reads, plus 3 h before) of
-hourly phase 2 rekeys on every tunnel (AWS's default phase 2 lifetime, 3,600 s: a CREATE_CHILD_SA request and
-response, research §2.3), ~390 events a tunnel. On the summary day 100 tunnels drop (80 connections lose tunnel 1,
-10 lose both at once: downtime) 1-3 times, 1-15 minutes each, with a seed 004 cause and its message repeated every
-30 s while down; the same tunnels drop once on two of the previous days (the baseline). moto's server runs in a
-child process on 127.0.0.1, so the peak RSS is the bot's; moto drops events older than 14 days, so the day is
-yesterday.
+hourly phase 2 rekeys on every tunnel (AWS's default phase 2 lifetime, 3,600 s: a CREATE_CHILD_SA request and response,
+docs/sources.md#aws-ikev2-negotiation), ~390 events a tunnel. On the summary day 100 tunnels drop (80 connections lose
+tunnel 1, 10 lose both at once: downtime) 1-3 times, 1-15 minutes each, with a cause from AWS's documented error
+messages (docs/sources.md#aws-ikev1-errors, docs/sources.md#aws-ikev2-errors) and its message repeated every 30 s while
+down; the same tunnels drop once on two of the previous days (the baseline). moto's server runs in a child process on
+127.0.0.1, so the peak RSS is the bot's; moto drops events older than 14 days, so the day is yesterday.
 
 Two runs of `summarize_aws` over the same group:
 
-* `python`: moto ignores Logs Insights' `stats` (research §4.2), so the baseline falls back to one bounded
-  filter_log_events read of the 7 days, computed in Python: the worst case.
+* `python`: moto ignores Logs Insights' `stats` (docs/sources.md#aws-test-emulator), so the baseline falls back to one
+  bounded filter_log_events read of the 7 days, computed in Python: the worst case.
 * `insights`: Logs Insights answered as a correct `stats` would (emulated here from the seeded rows, the per-stream
   numbers AWS computes server-side; its time is not the bot's): only the streams that went down are re-read.
 
 Time in the API is measured with botocore's before-call/after-call events (HTTP, the emulator, botocore's JSON
 decoding); bot-side time is the rest: building the LogRecords, parsing, timelines, rules, outages, baselines.
-Target (issue 6 §7): < 5 s bot side.
+Target: < 5 s bot side.
 """
 
 from __future__ import annotations

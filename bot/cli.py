@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError, check_zone, find_config_file, load_config
-from bot.evidence import EvidenceError, cli_user, describe, make_bundle, record_answer
+from bot.evidence import cli_user, make_bundle
 from bot.state import StateStore
 from bot.workspace import Workspace, open_workspace
 from diagnostics.azure.exports import ExportError
@@ -24,13 +24,16 @@ from diagnostics.evidence import RedactionOptions
 from diagnostics.model import InvestigationError
 from diagnostics.summary.build import SummaryError, previous_day, summarize_day
 from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
-from handlers.ask import Answer, ask
-from handlers.question import QuestionError
-from handlers.render_blocks import render_blocks
-from handlers.render_json import answer_to_json
-from handlers.render_summary import summary_json, summary_text
-from handlers.render_summary_blocks import summary_blocks
-from handlers.render_text import render_text, tunnels_text
+from handlers.answer import Answer
+from handlers.ask import ask
+from handlers.evidence import EvidenceError, describe, record_answer
+from handlers.parse.question import QuestionError
+from handlers.render.blocks import render_blocks
+from handlers.render.json import answer_to_json
+from handlers.render.summary import summary_json, summary_text
+from handlers.render.summary_blocks import summary_blocks
+from handlers.render.text import render_text
+from handlers.tunnels import tunnels_text
 
 BAD_INPUT = 2
 SOURCE_FAILED = 1
@@ -176,7 +179,7 @@ def run_summary(args: argparse.Namespace) -> int:
     if summary.failures and not summary.tunnels:
         raise InvestigationError("; ".join(summary.failures))
     if args.png:
-        from handlers.render_timeline_png import render_timeline_png  # Pillow loads only when a picture is asked
+        from handlers.render.timeline_png import render_timeline_png  # Pillow loads only when a picture is asked
 
         try:
             with open(args.png, "wb") as fh:

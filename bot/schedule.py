@@ -60,7 +60,7 @@ def parse_hhmm(text: str) -> time:
     """"09:00" or "9:00" → 09:00; anything else (also "25:00", "9am") raises ScheduleError.
 
     Strict on purpose: this is what the configuration and the state store hold. The chat parser
-    (handlers/subscription.py) is the lenient one and hands over "HH:MM".
+    (handlers/subscribe.py) is the lenient one and hands over "HH:MM".
     """
     match = _HHMM.match(str(text))
     if not match or int(match[1]) > 23 or int(match[2]) > 59:

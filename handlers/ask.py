@@ -1,41 +1,28 @@
-"""The `ask` command: a sentence in, an `Answer` out. Used by the CLI, the chat console and Slack alike.
+"""`ask`: a sentence in, an `Answer` out. Used by the CLI, the chat console and Slack alike.
 
-This module parses and dispatches; the domain work is `diagnostics.investigate`, the presentation is in the
-`render_*` modules.
+`ask` parses the sentence (`parse.question`) and hands the question to the module of its intent: `status`,
+`summary`, `evidence`, `p2s`; `help` and `tunnels` need nothing but the registry. The question this module answers
+itself is the usual one, "why did paris drop at 14:02" (and "drops paris since monday", its count): `why_drop`.
+How an answer is shown is `render`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from diagnostics.azure.p2s import P2SReport, p2s_report
 from diagnostics.investigate import investigate
 from diagnostics.model import Investigation
 from diagnostics.sources import Sources
-from diagnostics.summary.build import SummaryError, previous_day, summarize_day
-from diagnostics.summary.model import DaySummary
 from diagnostics.tunnels import TunnelRegistry
-from handlers.question import Intent, Question, QuestionError, parse_question
-
-#: Status looks back this far for the tunnel's latest state.
-STATUS_LOOKBACK = timedelta(hours=24)
-
-
-@dataclass
-class Answer:
-    question: Question
-    investigation: Investigation | None = None
-    registry: TunnelRegistry | None = None  # for the `tunnels` intent
-    p2s: P2SReport | None = None  # for the point-to-site intent
-    summary: DaySummary | None = None  # for the summary intent
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def intent(self) -> Intent:
-        return self.question.intent
+from handlers.answer import Answer
+from handlers.evidence import evidence_investigation
+from handlers.p2s import point_to_site
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, parse_question
+from handlers.status import status
+from handlers.summary import summary_for
 
 
 def ask(
@@ -55,44 +42,17 @@ def ask(
     if question.intent is Intent.SUMMARY:
         return Answer(question, summary=summary_for(question, registry, sources, now, progress))
     if question.intent is Intent.EVIDENCE:
-        # "evidence paris at 14:02" bundles the investigation "why did paris drop at 14:02" makes (widened the same
-        # way); the bundle itself is made by the caller from the stored answer (bot/evidence.py).
-        assert question.tunnel is not None  # parse_question guarantees a tunnel for evidence
-        return Answer(question, investigation=investigate(
-            question.tunnel, question.window.start, question.window.end, sources, now,
-            anchor=question.anchor, tz=question.tz, progress=progress, widen=True))
+        return Answer(question, investigation=evidence_investigation(question, sources, now, progress))
+    if question.intent is Intent.STATUS:
+        return Answer(question, investigation=status(question, sources, now, progress))
+    return Answer(question, investigation=why_drop(question, sources, now, progress))
+
+
+def why_drop(question: Question, sources: Sources, now: datetime,
+             progress: Callable[[str], None] | None = None) -> Investigation:
+    """The investigation of the window asked about: "why did it drop" lets an empty window around the asked instant
+    be widened once (`diagnostics.investigate`); "drops paris since monday" reads exactly that window."""
     assert question.tunnel is not None  # parse_question guarantees a tunnel for the other intents
-    start, end = question.window.start, question.window.end
-    if question.intent is Intent.STATUS and not question.explicit_window:
-        start = now - STATUS_LOOKBACK
-    result = investigate(
-        question.tunnel, start, end, sources, now,
-        anchor=question.anchor, tz=question.tz, progress=progress,
-        widen=question.intent is Intent.WHY_DROP,
-    )
-    return Answer(question, investigation=result)
-
-
-def summary_for(question: Question, registry: TunnelRegistry, sources: Sources, now: datetime,
-                progress: Callable[[str], None] | None = None, among: Sequence[str] | None = None) -> DaySummary:
-    """ "summary" is yesterday's (what the morning message covers); "summary for Monday" is Monday's. `among`
-    limits "every tunnel" (a channel that may see only some)."""
-    tz = question.tz
-    day = question.window.start.astimezone(tz).date() if question.explicit_window else previous_day(now, tz)
-    tunnels = [question.tunnel.name] if question.tunnel is not None else among
-    try:
-        return summarize_day(registry, sources, day, tz, now, tunnels, progress=progress)
-    except SummaryError as exc:
-        raise QuestionError(str(exc)) from None
-
-
-def point_to_site(question: Question, registry: TunnelRegistry, sources: Sources) -> P2SReport:
-    """Point-to-site is per gateway: the named tunnel's gateway, else every Azure gateway the registry knows."""
-    if question.tunnel is not None and question.tunnel.azure_gateway:
-        gateways = [question.tunnel.azure_gateway]
-    else:
-        gateways = sorted({t.azure_gateway for t in registry if t.azure_gateway})
-    if not gateways:
-        raise QuestionError("no Azure VPN gateway is configured, and point-to-site logs come from one")
-    return p2s_report(gateways, question.window.start, question.window.end, sources.kql,
-                      user=question.user)
+    return investigate(question.tunnel, question.window.start, question.window.end, sources, now,
+                       anchor=question.anchor, tz=question.tz, progress=progress,
+                       widen=question.intent is Intent.WHY_DROP)

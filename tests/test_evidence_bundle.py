@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.fixture_logs import PARIS, REGISTRY, workspace_of
 
-from bot.evidence import load_record, make_bundle, record_answer
+from bot.evidence import make_bundle
 from bot.state import StateStore
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.aws.exports import read_aws_export
@@ -31,6 +31,7 @@ from diagnostics.evidence.model import EvidenceRecord
 from diagnostics.model import QueryRecord
 from diagnostics.sources import Sources
 from handlers.ask import ask
+from handlers.evidence import load_record, record_answer
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -222,7 +223,7 @@ def test_queries_no_source_here_can_rerun_leave_no_bundle_and_say_why(demo, stat
 
 def test_a_query_that_cannot_be_rerun_is_named_and_the_others_are_bundled(demo, tmp_path):
     answer = ask("why did paris drop yesterday at 14:02", demo.registry, demo.sources, NOW, UTC_ZONE)
-    from bot.evidence import stored_answer
+    from handlers.evidence import stored_answer
 
     inv = answer.investigation
     gone = QueryRecord("log-analytics", "AzureDiagnostics | take 1", "0f1e2d3c-gone", inv.start, inv.end, 7)

@@ -9,7 +9,7 @@ from support.fixture_logs import REGISTRY, utc, workspace_of
 from diagnostics.azure.p2s import masked_matches, p2s_report
 from diagnostics.sources import Sources
 from handlers.ask import ask
-from handlers.render_text import render_text
+from handlers.render.text import render_text
 
 NOW = utc("2026-11-21T18:00:00Z")
 P2S_SOURCES = Sources(kql=[workspace_of("p2s.csv")])
@@ -47,7 +47,7 @@ def test_point_to_site_answer_is_valid_block_kit_with_masked_names():
 
     from slack_sdk.models.blocks import Block
 
-    from handlers.render_blocks import render_blocks
+    from handlers.render.blocks import render_blocks
 
     answer = ask("who failed to connect over point-to-site today", REGISTRY, P2S_SOURCES, NOW, ZoneInfo("UTC"))
     doc = render_blocks(answer)

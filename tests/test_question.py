@@ -10,15 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnostics.tunnels import AmbiguousTunnel, Tunnel, TunnelRegistry, UnknownTunnel
-from handlers.question import (
-    HELP_EXAMPLES,
-    Intent,
-    Question,
-    QuestionError,
-    TimeWindow,
-    help_examples,
-    parse_question,
-)
+from handlers.help import HELP_EXAMPLES, help_examples
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, QuestionError, TimeWindow, parse_question
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)  # Sunday 11:30 in Paris
 UTC_ZONE = ZoneInfo("UTC")

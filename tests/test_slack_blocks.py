@@ -26,18 +26,15 @@ from diagnostics.azure.local_workspace import LocalWorkspace
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 from diagnostics.sources import Sources
 from handlers.ask import ask
-from handlers.render_blocks import (
+from handlers.render.blockkit import MAX_BLOCKS, MAX_SECTION, MAX_TOTAL, limit_problems
+from handlers.render.blocks import (
     EVIDENCE_BUNDLE,
     FILE_NOTE,
-    MAX_BLOCKS,
-    MAX_SECTION,
-    MAX_TOTAL,
     OPEN_LOG_ANALYTICS,
     SHOW_QUERIES,
     WIDER_WINDOW,
     Buttons,
     LogAnalyticsLink,
-    limit_problems,
     log_analytics_url,
     render_answer,
 )

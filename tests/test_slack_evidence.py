@@ -20,7 +20,7 @@ from bot.slack.evidence import options_in, stored_id, wants_stored
 from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.evidence import verify
-from handlers.render_blocks import EVIDENCE_BUNDLE
+from handlers.render.blocks import EVIDENCE_BUNDLE
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 ALICE = "U0ALICE"

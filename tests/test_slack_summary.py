@@ -14,7 +14,7 @@ from bot.config import ChannelSettings
 from bot.slack.summaries import post_summary
 from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
-from handlers.render_blocks import limit_problems
+from handlers.render.blockkit import limit_problems
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 09:00 in Paris: the morning summary
 ALICE = "U0ALICE"

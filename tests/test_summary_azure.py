@@ -21,7 +21,7 @@ from diagnostics.sources import Sources
 from diagnostics.summary.azure import build_counts_query
 from diagnostics.summary.build import SummaryError, summarize_day
 from diagnostics.tunnels import Tunnel, TunnelRegistry, UnknownTunnel
-from handlers.render_summary import summary_json, summary_text
+from handlers.render.summary import summary_json, summary_text
 
 PARIS_TZ = ZoneInfo("Europe/Paris")
 IN_0, IN_1 = "GatewayTenantWorker_IN_0", "GatewayTenantWorker_IN_1"

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from diagnostics.summary.model import DaySummary, Marker, Outage, TunnelDay
-from handlers.render_timeline_png import (
+from handlers.render.timeline_draw import (
     AXIS,
     BAR_BOTTOM,
     BAR_LEFT,
@@ -35,10 +35,8 @@ from handlers.render_timeline_png import (
     ROWS_TOP,
     UP,
     WIDTH,
-    hour_ticks,
-    overflow_text,
-    render_timeline_png,
 )
+from handlers.render.timeline_png import hour_ticks, overflow_text, render_timeline_png
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 11, 21)  # a Saturday; Paris is UTC+1
@@ -306,7 +304,7 @@ def test_same_summary_gives_identical_bytes_without_metadata() -> None:
 
 
 def test_renderer_imports_no_cloud_sdk() -> None:
-    code = ("import sys, handlers.render_timeline_png; "
+    code = ("import sys, handlers.render.timeline_png; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'azure')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.timewords import TimeReading, TimeWordsError, read_time, tokenize
+from handlers.parse.compose import TimeReading, TimeWordsError, read_time
+from handlers.parse.lexer import tokenize
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)  # a Sunday; Paris is UTC+1, New York UTC-5
 PARIS = ZoneInfo("Europe/Paris")

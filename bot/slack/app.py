@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.slack.jobs import BUSY, COMMAND, Job, click_from_action, question_from_command, question_from_event
 from bot.slack.logs import redact
-from handlers.render_blocks import EVIDENCE_BUNDLE, OPEN_LOG_ANALYTICS, SHOW_QUERIES, WIDER_WINDOW
+from handlers.render.blocks import EVIDENCE_BUNDLE, OPEN_LOG_ANALYTICS, SHOW_QUERIES, WIDER_WINDOW
 
 log = logging.getLogger("vpnbot.slack")
 

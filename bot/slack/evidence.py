@@ -24,11 +24,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.evidence import EvidenceError, MadeBundle, load_record, make_bundle
+from bot.evidence import make_bundle
 from bot.slack.logs import redact
 from diagnostics.evidence import RedactionOptions
 from diagnostics.model import InvestigationError
-from handlers.render_blocks import MAX_SECTION, Rendered, context, escape, section
+from handlers.evidence import EvidenceError, MadeBundle, load_record
+from handlers.render.blockkit import MAX_SECTION, Rendered, context, escape, section
 
 if TYPE_CHECKING:
     from bot.slack.worker import Audit, Conversation, SlackBot

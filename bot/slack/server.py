@@ -37,7 +37,7 @@ from bot.slack.subscriptions import summary_scheduler
 from bot.slack.worker import BotOptions, SlackBot
 from bot.state import DEFAULT_RETENTION_DAYS, StateStore
 from bot.workspace import Workspace
-from handlers.render_blocks import PORTAL, LogAnalyticsLink
+from handlers.render.blocks import PORTAL, LogAnalyticsLink
 
 log = logging.getLogger("vpnbot.slack")
 

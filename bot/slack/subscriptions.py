@@ -25,8 +25,8 @@ from bot.schedule import Scheduler, Subscription, load_subscriptions, next_run
 from bot.slack.jobs import QuestionJob
 from bot.slack.logs import redact
 from bot.slack.worker import NOT_IN_CHANNEL, NOT_THERE, Conversation
-from handlers.render_blocks import Rendered, escape, section
-from handlers.subscription import (
+from handlers.render.blockkit import Rendered, escape, section
+from handlers.subscribe import (
     LIST,
     SUBSCRIBE,
     SubscriptionCommand,

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from bot.slack.jobs import QuestionJob
 from diagnostics.summary.build import summarize_day
 from diagnostics.summary.model import DaySummary
-from handlers.render_summary import summary_title
-from handlers.render_summary_blocks import summary_blocks
-from handlers.render_timeline_png import render_timeline_png
+from handlers.render.summary import summary_title
+from handlers.render.summary_blocks import summary_blocks
+from handlers.render.timeline_png import render_timeline_png
 
 if TYPE_CHECKING:
     from bot.slack.worker import SlackBot

@@ -37,7 +37,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import ChannelSettings
-from bot.evidence import stored_answer
 from bot.slack import evidence
 from bot.slack.jobs import BUSY, ClickJob, Job, QuestionJob
 from bot.slack.logs import redact
@@ -46,9 +45,13 @@ from bot.workspace import Workspace
 from diagnostics.investigate import investigate
 from diagnostics.model import InvestigationError
 from diagnostics.tunnels import AmbiguousTunnel, Tunnel, TunnelRegistry, UnknownTunnel
-from handlers.ask import Answer, ask, summary_for
-from handlers.question import Intent, Question, QuestionError, TimeWindow, parse_question
-from handlers.render_blocks import (
+from handlers.answer import Answer
+from handlers.ask import ask
+from handlers.evidence import stored_answer
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, QuestionError, TimeWindow, parse_question
+from handlers.render.blockkit import Rendered, context, escape, section
+from handlers.render.blocks import (
     EVIDENCE_BUNDLE,
     FILE_NOTE,
     SHOW_QUERIES,
@@ -56,17 +59,14 @@ from handlers.render_blocks import (
     Buttons,
     LogAnalyticsLink,
     QueryShown,
-    Rendered,
-    context,
-    escape,
     help_message,
     looking_message,
     queries_message,
     queries_text,
     render_answer,
-    section,
 )
-from handlers.render_text import render_text
+from handlers.render.text import render_text
+from handlers.summary import summary_for
 
 log = logging.getLogger("vpnbot.slack")
 

@@ -1,10 +1,10 @@
-"""The daily summary as a Slack message (Block Kit): the same lines as `render_summary`, within Slack's limits."""
+"""The daily summary as a Slack message (Block Kit): the same lines as `summary`, within Slack's limits."""
 
 from __future__ import annotations
 
 from diagnostics.summary.model import DaySummary
-from handlers.render_blocks import MAX_BLOCKS, MAX_SECTION, Rendered, context, escape, header, section
-from handlers.render_summary import counts_line, healthy_line, summary_title, tunnel_line, unknown_line
+from handlers.render.blockkit import MAX_BLOCKS, MAX_SECTION, Rendered, context, escape, header, section
+from handlers.render.summary import counts_line, healthy_line, summary_title, tunnel_line, unknown_line
 
 #: Troubled tunnels with their own line in Slack; the rest are counted (the picture and `vpnbot summary` have
 #: them all).

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from diagnostics.model import Event, EventKind, Finding, Investigation
 from diagnostics.timefmt import duration_text, local_and_utc, local_range, short_instance
-from diagnostics.tunnels import Tunnel, TunnelRegistry
-from handlers.ask import Answer
-from handlers.question import HELP_EXAMPLES, Intent
-from handlers.render_summary import summary_text
+from diagnostics.tunnels import Tunnel
+from handlers.answer import Answer
+from handlers.help import help_text
+from handlers.parse.intent import Intent
+from handlers.render.summary import summary_text
+from handlers.tunnels import tunnels_text
 
 MAX_EVIDENCE_LINES = 12
 
@@ -125,22 +127,6 @@ def queries_block(inv: Investigation) -> list[str]:
         lines += [f"  {line}" for line in q.text.splitlines()]
         lines.append("")
     return lines
-
-
-def help_text() -> str:
-    return "Ask me about a VPN tunnel, for example:\n" + "\n".join(f"  {e}" for e in HELP_EXAMPLES) + "\n"
-
-
-def tunnels_text(registry: TunnelRegistry | None) -> str:
-    if registry is None or not len(registry):
-        return "No tunnels are configured.\n"
-    return "\n".join([f"{len(registry)} tunnels:", *(f"  {tunnel_line(t)}" for t in registry)]) + "\n"
-
-
-def tunnel_line(tunnel: Tunnel) -> str:
-    ids = ", ".join(f"{k}={v}" for k, v in tunnel.identifiers.items())
-    aliases = f" (aliases: {', '.join(tunnel.aliases)})" if tunnel.aliases else ""
-    return f"{tunnel.name} [{tunnel.provider}] {ids}{aliases}"
 
 
 MAX_P2S_LINES = 20

@@ -1,5 +1,5 @@
-"""The daily summary as text (terminal, Slack fallback) and JSON (the DESIGN.md contract); Block Kit is in
-`render_summary_blocks`.
+"""The daily summary as text (terminal, Slack fallback) and JSON (the contract in docs/summaries.md); Block Kit is
+in `summary_blocks`, the picture in `timeline_png`.
 
 Troubled tunnels come first, one line each with what someone on call needs to decide whether to look further:
 uptime, drops, downtime, the causes grouped ("2 × maintenance_failover"), flapping, AWS exposure and how the day
@@ -104,8 +104,8 @@ def summary_text(summary: DaySummary) -> str:
 
 
 def summary_json(summary: DaySummary) -> dict[str, Any]:
-    """DESIGN.md: `{"schema": 1, "day", "zone", "tunnels": [{"name", "drops", "downtime_s", "longest_outage_s",
-    "uptime_pct", "causes", "no_logs"}]}`; the other keys extend it."""
+    """docs/summaries.md: `{"schema": 1, "day", "zone", "tunnels": [{"name", "drops", "downtime_s",
+    "longest_outage_s", "uptime_pct", "causes", "no_logs"}]}`; the other keys extend it."""
     return {
         "schema": 1,
         "day": summary.day.isoformat(),

@@ -1,14 +1,16 @@
-"""`--format json`: the JSON answer, schema 1 (DESIGN.md). Scripts depend on it: extend, never change."""
+"""`--format json`: the JSON answer, schema 1 (documented in docs/asking.md). Scripts depend on it: extend, never
+change."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from diagnostics.model import Drop, Event, Finding, iso_z
-from handlers.ask import Answer
-from handlers.question import HELP_EXAMPLES, Intent
-from handlers.render_summary import summary_json
-from handlers.render_text import tunnel_line
+from handlers.answer import Answer
+from handlers.help import HELP_EXAMPLES
+from handlers.parse.intent import Intent
+from handlers.render.summary import summary_json
+from handlers.tunnels import tunnel_line
 
 SCHEMA = 1
 MAX_EVIDENCE = 50

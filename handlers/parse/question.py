@@ -5,6 +5,9 @@ type these in a hurry during an incident, so the parser accepts any case, punctu
 word order, reads times in the asker's zone, and when it cannot understand it raises one line that
 says what to type instead (with the closest tunnel names, or an example that works). It only parses:
 no log is read and no user text is ever evaluated.
+
+This module cleans the text, finds the tunnel and puts the pieces together; the intent is `intent`'s, the time
+words are `lexer`'s and `compose`'s.
 """
 
 from __future__ import annotations
@@ -13,22 +16,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from diagnostics.tunnels import AmbiguousTunnel, Tunnel, TunnelRegistry, UnknownTunnel
-from handlers.timewords import TIME_HINT, VOCABULARY, TimeReading, TimeWordsError, read_time, tokenize
-
-
-class Intent(StrEnum):
-    WHY_DROP = "why_drop"
-    STATUS = "status"
-    DROPS = "drops"
-    TUNNELS = "tunnels"
-    HELP = "help"
-    SUMMARY = "summary"
-    EVIDENCE = "evidence"
-    P2S = "p2s"  # point-to-site connection attempts (issue 3)
+from handlers.help import help_examples
+from handlers.parse.compose import TimeReading, TimeWordsError, read_time
+from handlers.parse.intent import INTENT_WORDS, Intent, detect_intent
+from handlers.parse.lexer import tokenize
+from handlers.parse.lexicon import TIME_HINT, VOCABULARY
 
 
 @dataclass(frozen=True)
@@ -53,29 +48,6 @@ class QuestionError(ValueError):
     """A question we cannot answer as written; str() is ONE line a user can act on."""
 
 
-_EXAMPLE_TEMPLATES = (
-    "why did tunnel {t} drop at 14:02",
-    "why did {t} go down yesterday around 2pm",
-    "what happened to {t} between 13:00 and 15:00 UTC",
-    "did {t} drop in the last hour",
-    "status {t}",
-    "drops {t} since monday",
-    "evidence {t} at 14:02",
-    "summary yesterday",
-    "who failed to connect over point-to-site today",
-    "tunnels",
-    "help",
-)
-HELP_EXAMPLES: list[str] = [template.format(t="paris") for template in _EXAMPLE_TEMPLATES]
-NEEDS_TUNNEL = {Intent.WHY_DROP, Intent.STATUS, Intent.DROPS, Intent.EVIDENCE}
-
-
-def help_examples(registry: TunnelRegistry | None = None) -> list[str]:
-    """HELP_EXAMPLES, naming the workspace's first tunnel so every example can be pasted as is."""
-    name = registry.names()[0] if registry is not None and len(registry) else "paris"
-    return [template.format(t=name) for template in _EXAMPLE_TEMPLATES]
-
-
 # ------------------------------------------------------------------------------------------ cleaning
 
 _LEADING_NOISE = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@[\w.\-]+|/vpn\b)[\s,:]*", re.IGNORECASE)
@@ -97,97 +69,6 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-# -------------------------------------------------------------------------------------------- intent
-
-_COMMANDS = {
-    "help": Intent.HELP, "usage": Intent.HELP, "commands": Intent.HELP,
-    "tunnels": Intent.TUNNELS,
-    "status": Intent.STATUS, "state": Intent.STATUS, "health": Intent.STATUS,
-    "drops": Intent.DROPS, "history": Intent.DROPS, "flaps": Intent.DROPS,
-    "summary": Intent.SUMMARY, "summarize": Intent.SUMMARY, "summarise": Intent.SUMMARY, "recap": Intent.SUMMARY,
-    "evidence": Intent.EVIDENCE, "bundle": Intent.EVIDENCE,
-    "why": Intent.WHY_DROP, "explain": Intent.WHY_DROP,
-}
-_DROP_WORDS = {
-    "drop", "dropped", "dropping", "down", "fail", "failed", "failing", "failure", "happened", "happen",
-    "disconnect", "disconnected", "disconnects", "flap", "flapped", "flapping", "outage", "broke", "broken",
-    "bounce", "bounced", "died", "crashed", "went", "lost", "reset", "interrupted", "interruption",
-}
-_STATE_WORDS = {"up", "down", "ok", "okay", "healthy", "connected", "alive", "fine", "working", "running",
-                "established", "online", "offline", "stable"}
-_COUNT_WORDS = {"drops", "history", "flaps", "count", "outages", "disconnects"}
-
-
-def detect_intent(words: Sequence[str]) -> Intent | None:
-    """The intent of lower-cased words, or None when nothing says what is wanted (a tunnel may still)."""
-    if not words:
-        return Intent.HELP
-    if _asks_p2s(words):  # "why can't alice@contoso.com connect" is about point-to-site, not a tunnel drop
-        return Intent.P2S
-    if words[0] == "list" and len(words) > 1 and words[1] in _COMMANDS:
-        return _COMMANDS[words[1]]
-    if words[0] in _COMMANDS:
-        return _COMMANDS[words[0]]
-    for rule in (_asks_why, _asks_count, _asks_summary, _asks_evidence, _asks_tunnel_list, _asks_status,
-                 _asks_about_drop, _asks_help):
-        intent = rule(words)
-        if intent is not None:
-            return intent
-    return None
-
-
-def _asks_p2s(words: Sequence[str]) -> Intent | None:
-    """Point-to-site: "who failed to connect over p2s today", "why can't alice@contoso.com connect"."""
-    text = " ".join(words)
-    if {"p2s", "point-to-site", "openvpn"} & set(words) or "point to site" in text or "vpn client" in text:
-        return Intent.P2S
-    if any("@" in w for w in words) and any(w.startswith("connect") or w == "login" for w in words):
-        return Intent.P2S
-    return None
-
-
-def _asks_why(words: Sequence[str]) -> Intent | None:
-    return Intent.WHY_DROP if {"why", "explain", "cause", "reason"} & set(words) else None
-
-
-def _asks_count(words: Sequence[str]) -> Intent | None:
-    text = " ".join(words)
-    if "how many" in text or "how often" in text or _COUNT_WORDS & set(words):
-        return Intent.DROPS
-    return None
-
-
-def _asks_summary(words: Sequence[str]) -> Intent | None:
-    return Intent.SUMMARY if {"summary", "summarize", "summarise", "recap", "report"} & set(words) else None
-
-
-def _asks_evidence(words: Sequence[str]) -> Intent | None:
-    return Intent.EVIDENCE if {"evidence", "bundle"} & set(words) else None
-
-
-def _asks_tunnel_list(words: Sequence[str]) -> Intent | None:
-    """ "which tunnels do you know" lists them; "which tunnels dropped yesterday" is a summary."""
-    if "tunnels" not in words:
-        return None
-    return Intent.SUMMARY if _DROP_WORDS & set(words) else Intent.TUNNELS
-
-
-def _asks_status(words: Sequence[str]) -> Intent | None:
-    if words[0] in ("is", "are") and _STATE_WORDS & set(words):
-        return Intent.STATUS
-    if words[0] in ("how's", "hows") or words[:2] in (["how", "is"], ["how", "are"]):
-        return Intent.STATUS
-    return Intent.STATUS if {"status", "state", "health"} & set(words) else None
-
-
-def _asks_about_drop(words: Sequence[str]) -> Intent | None:
-    return Intent.WHY_DROP if _DROP_WORDS & set(words) else None
-
-
-def _asks_help(words: Sequence[str]) -> Intent | None:
-    return Intent.HELP if {"help", "usage", "commands"} & set(words) else None
-
-
 # -------------------------------------------------------------------------------------------- tunnel
 
 _STOP_WORDS = {
@@ -202,10 +83,7 @@ _STOP_WORDS = {
     "roughly", "exactly", "ago", "last", "past", "since", "between", "until", "before", "after", "today",
     "yesterday", "not", "no", "yes", "too", "also", "ever", "anything", "something", "why's",
 }
-_VOCABULARY = (
-    _STOP_WORDS | VOCABULARY | set(_COMMANDS) | _DROP_WORDS | _STATE_WORDS | _COUNT_WORDS
-    | {"summary", "report", "evidence", "bundle", "cause", "reason", "help", "status", "explain", "happened"}
-)
+_VOCABULARY = _STOP_WORDS | VOCABULARY | INTENT_WORDS
 _TRIGGERS = {"tunnel", "did", "does", "to", "is", "for", "about", "of", "on", "with", "status", "drops",
              "history", "evidence", "summary", "explain", "vpn", "link", "site", "connection"}
 _ID_LIKE = re.compile(  # IPv4, AWS VPN connection id, IPv6

@@ -1,10 +1,9 @@
-"""`--format blocks`: the answer as Slack Block Kit (the Slack bot posts exactly this).
+"""`--format blocks`: the answer as Slack Block Kit (the Slack bot posts exactly this), with its buttons, and the
+bot's other messages about a question: "Looking at paris…", the queries behind an answer, the help message.
 
-Stays within Slack's limits (research anchors §3.5): 50 blocks, 3,000 characters a section, 150 a header, and
-~13k characters in total (an undocumented aggregate limit: `msg_blocks_too_long`). What does not fit is cut with an
-explicit "…" and the message says so (`Rendered.overflow`): the Slack bot then posts the full text answer as a file
-in the thread, so a long answer is never a failed post. Every dynamic text is escaped for mrkdwn, so a log line
-holding `<!channel>` cannot ping a channel.
+Built from the primitives of `blockkit`, within Slack's limits: what does not fit is cut with an explicit "…" and
+the message says so (`Rendered.overflow`); the Slack bot then posts the full text answer as a file in the thread,
+so a long answer is never a failed post.
 """
 
 from __future__ import annotations
@@ -20,17 +19,29 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from diagnostics.timefmt import duration_text, local_and_utc, local_range
-from handlers.ask import STATUS_LOOKBACK, Answer
-from handlers.question import Intent, Question, help_examples
-from handlers.render_text import attempt_line, evidence_line, headline, p2s_headline, status_line, tunnels_text
+from handlers.answer import Answer
+from handlers.help import help_examples
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question
+from handlers.render.blockkit import (
+    MAX_BUTTON_URL,
+    MAX_HEADER,
+    MAX_SECTION,
+    Cuts,
+    Rendered,
+    button,
+    code,
+    context,
+    escape,
+    fit,
+    header,
+    section,
+)
+from handlers.render.summary_blocks import summary_blocks
+from handlers.render.text import attempt_line, evidence_line, headline, p2s_headline, status_line
+from handlers.status import status_start
+from handlers.tunnels import tunnels_text
 
-MAX_BLOCKS = 50
-MAX_SECTION = 3000
-MAX_HEADER = 150
-#: Measured as the JSON of the blocks, which is longer than the text Slack counts (~13.2k): a safe margin.
-MAX_TOTAL = 12_000
-MAX_BUTTON_URL = 3000
-MAX_BUTTON_VALUE = 2000
 EVIDENCE_LINES = 8
 DROPS_SHOWN = 10
 FILE_NOTE = "This answer was too long for one message: the full answer is in the file below."
@@ -42,31 +53,6 @@ WIDER_WINDOW = "vpn_wider_window"
 OPEN_LOG_ANALYTICS = "vpn_open_log_analytics"
 EVIDENCE_BUNDLE = "vpn_evidence_bundle"
 ACTIONS_BLOCK = "vpn_answer_actions"
-
-
-@dataclass
-class Rendered:
-    """A message ready for chat.postMessage / chat.update; `overflow` when something had to be cut to fit."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-    overflow: bool = False
-
-    def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
-
-
-@dataclass
-class _Cuts:
-    """Remembers whether any text was cut, so the caller knows the message is not the whole answer."""
-
-    any: bool = False
-
-    def cut(self, text: str, limit: int) -> str:
-        if len(text) <= limit:
-            return text
-        self.any = True
-        return text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -85,31 +71,6 @@ class Buttons:
     evidence_bundle: bool = False  # the bot shows it (BotOptions); a bundle needs a stored answer to be made from
 
 
-def escape(text: str) -> str:
-    """Slack's three mrkdwn escapes; anything else is shown as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cut(text: str, limit: int) -> str:
-    return _Cuts().cut(text, limit)
-
-
-def section(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": (cuts or _Cuts()).cut(text, MAX_SECTION)}}
-
-
-def context(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": (cuts or _Cuts()).cut(text, MAX_SECTION)}]}
-
-
-def header(text: str, cuts: _Cuts | None = None) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": (cuts or _Cuts()).cut(text, MAX_HEADER)}}
-
-
-def code(lines: Iterable[str], cuts: _Cuts) -> dict[str, Any]:
-    return section("```" + cuts.cut(escape("\n".join(lines)), MAX_SECTION - 6) + "```")
-
-
 # ------------------------------------------------------------------------------------------------- answers
 
 
@@ -118,7 +79,7 @@ def render_blocks(answer: Answer) -> dict[str, Any]:
     return render_answer(answer).payload()
 
 
-def p2s_message(answer: Answer, cuts: _Cuts) -> Rendered:
+def p2s_message(answer: Answer, cuts: Cuts) -> Rendered:
     """Point-to-site attempts: failures in a code block, names exactly as masked in the logs."""
     report = answer.p2s
     assert report is not None
@@ -133,10 +94,8 @@ def p2s_message(answer: Answer, cuts: _Cuts) -> Rendered:
 def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = False) -> Rendered:
     """The answer as one message. With `files`, an answer that does not fit says that the file follows."""
     buttons = buttons or Buttons()
-    cuts = _Cuts()
+    cuts = Cuts()
     if answer.summary is not None:
-        from handlers.render_summary_blocks import summary_blocks  # imported here: it builds on this module's blocks
-
         return summary_blocks(answer.summary)
     if answer.intent is Intent.HELP:
         return help_message(answer)
@@ -222,48 +181,6 @@ def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:
     return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
 
 
-def button(action_id: str, text: str, value: str | None = None, url: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}}
-    if value is not None:
-        element["value"] = value[:MAX_BUTTON_VALUE]
-    if url is not None:
-        element["url"] = url
-    return element
-
-
-def fit(blocks: list[dict[str, Any]], reserve: int = 0) -> tuple[list[dict[str, Any]], bool]:
-    """Drop context/section blocks from the end (never the first nor the last) until the message fits Slack's
-    block count and total size, leaving `reserve` characters free; True when something was dropped."""
-    def size(bs: list[dict[str, Any]]) -> int:
-        return len(json.dumps(bs)) + reserve
-
-    dropped = False
-    limit = MAX_BLOCKS - (1 if reserve else 0)
-    while (len(blocks) > limit or size(blocks) > MAX_TOTAL) and len(blocks) > 2:
-        index = max(i for i, b in enumerate(blocks[:-1]) if i > 0 and b["type"] in ("context", "section"))
-        blocks.pop(index)
-        dropped = True
-    return blocks, dropped
-
-
-def limit_problems(message: Mapping[str, Any]) -> list[str]:
-    """What breaks Slack's message limits in `{"text", "blocks"}` (empty when the message can be posted)."""
-    problems = []
-    blocks = message.get("blocks") or []
-    if not message.get("text"):
-        problems.append("no top-level text fallback")
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
-    if len(json.dumps(blocks)) > MAX_TOTAL:
-        problems.append(f"{len(json.dumps(blocks))} characters of blocks > {MAX_TOTAL}")
-    for i, block in enumerate(blocks):
-        texts = [block.get("text", {}).get("text", "")] + [e.get("text", "") for e in block.get("elements", [])
-                                                            if isinstance(e.get("text"), str)]
-        limit = MAX_HEADER if block.get("type") == "header" else MAX_SECTION
-        problems += [f"block {i} ({block.get('type')}): {len(t)} characters > {limit}" for t in texts if len(t) > limit]
-    return problems
-
-
 # ------------------------------------------------------------------------------------------ other messages
 
 
@@ -277,8 +194,8 @@ def window_text(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> 
 def question_window(question: Question, now: datetime) -> tuple[datetime, datetime]:
     """The window `ask()` will investigate (a status question without a time looks back a day)."""
     start, end = question.window.start, min(question.window.end, now)
-    if question.intent is Intent.STATUS and not question.explicit_window:
-        start = now - STATUS_LOOKBACK
+    if question.intent is Intent.STATUS:
+        start = status_start(question, now)
     return start, end
 
 
@@ -306,7 +223,7 @@ class QueryShown:
 
 def queries_message(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) -> Rendered:
     """The queries an answer ran, each with its range and row count, ready to paste into Log Analytics."""
-    cuts = _Cuts()
+    cuts = Cuts()
     unique: dict[tuple[str, str, str], QueryShown] = {}
     for q in queries:
         unique.setdefault((q.backend, q.origin, q.text), q)

@@ -1,4 +1,4 @@
-"""Parsing the daily-summary commands: `subscribe daily 09:00 [tunnels…|all]`, `unsubscribe`, `subscriptions`.
+"""The daily-summary commands, parsed: `subscribe daily 09:00 [tunnels…|all]`, `unsubscribe`, `subscriptions`.
 
 People type "/vpn subscribe daily 9am paris, lyon" or "@vpnbot subscribe at 21:30 all"; the parser accepts the usual
 ways of writing a time of day (09:00, 9:00, 9am, 9:30 pm, 21h30), resolves tunnel names and aliases through the
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry, UnknownTunnel
-from handlers.question import clean_text
+from handlers.parse.question import clean_text
 
 SUBSCRIBE, UNSUBSCRIBE, LIST = "subscribe", "unsubscribe", "list"
 

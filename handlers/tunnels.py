@@ -1,0 +1,17 @@
+"""`tunnels`: the tunnels the bot knows, one line each with its provider, identifiers and aliases."""
+
+from __future__ import annotations
+
+from diagnostics.tunnels import Tunnel, TunnelRegistry
+
+
+def tunnels_text(registry: TunnelRegistry | None) -> str:
+    if registry is None or not len(registry):
+        return "No tunnels are configured.\n"
+    return "\n".join([f"{len(registry)} tunnels:", *(f"  {tunnel_line(t)}" for t in registry)]) + "\n"
+
+
+def tunnel_line(tunnel: Tunnel) -> str:
+    ids = ", ".join(f"{k}={v}" for k, v in tunnel.identifiers.items())
+    aliases = f" (aliases: {', '.join(tunnel.aliases)})" if tunnel.aliases else ""
+    return f"{tunnel.name} [{tunnel.provider}] {ids}{aliases}"
