@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/bench_queries.py [--sizes 100000,1000000]
 
-Bot: build_tunnel_query (what investigate() sends). Sample queries ("seeds" in the output), run one after another:
+Bot: build_tunnel_query (what investigate() sends). The published sample queries, run one after another:
 the GatewayDiagnosticLog, TunnelDiagnosticLog, RouteDiagnosticLog and IKEDiagnosticLog sample queries of Microsoft's
-"Troubleshoot Azure VPN Gateway using diagnostic logs" (docs/sources.md#azure-categories; keys `000 …`)
+"Troubleshoot Azure VPN Gateway using diagnostic logs" (docs/sources.md#azure-categories; labelled `Microsoft …`)
 with `| where Resource =~ "VPNGW01"` added after the category filter, and jpaztech's combined Gateway/Tunnel query
-filtered by Resource, as written (docs/sources.md#azure-maintenance; key `003 …`). Both sides run through
+filtered by Resource, as written (docs/sources.md#azure-maintenance; labelled `jpaztech …`). Both sides run through
 LocalWorkspace.run_kql (duckdb-kql) over the same window and iterate every result row; best of 3.
 Target: the bot's query costs at most 20 % more than the sample queries together.
 """
@@ -29,24 +29,24 @@ RUNS = 3
 FILTER = f'| where Resource =~ "{GATEWAY}"'
 
 #: The sample queries' KQL, verbatim (line breaks and the commented-out line kept); FILTER marks the one added line.
-#: Keys: "000 …" Microsoft's article, "003 …" jpaztech's post (the labels the output prints after "seed ").
-SEED_QUERIES: dict[str, str] = {
-    "000 GatewayDiagnosticLog": f"""AzureDiagnostics
+#: Keys: the source (Microsoft's article, jpaztech's post) and the query's subject, as the output prints them.
+SAMPLE_QUERIES: dict[str, str] = {
+    "Microsoft GatewayDiagnosticLog": f"""AzureDiagnostics
 | where Category == "GatewayDiagnosticLog"
 {FILTER}
 | project TimeGenerated, OperationName, Message, Resource, ResourceGroup
 | sort by TimeGenerated asc""",
-    "000 TunnelDiagnosticLog": f"""AzureDiagnostics
+    "Microsoft TunnelDiagnosticLog": f"""AzureDiagnostics
 | where Category == "TunnelDiagnosticLog"
 {FILTER}
 //| where remoteIP_s == "<REMOTE IP OF TUNNEL>"
 | project TimeGenerated, OperationName, remoteIP_s, instance_s, Resource, ResourceGroup
 | sort by TimeGenerated asc""",
-    "000 RouteDiagnosticLog": f"""AzureDiagnostics
+    "Microsoft RouteDiagnosticLog": f"""AzureDiagnostics
 | where Category == "RouteDiagnosticLog"
 {FILTER}
 | project TimeGenerated, OperationName, Message, Resource, ResourceGroup""",
-    "000 IKEDiagnosticLog": f"""AzureDiagnostics
+    "Microsoft IKEDiagnosticLog": f"""AzureDiagnostics
 | where Category == "IKEDiagnosticLog"
 {FILTER}
 | extend Message1=Message
@@ -54,7 +54,7 @@ SEED_QUERIES: dict[str, str] = {
 | extend Event = iif(Message has "SESSION_ID",Message2,Message1)
 | project TimeGenerated, RemoteIP, LocalIP, Event, Level
 | sort by TimeGenerated asc""",
-    "003 Gateway+Tunnel by Resource": f"""AzureDiagnostics
+    "jpaztech Gateway+Tunnel by Resource": f"""AzureDiagnostics
 | where Category == "GatewayDiagnosticLog" or Category == "TunnelDiagnosticLog"
 | where Resource == "{GATEWAY}"
 | project TimeGenerated, instance_s, remoteIP_s, status_s, stateChangeReason_s, Message""",
@@ -75,26 +75,26 @@ def bench(n: int) -> float:
     query = bot_query(start, end, end + timedelta(days=1))
     lo, hi = query.start, query.end
     runnable: dict[str, str] = {}
-    for name, text in SEED_QUERIES.items():
+    for name, text in SAMPLE_QUERIES.items():
         try:
             run(ws, text, lo, hi)
             runnable[name] = text
         except SourceError as exc:
-            print(f"  {name}: duckdb-kql cannot run it as written ({exc}); left out of the seeds' total")
+            print(f"  {name}: duckdb-kql cannot run it as written ({exc}); left out of the samples' total")
     bot = [run(ws, query.text(), lo, hi) for _ in range(RUNS)]
-    seeds = [{name: run(ws, text, lo, hi) for name, text in runnable.items()} for _ in range(RUNS)]
+    samples = [{name: run(ws, text, lo, hi) for name, text in runnable.items()} for _ in range(RUNS)]
     bot_s, bot_rows = min(bot)
-    seeds_s = min(sum(s for s, _ in r.values()) for r in seeds)
+    samples_s = min(sum(s for s, _ in r.values()) for r in samples)
     print(f"\nN={n:,} ({loaded:,} rows loaded), window {lo:%Y-%m-%d %H:%M} .. {hi:%Y-%m-%d %H:%M} UTC; "
-          f"{len(runnable)} of {len(SEED_QUERIES)} seed queries run as written")
+          f"{len(runnable)} of {len(SAMPLE_QUERIES)} sample queries run as written")
     print(f"  {'query':<36} {'rows':>10} {'best s':>8}")
     print(f"  {'bot: build_tunnel_query':<36} {bot_rows:>10,} {bot_s:>8.3f}")
     for name in runnable:
-        print(f"  {'seed ' + name:<36} {seeds[0][name][1]:>10,} {min(r[name][0] for r in seeds):>8.3f}")
-    sum_rows = sum(c for _, c in seeds[0].values())
-    overhead = (bot_s / seeds_s - 1) * 100
-    print(f"  {'seeds, one after another':<36} {sum_rows:>10,} {seeds_s:>8.3f}   (best of {RUNS} totals)")
-    print(f"  bot overhead vs seeds: {overhead:+.1f} %")
+        print(f"  {'sample ' + name:<36} {samples[0][name][1]:>10,} {min(r[name][0] for r in samples):>8.3f}")
+    sum_rows = sum(c for _, c in samples[0].values())
+    overhead = (bot_s / samples_s - 1) * 100
+    print(f"  {'samples, one after another':<36} {sum_rows:>10,} {samples_s:>8.3f}   (best of {RUNS} totals)")
+    print(f"  bot overhead vs samples: {overhead:+.1f} %")
     return overhead
 
 
@@ -102,8 +102,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
     args = parser.parse_args()
-    print(f"bench_queries: the bot's single query vs the seeds' queries, best of {RUNS} "
-          f"({datetime.now():%Y-%m-%d}); seed queries as written, plus the one line: {FILTER}")
+    print(f"bench_queries: the bot's single query vs the sample queries, best of {RUNS} "
+          f"({datetime.now():%Y-%m-%d}); sample queries as written, plus the one line: {FILTER}")
     results = {}
     for n in (int(s) for s in args.sizes.split(",")):
         results[n] = bench(n)
