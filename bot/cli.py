@@ -9,16 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, ConfigError, check_zone, find_config_file, load_config
-from bot.evidence import cli_user, make_bundle
-from bot.state import StateStore
-from bot.workspace import Workspace, open_workspace
+from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, state_path
+from bot.evidence import cli_user, keep_answer, make_bundle, open_investigation, store_answer
+from bot.workspace import Workspace, open_workspace, tunnels_json
 from diagnostics.azure.exports import ExportError
 from diagnostics.evidence import RedactionOptions
 from diagnostics.model import InvestigationError
@@ -26,7 +23,7 @@ from diagnostics.summary.build import SummaryError, previous_day, summarize_day
 from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
 from handlers.answer import Answer
 from handlers.ask import ask
-from handlers.evidence import EvidenceError, describe, record_answer
+from handlers.evidence import EvidenceError, describe
 from handlers.parse.question import QuestionError
 from handlers.render.blocks import render_blocks
 from handlers.render.json import answer_to_json
@@ -45,7 +42,7 @@ class UsageError(ValueError):
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
-    """The options every log-reading command shares (DESIGN.md)."""
+    """The options every log-reading command shares (docs/asking.md)."""
     group = parser.add_argument_group("log sources")
     group.add_argument("--config", metavar="FILE", help="configuration file (default: $VPNBOT_CONFIG, ./vpnbot.toml)")
     group.add_argument("--azure-export", metavar="FILE", action="append", default=[],
@@ -83,8 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
 
-    # Their options are the contract (DESIGN.md), parsed already so a script gets the one-line "not available"
-    # answer rather than a usage error.
     summary = commands.add_parser(
         "summary", help="the daily tunnel summary",
         description="How every tunnel did over one local day (default: yesterday in --tz, else the configured "
@@ -151,7 +146,11 @@ def run_ask(args: argparse.Namespace) -> int:
     say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
     print(render(answer, args.format), end="")
-    remember(config, answer, now)
+    kept = keep_answer(config, answer, now)
+    if kept is not None:  # the id goes to stderr (stdout is the answer)
+        question_id, path = kept
+        say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
+             "for support."])
     return 0
 
 
@@ -207,10 +206,7 @@ def run_tunnels(args: argparse.Namespace) -> int:
     _, workspace, _, _ = resolve_setup(args)
     say(workspace.notes)
     if args.format == "json":
-        doc = [{"name": t.name, "provider": t.provider, "aliases": list(t.aliases), **t.identifiers,
-                **({"discovered": True} if t.name in workspace.discovered else {})}
-               for t in workspace.registry]
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(tunnels_json(workspace), indent=2))
     else:
         print(tunnels_text(workspace.registry), end="")
         if workspace.discovered:
@@ -247,39 +243,6 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(config, workspace, zone, now if args.now else None, host=args.host, port=args.port)
 
 
-def state_path(config: Config | None) -> Path:
-    """The state store the Slack bot writes (relative paths from the working directory, as `vpnbot serve`)."""
-    return Path(config.state_db if config else "vpnbot.db")
-
-
-def remember(config: Config | None, answer: Answer, now: datetime) -> None:
-    """`vpnbot ask` keeps its answer as an investigation when the configuration names a `state_db` (a deployment's
-    store, which the Slack bot writes too), so `vpnbot evidence --id N` can bundle it. Only an explicit `state_db`:
-    a question asked with the demo or an ad-hoc configuration must not write a database into whatever directory it
-    was asked from. The id goes to stderr (stdout is the answer)."""
-    if config is None or not names_state_db(config):
-        return
-    path = state_path(config)
-    state = StateStore(path)
-    try:
-        question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
-    finally:
-        state.close()
-    if question_id is not None:
-        say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
-             "for support."])
-
-
-def names_state_db(config: Config) -> bool:
-    """Whether the configuration file sets `state_db` itself (Config fills in the default either way)."""
-    if config.path is None:
-        return False
-    try:
-        return "state_db" in tomllib.loads(config.path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):  # it was read a moment ago; a file changed since says nothing
-        return False
-
-
 def run_evidence(args: argparse.Namespace) -> int:
     """`vpnbot evidence (--question Q | --id N) [--out FILE.zip] [--redact-ips] [--hash-users]`."""
     if args.id is None and not args.question:
@@ -288,29 +251,20 @@ def run_evidence(args: argparse.Namespace) -> int:
     path = state_path(config)
     options = RedactionOptions(redact_ips=args.redact_ips, hash_users=args.hash_users)
     progress = progress_printer()
-    if args.id is not None:
-        if not path.is_file():
-            raise UsageError(f"unknown investigation {args.id}: there is no state store at {path} (set state_db in "
-                             "the configuration, or ask with --question)")
-        state = StateStore(path)
-        row = state.question(args.id)
-        if row is None:
-            state.close()
-            raise UsageError(f"unknown investigation {args.id} in {path}")
-        if not args.now and row.get("asked_at"):
-            args.now = row["asked_at"]  # the demo week of that answer, not today's (cloud sources ignore it)
-        _, workspace, _, _ = resolve_setup(args)
-        question_id = args.id
-    else:
-        _, workspace, zone, now = resolve_setup(args)
-        answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress)
-        answer.notes += workspace.problems
-        state = StateStore(path)
-        question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
-        if question_id is None:
-            state.close()
-            raise UsageError(f"'{answer.intent.value}' reads no logs, so there is nothing to bundle; try: "
-                             '--question "why did paris drop at 14:02"')
+    try:
+        if args.id is not None:
+            state, row = open_investigation(path, args.id)
+            if not args.now and row.get("asked_at"):
+                args.now = row["asked_at"]  # the demo week of that answer, not today's (cloud sources ignore it)
+            _, workspace, _, _ = resolve_setup(args)
+            question_id = args.id
+        else:
+            _, workspace, zone, now = resolve_setup(args)
+            answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress)
+            answer.notes += workspace.problems
+            state, question_id = store_answer(path, answer, now)
+    except EvidenceError as exc:
+        raise UsageError(str(exc)) from None
     say(workspace.notes + workspace.problems)
     try:
         made = make_bundle(state, question_id, workspace, args.out, options, cli_user(), progress=progress)
@@ -328,9 +282,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve, "summary": run_summary,
                 "evidence": run_evidence}
-    if args.command not in handlers:
-        print(f"vpnbot: error: '{args.command}' is not available in this version yet", file=sys.stderr)
-        return BAD_INPUT
     try:
         return handlers[args.command](args)
     except (QuestionError, UnknownTunnel, AmbiguousTunnel, ExportError, ConfigError, UsageError,

@@ -1,4 +1,4 @@
-"""Configuration: `--config FILE`, else `$VPNBOT_CONFIG`, else `./vpnbot.toml` (DESIGN.md, "Configuration").
+"""Configuration: `--config FILE`, else `$VPNBOT_CONFIG`, else `./vpnbot.toml` (docs/configuration.md).
 
 No file at all is not an error: the commands then run on the built-in demo workspace.
 """
@@ -82,6 +82,21 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def state_path(config: Config | None) -> Path:
+    """The state store the Slack bot writes (relative paths from the working directory, as `vpnbot serve`)."""
+    return Path(config.state_db if config else "vpnbot.db")
+
+
+def names_state_db(config: Config) -> bool:
+    """Whether the configuration file sets `state_db` itself (Config fills in the default either way)."""
+    if config.path is None:
+        return False
+    try:
+        return "state_db" in tomllib.loads(config.path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):  # it was read a moment ago; a file changed since says nothing
+        return False
 
 
 def find_config_file(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path | None:

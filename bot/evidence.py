@@ -1,7 +1,7 @@
 """Evidence bundles as this process makes them: `handlers.evidence` does the work; this adds what only the running
 bot knows, the secrets it holds (the Slack tokens, a client secret in the environment: handed to the redactor as
 exact values, so a row or a note that quotes one is masked), the vpnbot version the manifest names, and who made a
-bundle from the command line.
+bundle from the command line; and the investigations the command line keeps in the state store, to bundle later.
 
     made = make_bundle(state, question_id, workspace, "bundle.zip", RedactionOptions(), created_by=cli_user())
 """
@@ -14,12 +14,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from bot.config import Config, names_state_db, state_path
 from bot.state import StateStore
 from bot.workspace import Workspace
 from diagnostics.evidence import RedactionOptions
 from handlers import evidence
-from handlers.evidence import MadeBundle
+from handlers.answer import Answer
+from handlers.evidence import EvidenceError, MadeBundle, record_answer
 
 #: Environment variables whose values are secret (the bot's tokens, cloud credentials): masked in every bundle.
 SECRET_ENVIRONMENT = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "AZURE_CLIENT_SECRET",
@@ -57,4 +60,47 @@ def make_bundle(state: StateStore, question_id: int, workspace: Workspace, out: 
                                 directory=directory, progress=progress, now=now, version=version())
 
 
-__all__ = ["SECRET_ENVIRONMENT", "cli_user", "make_bundle", "secrets_from_env", "version"]
+def keep_answer(config: Config | None, answer: Answer, now: datetime) -> tuple[int, Path] | None:
+    """`vpnbot ask` keeps its answer as an investigation when the configuration names a `state_db` (a deployment's
+    store, which the Slack bot writes too), so `vpnbot evidence --id N` can bundle it. Only an explicit `state_db`:
+    a question asked with the demo or an ad-hoc configuration must not write a database into whatever directory it
+    was asked from. Returns the investigation's id and the store's path; None when nothing was kept."""
+    if config is None or not names_state_db(config):
+        return None
+    path = state_path(config)
+    state = StateStore(path)
+    try:
+        question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
+    finally:
+        state.close()
+    return None if question_id is None else (question_id, path)
+
+
+def open_investigation(path: Path, question_id: int) -> tuple[StateStore, dict[str, Any]]:
+    """The state store at `path`, open, and the row of investigation `question_id` in it; EvidenceError (and the
+    store closed) when either does not exist."""
+    if not path.is_file():
+        raise EvidenceError(f"unknown investigation {question_id}: there is no state store at {path} (set state_db "
+                            "in the configuration, or ask with --question)")
+    state = StateStore(path)
+    row = state.question(question_id)
+    if row is None:
+        state.close()
+        raise EvidenceError(f"unknown investigation {question_id} in {path}")
+    return state, row
+
+
+def store_answer(path: Path, answer: Answer, now: datetime) -> tuple[StateStore, int]:
+    """The state store at `path`, open, with `answer` recorded in it as an investigation asked from the command line,
+    and its id; EvidenceError (and the store closed) for an answer that read no logs."""
+    state = StateStore(path)
+    question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
+    if question_id is None:
+        state.close()
+        raise EvidenceError(f"'{answer.intent.value}' reads no logs, so there is nothing to bundle; try: "
+                            '--question "why did paris drop at 14:02"')
+    return state, question_id
+
+
+__all__ = ["SECRET_ENVIRONMENT", "cli_user", "keep_answer", "make_bundle", "open_investigation", "secrets_from_env",
+           "store_answer", "version"]

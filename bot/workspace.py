@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.config import Config, ConfigError, config_from_mapping
 from diagnostics.aws import demo as aws_demo
@@ -37,6 +38,14 @@ class Workspace:
     notes: list[str] = field(default_factory=list)  # said once, before the answer (e.g. "using the demo")
     problems: list[str] = field(default_factory=list)  # export rows that were skipped (file:line: reason)
     discovered: list[str] = field(default_factory=list)  # tunnels found by EC2 describe_vpn_connections
+
+
+def tunnels_json(workspace: Workspace) -> list[dict[str, Any]]:
+    """The tunnels as `vpnbot tunnels --format json` lists them: name, provider, aliases, identifiers, and whether
+    EC2 discovery found it."""
+    return [{"name": t.name, "provider": t.provider, "aliases": list(t.aliases), **t.identifiers,
+             **({"discovered": True} if t.name in workspace.discovered else {})}
+            for t in workspace.registry]
 
 
 def demo_workspace(now: datetime) -> Workspace:
@@ -125,6 +134,7 @@ def cloud_workspace(config: Config) -> Workspace:
     kql: list[KqlBackend] = []
     aws: list[AwsLogSource] = []
     if config.azure.workspace_id:
+        # The Azure SDK loads only when a workspace is configured (exports and the demo never need it).
         from diagnostics.azure.credentials import credential_from_setting
         from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 
@@ -147,6 +157,7 @@ def aws_setup(config: Config) -> tuple[AwsLogSource, list[Tunnel], list[str], li
     """The CloudWatch Logs source and the tunnels: configured ones, completed and extended by EC2 discovery.
 
     Discovery failing is said in one line and the configured tunnels still work."""
+    # boto3 loads only when [aws] is configured (exports and the demo never need it).
     from diagnostics.aws.cloudwatch import CloudWatchLogsSource
     from diagnostics.aws.discovery import discover, merge_discovered
 

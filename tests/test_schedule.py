@@ -16,12 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.schedule import (
-    BACKOFF,
     LATE,
-    LEASE,
-    MAX_ATTEMPTS,
     ScheduleError,
-    Scheduler,
     Subscription,
     day_bounds,
     due_runs,
@@ -31,6 +27,7 @@ from bot.schedule import (
     parse_hhmm,
     run_at,
 )
+from bot.scheduler import BACKOFF, LEASE, MAX_ATTEMPTS, Scheduler
 from bot.state import StateStore
 
 PARIS, NEW_YORK = ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")

@@ -18,8 +18,9 @@ from support.credentials import StaticTokenCredential
 from support.fake_slack_api import FakeSlackAPI, running_bot
 from support.loganalytics_server import LogAnalyticsServer
 
-from bot.slack import worker
-from bot.slack.worker import BotOptions, wider_window
+from bot.slack import conversation
+from bot.slack.buttons import wider_window
+from bot.slack.core import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.azure import demo as demo_logs
 from diagnostics.azure.local_workspace import LocalWorkspace
@@ -200,7 +201,7 @@ def test_an_answer_over_the_limits_overflows_to_a_file_in_the_thread_confirmed_b
         _, ts = bot.sender.mention("drops paris between 10:00 and 12:00 UTC")
         api.wait_for(lambda a: a.calls_to("files.info"))
         answered(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
     final = final_answer(api)
     assert_postable({"text": final.text, "blocks": final.blocks})
     assert FILE_NOTE in json.dumps(final.blocks)
@@ -220,13 +221,13 @@ def test_an_answer_over_the_limits_overflows_to_a_file_in_the_thread_confirmed_b
 
 
 def test_a_file_slack_is_slow_to_share_is_checked_again_then_linked(api, demo, flapping, tmp_path, monkeypatch):
-    monkeypatch.setattr(worker, "SHARE_CHECKS", (0.0, 0.01, 0.01, 0.01))
+    monkeypatch.setattr(conversation, "SHARE_CHECKS", (0.0, 0.01, 0.01, 0.01))
     workspace = Workspace(demo.registry, Sources(kql=[flapping]), "UTC")
     api.unshared_checks = 2  # shared, but files.info shows it only on the third look
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         bot.sender.mention("drops paris between 10:00 and 12:00 UTC")
         answered(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         assert len(api.calls_to("files.info")) == 3 and len(api.calls_to("chat.postMessage")) == 1
         api.unshared_checks = 100  # never shown: the thread gets a link instead of silence
         bot.sender.mention("drops paris between 10:00 and 12:00 UTC")
@@ -244,7 +245,7 @@ def test_show_queries_posts_the_queries_in_the_thread(api, demo, tmp_path):
         reply = bot.sender.click(buttons_of(final)[SHOW_QUERIES], message_ts=final["ts"], thread_ts=ts)
         assert reply.status == 200
         api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 2)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     shown = api.calls_to("chat.postMessage")[-1]
     assert shown["thread_ts"] == ts
@@ -263,7 +264,7 @@ def test_wider_window_reruns_the_question_an_hour_around_the_asked_time_in_the_s
         bot.sender.click(buttons_of(first)[WIDER_WINDOW], message_ts=first["ts"], thread_ts=ts)
         api.wait_for(lambda a: len([c for c in a.calls_to("chat.update") if any(b["type"] == "header"
                                                                                   for b in c.blocks)]) == 2)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     looking = api.calls_to("chat.postMessage")[-1]
     assert looking["thread_ts"] == ts
@@ -283,7 +284,7 @@ def test_the_evidence_bundle_button_is_shown_by_default_and_puts_a_zip_in_the_th
         final = final_answer(api)
         bot.sender.click(buttons_of(final)[EVIDENCE_BUNDLE], message_ts=final["ts"], thread_ts=ts)
         api.wait_for(lambda a: a.calls_to("files.info"))
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
     (stored,) = api.files.values()
     assert stored.name.endswith(".zip") and stored.shares["C0INCIDENT"][0]["thread_ts"] == ts
     assert BotOptions().evidence_bundle
@@ -298,7 +299,7 @@ def test_open_in_log_analytics_links_the_query_the_answer_ran_on_a_real_log_anal
         with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
             bot.sender.mention("why did paris drop yesterday at 15:02")
             answered(api)
-            assert bot.bot.drain(10)
+            assert bot.pool.drain(10)
             row = bot.state.questions()[-1]
         ran = server.requests[0].body
     final = final_answer(api)

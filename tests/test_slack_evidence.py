@@ -16,8 +16,8 @@ import pytest
 from support.fake_slack_api import FakeSlackAPI, running_bot
 
 from bot.config import ChannelSettings
+from bot.slack.core import BotOptions
 from bot.slack.evidence import options_in, stored_id, wants_stored
-from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.evidence import verify
 from handlers.render.blocks import EVIDENCE_BUNDLE
@@ -66,7 +66,7 @@ def test_the_button_puts_a_verified_bundle_and_the_case_text_in_the_answers_thre
         reply = bot.sender.click(evidence_button(final), message_ts=final["ts"], thread_ts=ts)
         assert reply.status == 200
         api.wait_for(lambda a: a.calls_to("files.info"))
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
         question_id = json.loads(evidence_button(final)["value"])["id"]
         bundles = bot.state.bundles(question_id)
         audit = bot.state.questions()[-1]
@@ -110,7 +110,7 @@ def test_slash_evidence_with_an_id_bundles_into_that_answers_thread_with_ips_red
         api.reset()
         bot.sender.command(f"evidence {question_id} redact ips", response_url=api.response_url())
         api.wait_for(lambda a: a.calls_to("files.info"))
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
         (row,) = bot.state.bundles(question_id)
     (complete,) = api.calls_to("files.completeUploadExternal")
     assert complete["thread_ts"] == ts  # a slash command has no thread: the answer's own
@@ -132,7 +132,7 @@ def test_evidence_without_an_id_bundles_the_threads_last_investigation(api, demo
         lyon = next(q["id"] for q in bot.state.questions() if "lyon" in q["text"])
         bot.sender.mention("evidence hash users", thread_ts=ts)
         api.wait_for(lambda a: a.calls_to("files.info"))
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
         (row,) = bot.state.bundles(lyon)
     assert api.calls_to("chat.postMessage")[0].text.startswith("There is no answer to bundle here yet")
     (complete,) = api.calls_to("files.completeUploadExternal")
@@ -148,7 +148,7 @@ def test_an_id_from_another_channel_is_refused_politely_and_nothing_is_uploaded(
         api.reset()
         bot.sender.mention(f"evidence {question_id}")
         api.wait_for(lambda a: a.calls_to("chat.postMessage"))
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
         audit = bot.state.questions()[-1]
         bundles = bot.state.bundles(question_id)
     (said,) = api.calls_to("chat.postMessage")
@@ -168,7 +168,7 @@ def test_a_channel_limited_to_other_tunnels_gets_no_bundle_of_this_one(api, demo
             outcome="answered", answer_json={"schema": 1}, queries_json=[{"backend": "local", "origin": "demo"}])
         bot.sender.mention(f"evidence {question_id}")
         api.wait_for(lambda a: a.calls_to("chat.postMessage"))
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
     assert "can't be asked in this channel" in api.calls_to("chat.postMessage")[-1].text
     assert not api.calls_to("files.getUploadURLExternal")
 
@@ -178,7 +178,7 @@ def test_evidence_about_a_tunnel_and_a_time_answers_then_bundles_in_the_same_thr
         _, ts = bot.sender.mention("evidence madrid yesterday at 10:00")
         api.wait_for(lambda a: a.calls_to("files.info"))
         answered(api, 1)
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
         (question,) = bot.state.questions()
         (row,) = bot.state.bundles(question["id"])
     assert question["intent"] == "evidence" and question["cause"] == "psk_mismatch"
@@ -196,9 +196,9 @@ def test_evidence_about_a_tunnel_and_a_time_answers_then_bundles_in_the_same_thr
 
 
 def test_a_file_slack_is_slow_to_show_is_linked_in_the_thread(api, demo, tmp_path, monkeypatch):
-    from bot.slack import worker
+    from bot.slack import conversation
 
-    monkeypatch.setattr(worker, "SHARE_CHECKS", (0.0, 0.01))
+    monkeypatch.setattr(conversation, "SHARE_CHECKS", (0.0, 0.01))
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("why did paris drop yesterday at 14:02")
         answered(api)
@@ -206,7 +206,7 @@ def test_a_file_slack_is_slow_to_show_is_linked_in_the_thread(api, demo, tmp_pat
         api.unshared_checks = 100
         bot.sender.click(evidence_button(final), message_ts=final["ts"], thread_ts=ts)
         api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 3)
-        assert bot.bot.drain(30)
+        assert bot.pool.drain(30)
     link = api.calls_to("chat.postMessage")[-1]
     assert link["thread_ts"] == ts
     assert re.match(r"The evidence bundle is <https://fake\.slack\.com/files/.+\.zip\|vpnbot-evidence-", link.text)

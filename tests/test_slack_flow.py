@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from support.fake_slack_api import FakeSlackAPI, running_bot
 
-from bot.slack.worker import BotOptions
+from bot.slack.core import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.model import SourceError
 from diagnostics.sources import Sources
@@ -137,7 +137,7 @@ def test_a_failed_source_is_said_in_the_progress_and_the_answer_gets_a_warning(a
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
         answered(api, "warning")
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     looking = api.calls_to("chat.postMessage")[0]
     assert "Log Analytics workspace 0f1e2d3c: waiting…" in str(looking.blocks)
@@ -153,7 +153,7 @@ def test_when_every_source_fails_the_looking_message_says_why(api, demo, tmp_pat
     with running_bot(api, with_backends(demo, FailingBackend()), tmp_path / "state.db", NOW) as bot:
         bot.sender.mention("why did paris drop yesterday at 15:02")
         answered(api, "warning")
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     final = api.calls_to("chat.update")[-1]
     assert final.text.startswith("Sorry: Log Analytics workspace 0f1e2d3c: the service answered 503")
@@ -200,7 +200,7 @@ def test_a_direct_message_is_answered_in_its_thread_and_other_message_events_are
         in_channel = bot.sender.event({"type": "message", "channel": "C0INCIDENT", "channel_type": "channel",
                                        "user": ALICE, "text": "status lyon", "ts": "1763700002.000001"})
         assert (edited.status, own.status, in_channel.status) == (200, 200, 200)  # acknowledged, never a 404
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
     assert len(api.calls_to("chat.postMessage")) == 1
     assert api.calls_to("chat.postMessage")[0]["thread_ts"] == ts
     assert header_of(api.calls_to("chat.update")[-1]).startswith("lyon: no state change logged in ")
@@ -212,7 +212,7 @@ def test_help_and_an_unknown_sentence_show_examples_that_work(api, demo, tmp_pat
         bot.sender.command("help", response_url=api.response_url("help"))
         _, ts = bot.sender.mention("hello there")
         api.wait_for(lambda a: a.calls_to("response_url") and a.calls_to("chat.postMessage"))
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
     (private,) = api.calls_to("response_url")
     assert private["response_type"] == "ephemeral"  # only the asker sees /vpn help
     assert "`why did tunnel paris drop at 14:02`" in private.text and "`status paris`" in private.text
@@ -227,7 +227,7 @@ def test_an_unknown_tunnel_gets_the_closest_names(api, demo, tmp_path):
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         bot.sender.command("why did pariss drop at 14:02", response_url=api.response_url())
         api.wait_for(lambda a: a.calls_to("response_url"))
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     assert "unknown tunnel 'pariss': did you mean 'paris'" in api.calls_to("response_url")[0].text
     assert not api.calls_to("chat.postMessage")  # nothing in the channel for a typo

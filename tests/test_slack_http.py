@@ -60,7 +60,7 @@ def test_several_signed_requests_on_one_kept_alive_connection_are_all_acknowledg
             assert response.getheader("Connection") == "keep-alive"
         connection.close()
         assert statuses == [200, 200, 200]
-        assert bot.bot.drain(15)
+        assert bot.pool.drain(15)
 
 
 def test_health_paths_and_methods(api, demo, tmp_path):

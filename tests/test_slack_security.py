@@ -14,7 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from support.fake_slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, running_bot
 
 from bot.config import ChannelSettings
-from bot.slack.worker import BotOptions
+from bot.slack.core import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from diagnostics.sources import Sources
 
@@ -75,7 +75,7 @@ def test_a_request_slack_did_not_sign_now_gets_401_and_no_web_api_call(api, demo
             reply = sender.post("text=why+did+paris+drop", "application/x-www-form-urlencoded", timestamp=signed,
                                 signature=sig)
         assert reply.status == 401
-        assert bot.bot.drain(5)
+        assert bot.pool.drain(5)
         time.sleep(0.2)
     assert api.calls == [] and backend.calls == 0
 
@@ -98,7 +98,7 @@ def test_slack_retries_of_an_event_never_produce_a_second_answer(api, demo, tmp_
         retries = [bot.sender.event(event, event_id="Ev0RETRY", retry_num=n) for n in (1, 2, 3)]
         assert [r.status for r in [first, *retries]] == [200] * 4
         done(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     assert len(api.calls_to("chat.postMessage")) == 1
     assert len([c for c in api.calls_to("chat.update") if "maintenance_failover" in str(c.blocks)]) == 1
@@ -112,7 +112,7 @@ def test_one_message_delivered_as_a_mention_and_as_a_dm_message_is_one_question(
         bot.sender.event({**base, "type": "app_mention"})
         bot.sender.event({**base, "type": "message", "channel_type": "im"})
         done(api, outcomes=("white_check_mark", "warning", "x"))  # whatever the answer, there is one
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
     assert len(api.calls_to("chat.postMessage")) == 1
 
 
@@ -131,7 +131,7 @@ def test_two_bot_processes_sharing_the_state_file_answer_a_redelivered_event_onc
             t.join()
         assert [r.status for r in replies] == [200] * 4
         done(api)
-        assert one.bot.drain(10) and two.bot.drain(10)
+        assert one.pool.drain(10) and two.pool.drain(10)
         rows = one.state.questions()
     assert len(api.calls_to("chat.postMessage")) == 1
     assert len(api.calls_to("users.info")) == 1
@@ -153,7 +153,7 @@ def test_a_crash_in_a_handler_becomes_an_apology_with_an_error_id_and_a_log_line
         register_secrets(BOT_TOKEN, SIGNING_SECRET)
         _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
         api.wait_for(lambda a: [c for c in a.calls_to("reactions.add") if c["name"] == "x"])
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     apology = api.calls_to("chat.update")[-1].text
     assert apology.startswith("Sorry, something went wrong on my side while answering (error id `")
@@ -178,7 +178,7 @@ def test_a_channel_limited_to_other_tunnels_gets_a_polite_refusal_naming_who_can
         api.wait_for(lambda a: a.calls_to("chat.postMessage") and a.calls_to("response_url"))
         bot.sender.mention("tunnels", channel="C0LYON")
         api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 2)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         rows = bot.state.questions()
     refusal = api.calls_to("chat.postMessage")[0]
     assert refusal["thread_ts"] == ts
@@ -206,7 +206,7 @@ def test_every_question_is_an_audit_row_with_who_where_what_cause_and_time_taken
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         bot.sender.mention("why did paris drop yesterday at 15:02")
         done(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         (row,) = bot.state.questions()
     assert row["user"] == ALICE and row["channel"] == "C0INCIDENT" and row["team"] == "T0000TEAM"
     assert row["source"] == "mention" and "why did paris drop yesterday at 15:02" in row["text"]

@@ -13,8 +13,8 @@ from support.fake_slack_api import FakeSlackAPI, running_bot
 import bot.slack.summaries as summaries
 from bot.config import ChannelSettings, SubscriptionSettings
 from bot.schedule import load_subscriptions
+from bot.slack.core import BotOptions
 from bot.slack.subscriptions import summary_scheduler, summary_tunnels
-from bot.slack.worker import BotOptions
 from bot.workspace import Workspace
 from diagnostics.azure import demo
 from diagnostics.sources import Sources
@@ -53,7 +53,7 @@ def test_subscribing_a_channel_posts_the_confirmation_there_and_stores_the_subsc
         reply = bot.sender.command("subscribe daily 09:00", response_url=api.response_url())
         assert reply.status == 200
         (confirmation,) = posted(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         (row,) = bot.state.subscription_rows()
         (audit,) = bot.state.questions()
     # A slash command's replies are private, but the channel should know about its new daily post.
@@ -72,7 +72,7 @@ def test_the_channels_configured_zone_wins_over_the_subscribers(api, workspace, 
     with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
         _, ts = bot.sender.mention("subscribe daily 9am paris, branch-lyon", user=BOB)
         (confirmation,) = posted(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         (sub,) = load_subscriptions(bot.state)
     assert confirmation["thread_ts"] == ts  # a mention is answered in its thread, as questions are
     assert confirmation.text == ("Subscribed: a summary of paris and lyon every day at 09:00 Asia/Kolkata "
@@ -139,7 +139,7 @@ def test_unsubscribing_stops_the_channels_summary_and_says_so_in_the_channel(api
         assert bot.state.subscription_rows() == []
         bot.sender.command("unsubscribe", response_url=api.response_url())
         nothing = private_reply(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         audits = [(q["intent"], q["outcome"]) for q in bot.state.questions()]
     assert stopped.text == ("Unsubscribed: no more daily summary here (it was paris every day at 09:00 "
                             "Europe/Paris). (stopped by <@U0BOB>)")
@@ -170,7 +170,7 @@ def test_an_unknown_tunnel_gets_the_closest_names_and_an_example(api, workspace,
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         bot.sender.command("subscribe daily 09:00 pariss", response_url=api.response_url())
         reply = private_reply(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         assert bot.state.subscription_rows() == []
         (audit,) = bot.state.questions()
     assert reply == ("Sorry: unknown tunnel 'pariss': did you mean 'paris'? For example "
@@ -229,7 +229,7 @@ def test_a_repeated_delivery_of_a_subscribe_mention_is_acted_on_once(api, worksp
         bot.sender.mention("subscribe daily 09:00", event_id="EvSUB1")
         bot.sender.mention("subscribe daily 09:00", event_id="EvSUB1", retry_num=1)
         posted(api)
-        assert bot.bot.drain(10)
+        assert bot.pool.drain(10)
         assert len(api.calls_to("chat.postMessage")) == 1 and len(bot.state.questions()) == 1
 
 

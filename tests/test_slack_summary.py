@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 from support.fake_slack_api import FakeSlackAPI, running_bot
 
 from bot.config import ChannelSettings
+from bot.slack.core import BotOptions
 from bot.slack.summaries import post_summary
-from bot.slack.worker import BotOptions
 from bot.workspace import Workspace, demo_workspace
 from handlers.render.blockkit import limit_problems
 

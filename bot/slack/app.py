@@ -1,11 +1,11 @@
 """The Bolt app: listeners that acknowledge, hand a job to a submitter and return.
 
 Nothing here reads a log, calls the Web API or touches the state store: Slack wants an answer to every request
-within 3 s (anchors §3.1), and a listener that only enqueues answers in microseconds whatever the log sources are
-doing. The worker pool (bot/slack/worker.py) does the rest and renders in the thread; under `vpnbot serve` it
-lives in another process, and the submitter is the pipe to it (bot/slack/front.py). `process_before_response=True`
-runs a listener where its request was read, so the HTTP response leaves exactly when the listener returns, with no
-thread hop or polling.
+within 3 s (docs/sources.md#slack-ack), and a listener that only enqueues answers in microseconds whatever the log
+sources are doing. The worker pool (bot/slack/pool.py) runs the rest, which renders in the thread; under `vpnbot
+serve` it lives in another process, and the submitter is the pipe to it (bot/slack/front.py).
+`process_before_response=True` runs a listener where its request was read, so the HTTP response leaves exactly when
+the listener returns, with no thread hop or polling.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def make_client(token: str, api_url: str) -> WebClient:
                                      RateLimitErrorRetryHandler(max_retry_count=3)])
 
 
-def build_app(bot: Submitter, client: WebClient, signing_secret: str | None, socket_mode: bool = False) -> App:
+def build_app(submitter: Submitter, client: WebClient, signing_secret: str | None, socket_mode: bool = False) -> App:
     """The app for `client`'s token. In HTTP mode every request must carry a valid Slack signature."""
     app = App(
         client=client,
@@ -49,7 +49,7 @@ def build_app(bot: Submitter, client: WebClient, signing_secret: str | None, soc
 
     @app.command(COMMAND)
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
-        if bot.submit(question_from_command(body)):
+        if submitter.submit(question_from_command(body)):
             ack()
         else:
             ack(text=BUSY)
@@ -58,21 +58,21 @@ def build_app(bot: Submitter, client: WebClient, signing_secret: str | None, soc
     def on_mention(body: dict[str, Any]) -> None:
         job = question_from_event(body)
         if job is not None:
-            bot.submit(job)
+            submitter.submit(job)
 
     @app.event("message")
     def on_message(body: dict[str, Any]) -> None:
         # Every message event is acknowledged (a 404 counts as a failed delivery); only DMs are questions.
         job = question_from_event(body)
         if job is not None:
-            bot.submit(job)
+            submitter.submit(job)
 
     @app.action(SHOW_QUERIES)
     @app.action(WIDER_WINDOW)
     @app.action(EVIDENCE_BUNDLE)
     def on_click(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        bot.submit(click_from_action(body))
+        submitter.submit(click_from_action(body))
 
     @app.action(OPEN_LOG_ANALYTICS)
     def on_link(ack: Ack) -> None:

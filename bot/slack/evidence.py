@@ -1,7 +1,7 @@
 """Evidence bundles in Slack: the "Evidence bundle" button, `/vpn evidence 42` and `/vpn evidence paris at 14:02`.
 
-What the thread gets (issue 7, "one click puts a complete, verifiable, secret-free bundle and a ready case text in
-the thread"):
+One click puts a complete, verifiable, secret-free bundle and a ready support-case text in the thread
+(docs/evidence.md); what the thread gets:
 
 1. "Making the evidence bundle of investigation 42…", edited when done into the bundle's summary: what it covers,
    its size and row count, the zip's SHA-256 (so what support received can be checked against the thread), and the
@@ -20,19 +20,17 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.evidence import make_bundle
+from bot.slack.conversation import DEGRADED, DONE, Conversation
+from bot.slack.core import Audit, SlackBot
 from bot.slack.logs import redact
 from diagnostics.evidence import RedactionOptions
 from diagnostics.model import InvestigationError
 from handlers.evidence import EvidenceError, MadeBundle, load_record
 from handlers.render.blockkit import MAX_SECTION, Rendered, context, escape, section
-
-if TYPE_CHECKING:
-    from bot.slack.worker import Audit, Conversation, SlackBot
 
 log = logging.getLogger("vpnbot.slack")
 
@@ -49,9 +47,6 @@ LATEST = re.compile(r"^\s*(?:(?:<@[A-Z0-9]+(?:\|[^>]*)?>|/vpn\b)[\s,:]*)*(?:evid
 HASH_USERS = re.compile(r"--hash-users|\bhash(?:ed)?[- ]?(?:the[- ])?(?:user(?:name)?s?)\b", re.IGNORECASE)
 #: Slack's limit for one uploaded file.
 MAX_UPLOAD = 1 << 30
-#: How long a click waits for the answer it belongs to to be stored (it is, milliseconds after it is shown).
-SETTLE_S = 10.0
-DONE, DEGRADED = "white_check_mark", "warning"
 
 
 def stored_id(text: str) -> int | None:
@@ -109,7 +104,7 @@ def send_stored(bot: SlackBot, conv: Conversation, text: str, audit: Audit) -> N
     if conv.job.source == "slash" and not conv.thread_ts and row.get("thread_ts"):
         conv.thread_ts = str(row["thread_ts"])  # a slash command has no thread: the answer's own thread is the place
     if not conv.open_thread():
-        bot._record(audit, outcome="error", detail="the bot is not in the channel")
+        bot.record(audit, outcome="error", detail="the bot is not in the channel")
         return
     bundle(bot, conv, question_id, options_in(text), audit)
 
@@ -133,13 +128,13 @@ def after_answer(bot: SlackBot, conv: Conversation, question_id: int | None, tex
 def bundle(bot: SlackBot, conv: Conversation, question_id: int, options: RedactionOptions,
            audit: Audit | None) -> MadeBundle | None:
     """Make the bundle of `question_id`, upload it to the conversation's thread, say what it is; audited."""
-    _settled(bot, question_id)
+    bot.wait_stored(question_id)
     try:
         record = load_record(bot.state, question_id, bot.workspace.registry, channel=conv.channel)
     except EvidenceError as exc:
         _refuse(bot, conv, audit, f"Sorry: {escape(str(exc))}.", "bad_input")
         return None
-    refusal = bot.refusal(conv.channel, record.tunnel)
+    refusal = bot.policy.refusal(conv.channel, record.tunnel)
     if refusal is not None:
         _refuse(bot, conv, audit, refusal, "refused")
         return None
@@ -154,7 +149,7 @@ def bundle(bot: SlackBot, conv: Conversation, question_id: int, options: Redacti
             conv.update_looking(Rendered(text, [section(text)]))
             _finish(conv, audit, DEGRADED)
             if audit is not None:
-                bot._record(audit, outcome="source_failed", tunnel=record.tunnel_name, detail=str(exc))
+                bot.record(audit, outcome="source_failed", tunnel=record.tunnel_name, detail=str(exc))
             return None
         result = made.result
         name = made.path.name
@@ -172,20 +167,9 @@ def bundle(bot: SlackBot, conv: Conversation, question_id: int, options: Redacti
     log.info("evidence bundle %s of investigation %s: %s (%s bytes)", made.bundle_id, question_id,
              result.file.sha256, result.file.size)
     if audit is not None:
-        bot._record(audit, outcome="answered", tunnel=record.tunnel_name,
+        bot.record(audit, outcome="answered", tunnel=record.tunnel_name,
                     detail=f"bundle {made.bundle_id}: {name} sha256 {result.file.sha256}")
     return made
-
-
-def _settled(bot: SlackBot, question_id: int) -> None:
-    """Wait (a little) for an answer still being stored: the button is on screen a moment before the worker that
-    posted it has written the answer's row, and a quick click must not be told there is nothing to bundle."""
-    deadline = time.monotonic() + SETTLE_S
-    while time.monotonic() < deadline:
-        row = bot.state.question(question_id)
-        if row is None or row.get("outcome") != "running":
-            return
-        time.sleep(0.05)
 
 
 def summary_message(made: MadeBundle, question_id: int) -> Rendered:
@@ -223,4 +207,4 @@ def _refuse(bot: SlackBot, conv: Conversation, audit: Audit | None, text: str, o
     conv.reply(Rendered(text, [section(text)]))
     _finish(conv, audit, "")
     if audit is not None:
-        bot._record(audit, outcome=outcome, detail=text)
+        bot.record(audit, outcome=outcome, detail=text)

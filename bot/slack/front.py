@@ -92,7 +92,7 @@ def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat
     gc.freeze()
     closer: Any
     if settings.app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_bolt.adapter.socket_mode import SocketModeHandler  # its WebSocket client: Socket Mode only
 
         handler = SocketModeHandler(app, settings.app_token, web_client=client)
         try:

@@ -1,12 +1,14 @@
 """`vpnbot serve`: the Slack bot's process. Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP.
 
-Two processes (DESIGN.md data flow, step 1: "acknowledges at once, then runs the work off the request path"):
+Two processes, so that Slack is acknowledged at once and the work runs off the request path
+(docs/sources.md#slack-ack):
 
 * the acknowledging process (bot/slack/front.py): the Bolt app behind `POST /slack/events` (events, the /vpn
   command and interactivity on one URL; every request's signature checked by Bolt against SLACK_SIGNING_SECRET
   with Slack's 5-minute replay window) and `GET /healthz`, or the Socket Mode connection. Its listeners only
   put jobs on a queue;
-* this process: the worker pool that answers (SlackBot), the state store, the log sources.
+* this process: the worker pool that answers (pool.py), running the routes (questions.py, buttons.py) on the
+  bot's shared parts (core.py: the Web API client, the state store, the log sources); `answering()` wires them.
 
 SIGTERM (and Ctrl-C) stop the acknowledging process first (no new requests; the jobs it acknowledged are flushed
 to the queue), then let the questions already accepted finish (up to 30 s), close the state store and exit 0.
@@ -29,12 +31,17 @@ from multiprocessing.process import BaseProcess
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, ConfigError, SlackSettings
+from slack_sdk import WebClient
+
+from bot.config import Config, ConfigError, SlackSettings, state_path
+from bot.slack import buttons, questions
 from bot.slack.app import make_client
+from bot.slack.core import BotOptions, SlackBot
 from bot.slack.front import FrontSettings, run_front
+from bot.slack.jobs import Job, QuestionJob
 from bot.slack.logs import configure_logging, register_secrets
+from bot.slack.pool import WorkerPool
 from bot.slack.subscriptions import summary_scheduler
-from bot.slack.worker import BotOptions, SlackBot
 from bot.state import DEFAULT_RETENTION_DAYS, StateStore
 from bot.workspace import Workspace
 from handlers.render.blocks import PORTAL, LogAnalyticsLink
@@ -64,6 +71,25 @@ def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
         link = LogAnalyticsLink(resource_id, PORTALS.get(host, PORTAL))
     return BotOptions(admins=getattr(slack, "admins", ""), channels=config.channels if config else (),
                       log_analytics=link, default_tz=zone.key, retention_days=retention)
+
+
+def answering(client: WebClient, workspace: Workspace, state: StateStore, options: BotOptions | None = None,
+              clock: Callable[[], datetime] | None = None,
+              on_done: Callable[[], None] | None = None) -> tuple[SlackBot, WorkerPool]:
+    """The answering side: the bot's shared parts, and the worker pool that runs each job's route on them."""
+    bot = SlackBot(client, workspace, state, options, clock)
+
+    def run(job: Job) -> None:
+        try:
+            if isinstance(job, QuestionJob):
+                questions.answer(bot, job)
+            else:
+                buttons.click(bot, job)
+        finally:
+            bot.purge_now_and_then()
+
+    pool = WorkerPool(run, client, bot.options.workers, bot.options.queue_limit, bot.options.worker_nice, on_done)
+    return bot, pool
 
 
 def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_now: datetime | None,
@@ -96,7 +122,7 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
     stop = threading.Event()
     crashed = False
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    state = StateStore(config.state_db if config else "vpnbot.db", options.retention_days)
+    state = StateStore(state_path(config), options.retention_days)
     try:
         state.purge()
         front.start()
@@ -114,10 +140,10 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
                 pending.value -= 1
 
         clock = (lambda: pinned_now) if pinned_now else (lambda: datetime.now(UTC))
-        bot = SlackBot(make_client(token, api_url), workspace, state, options, clock, on_done=done)
-        dispatcher = threading.Thread(target=_dispatch, args=(jobs_in, bot), name="vpnbot-dispatch", daemon=True)
+        bot, pool = answering(make_client(token, api_url), workspace, state, options, clock, on_done=done)
+        dispatcher = threading.Thread(target=_dispatch, args=(jobs_in, pool), name="vpnbot-dispatch", daemon=True)
         dispatcher.start()
-        # Daily summaries (issue 6): the configuration's [[subscriptions]] join the Slack-made ones in the state file.
+        # Daily summaries: the configuration's [[subscriptions]] join the Slack-made ones in the state file.
         scheduler = summary_scheduler(bot, config.subscriptions if config else ()).start()
         while not stop.wait(0.2) and front.is_alive():
             heartbeat.value = time.time()
@@ -131,8 +157,8 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
             front.terminate()  # SIGTERM: it stops listening, then closes the pipe behind its last job
             front.join(15)
         dispatcher.join(15)
-        if not bot.close(SHUTDOWN_GRACE_S):
-            log.warning("stopped with %d questions unanswered", bot.pending)
+        if not pool.close(SHUTDOWN_GRACE_S):
+            log.warning("stopped with %d questions unanswered", pool.pending)
     finally:
         if front.is_alive():
             front.kill()
@@ -168,11 +194,11 @@ def _first_word(status: Connection, front: BaseProcess) -> tuple[str, str]:
     return "error", f"the acknowledging process did not start within {START_TIMEOUT_S:g} s"
 
 
-def _dispatch(jobs: Connection, bot: SlackBot) -> None:
+def _dispatch(jobs: Connection, pool: WorkerPool) -> None:
     """Pipe → worker pool, until the acknowledging process has closed its end (after its last job)."""
     while True:
         try:
             job = jobs.recv()
         except (EOFError, OSError):
             return
-        bot.submit(job, acknowledged=True)
+        pool.submit(job, acknowledged=True)

@@ -15,16 +15,18 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
 from bot.config import SubscriptionSettings
-from bot.schedule import Scheduler, Subscription, load_subscriptions, next_run
+from bot.schedule import Subscription, load_subscriptions, next_run
+from bot.scheduler import Scheduler
+from bot.slack import summaries
+from bot.slack.conversation import NOT_IN_CHANNEL, NOT_THERE, Conversation
+from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
 from bot.slack.logs import redact
-from bot.slack.worker import NOT_IN_CHANNEL, NOT_THERE, Conversation
 from handlers.render.blockkit import Rendered, escape, section
 from handlers.subscribe import (
     LIST,
@@ -34,9 +36,6 @@ from handlers.subscribe import (
     is_subscription_command,
     parse_subscription,
 )
-
-if TYPE_CHECKING:
-    from bot.slack.worker import SlackBot
 
 log = logging.getLogger("vpnbot.slack")
 
@@ -49,7 +48,7 @@ PERMANENT_ERRORS = NOT_THERE | {"invalid_auth", "account_inactive", "token_revok
 def handle_subscription(bot: SlackBot, job: QuestionJob) -> None:
     """Act on a subscription command and reply; audited like a question (intent subscribe/unsubscribe/list)."""
     started = time.monotonic()
-    conv = Conversation(bot, job)
+    conv = Conversation(bot.client, job)
     outcome, detail, intent = "answered", "", "subscriptions"
     try:
         try:
@@ -89,10 +88,10 @@ def _subscribe(bot: SlackBot, job: QuestionJob, conv: Conversation, command: Sub
                 f"{_admins(bot)} can change it there ([[subscriptions]] channel = \"{escape(job.channel)}\").")
         _say(conv, text)
         return "refused", text
-    allowed = _allowed(bot, job.channel)
+    allowed = bot.policy.subscription_tunnels(job.channel)
     outside = [t for t in command.tunnels if allowed is not None and t.lower() not in allowed]
     if outside:
-        refusal = bot.refusal(job.channel, bot.workspace.registry.lookup(outside[0])) or ""
+        refusal = bot.policy.refusal(job.channel, bot.workspace.registry.lookup(outside[0])) or ""
         _say(conv, refusal)
         return "refused", refusal
     zone, zone_label = _zone(bot, job)
@@ -134,7 +133,7 @@ def listing(bot: SlackBot, channel: str) -> str:
     """The subscriptions a channel may know about: all of them, or only its own when [[channels]] limits it
     (another channel's tunnels are not its business)."""
     subs = load_subscriptions(bot.state)
-    if _allowed(bot, channel) is not None:
+    if bot.policy.subscription_tunnels(channel) is not None:
         subs = [s for s in subs if s.channel == channel]
     if not subs:
         return ("No daily summaries yet. Subscribe this channel with `/vpn subscribe daily 09:00` (all tunnels) or "
@@ -166,7 +165,7 @@ def confirmation(bot: SlackBot, sub: Subscription, zone_label: str, now: datetim
 
 def summary_tunnels(bot: SlackBot, sub: Subscription) -> tuple[str, ...] | None:
     """What the summary of `sub` covers now: its tunnels (None: every tunnel), within its channel's [[channels]]."""
-    allowed = _allowed(bot, sub.channel)
+    allowed = bot.policy.subscription_tunnels(sub.channel)
     if allowed is None:
         return sub.tunnels or None
     known = [t.name for t in bot.workspace.registry if t.name.lower() in allowed]
@@ -190,18 +189,15 @@ def is_permanent(exc: BaseException) -> bool:
 def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[SubscriptionSettings] = ()) -> Scheduler:
     """The scheduler of `vpnbot serve`: the configuration's [[subscriptions]] copied into the state store (where
     every process reads them with the Slack-made ones), posting with bot/slack/summaries.py. Not started."""
-    from bot.slack.summaries import (
-        post_summary,  # written alongside (issue 6): imported late so this module stands alone
-    )
-
     bot.state.sync_config_subscriptions(
         [{"channel": s.channel, "time": s.time, "tz": s.timezone, "tunnels": s.tunnels} for s in config_subscriptions],
         bot.clock())
 
     def run(sub: Subscription, day: date) -> str:
         tunnels = summary_tunnels(bot, sub)
-        return post_summary(bot, sub.channel, day, ZoneInfo(sub.tz), list(tunnels) if tunnels is not None else None,
-                            on_posted=lambda ts: bot.state.note_run_message(sub.channel, day, ts))
+        return summaries.post_summary(bot, sub.channel, day, ZoneInfo(sub.tz),
+                                      list(tunnels) if tunnels is not None else None,
+                                      on_posted=lambda ts: bot.state.note_run_message(sub.channel, day, ts))
 
     return Scheduler(bot.state, lambda: load_subscriptions(bot.state), run, bot.clock,
                      notify=lambda sub, day, error_id: tell_failure(bot, sub, day, error_id), permanent=is_permanent)
@@ -241,19 +237,11 @@ def _restore(bot: SlackBot, channel: str, previous: list[dict]) -> None:
 
 def _zone(bot: SlackBot, job: QuestionJob) -> tuple[ZoneInfo, str]:
     """The channel's configured zone, else the subscriber's Slack zone, else the bot's default."""
-    for channel in bot.options.channels:
-        if channel.id == job.channel and getattr(channel, "timezone", ""):
-            return ZoneInfo(channel.timezone), "channel zone"
+    channel_zone = bot.policy.channel_zone(job.channel)
+    if channel_zone is not None:
+        return channel_zone, "channel zone"
     zone = bot.user_zone(job.user)
     return zone, "your zone" if bot.state.zone(job.user) else "the bot's default zone"
-
-
-def _allowed(bot: SlackBot, channel: str) -> set[str] | None:
-    """The tunnels a [[channels]]-limited channel may see (lower case), None when it is not limited."""
-    for settings in bot.options.channels:
-        if settings.id == channel and settings.tunnels:
-            return {t.lower() for t in settings.tunnels}
-    return None
 
 
 def _config_row(bot: SlackBot, channel: str) -> Subscription | None:
@@ -264,7 +252,7 @@ def _config_row(bot: SlackBot, channel: str) -> Subscription | None:
 def _tunnels(bot: SlackBot, sub: Subscription) -> str:
     if sub.tunnels:
         return _and(sub.tunnels)
-    allowed = _allowed(bot, sub.channel)
+    allowed = bot.policy.subscription_tunnels(sub.channel)
     if allowed is None:
         return "all tunnels"
     names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed]

@@ -1,4 +1,4 @@
-"""Posting a daily summary in a channel: the message, then the timeline picture in its thread (issue 6).
+"""Posting a daily summary in a channel: the message, then the timeline picture in its thread (docs/summaries.md).
 
 The scheduler decides when (and that it happens once); this module only makes and posts one summary. A channel
 limited by [[channels]] gets only the tunnels it may see, whatever the subscription names.
@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.slack.conversation import Conversation
+from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
 from diagnostics.summary.build import summarize_day
 from diagnostics.summary.model import DaySummary
 from handlers.render.summary import summary_title
 from handlers.render.summary_blocks import summary_blocks
 from handlers.render.timeline_png import render_timeline_png
-
-if TYPE_CHECKING:
-    from bot.slack.worker import SlackBot
 
 
 def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels: Sequence[str] | None = None,
@@ -35,7 +33,7 @@ def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels
 
 def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) -> list[str] | None:
     """The subscription's tunnels, within what the channel may see ([[channels]])."""
-    allowed = bot.allowed_tunnels(channel)
+    allowed = bot.policy.allowed_tunnels(channel)
     if allowed is None:
         return list(tunnels) if tunnels else None
     names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed]
@@ -49,15 +47,13 @@ def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
          on_posted: Callable[[str], None] | None = None) -> str:
     """The summary message (in `thread_ts` when asked in a thread), then its picture in the same thread
     (files_upload_v2, confirmed by files.info)."""
-    from bot.slack.worker import Conversation  # the worker module imports this one
-
     rendered = summary_blocks(summary)
     posted = bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **rendered.payload())
     ts = posted["ts"]
     if on_posted is not None:
         on_posted(ts)
     if summary.tunnels:
-        conv = Conversation(bot, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
+        conv = Conversation(bot.client, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
         conv.upload(render_timeline_png(summary), f"vpn-summary-{summary.day.isoformat()}.png",
                     f"Timeline: {summary_title(summary)}")
     return ts

@@ -10,8 +10,9 @@
   `slack_sdk.signature.SignatureVerifier` in the real `X-Slack-Signature` / `X-Slack-Request-Timestamp` headers
   (or deliberately badly signed / stale), with `X-Slack-Retry-Num` for re-deliveries.
 * `FakeSocketMode`: Slack's Socket Mode WebSocket endpoint, for `vpnbot serve` with SLACK_APP_TOKEN.
-* `running_bot(…)`: the bot's parts as `vpnbot serve` wires them (SlackBot, Bolt app, HTTP server), in one
-  process on 127.0.0.1 (serve runs the app and its server in a second process; tests of that run `vpnbot serve`).
+* `running_bot(…)`: the bot's parts as `vpnbot serve` wires them (SlackBot and its worker pool, Bolt app, HTTP
+  server), in one process on 127.0.0.1 (serve runs the app and its server in a second process; tests of that run
+  `vpnbot serve`).
 """
 
 from __future__ import annotations
@@ -651,7 +652,8 @@ class SlackSender:
 
 @dataclass
 class RunningBot:
-    bot: Any  # bot.slack.worker.SlackBot
+    bot: Any  # bot.slack.core.SlackBot
+    pool: Any  # bot.slack.pool.WorkerPool
     server: Any  # bot.slack.httpd.EventsServer
     state: Any  # bot.state.StateStore
     sender: SlackSender
@@ -667,18 +669,18 @@ def running_bot(api: FakeSlackAPI, workspace: Any, state_path: str | Path, now: 
     """The bot's parts wired as `vpnbot serve` wires them (HTTP mode), answering from `workspace` at `now`."""
     from bot.slack.app import build_app, make_client
     from bot.slack.httpd import EventsServer
-    from bot.slack.worker import SlackBot
+    from bot.slack.server import answering
     from bot.state import StateStore
 
     state = StateStore(state_path)
     client = make_client(api.token, api.base_url)
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
-    bot = SlackBot(client, workspace, state, options, clock)
-    app = build_app(bot, client, secret)
-    server = EventsServer(app, lambda: {"ok": True, "pending": bot.pending}, "127.0.0.1", 0).start()
+    bot, pool = answering(client, workspace, state, options, clock)
+    app = build_app(pool, client, secret)
+    server = EventsServer(app, lambda: {"ok": True, "pending": pool.pending}, "127.0.0.1", 0).start()
     try:
-        yield RunningBot(bot, server, state, SlackSender(server.url, secret))
+        yield RunningBot(bot, pool, server, state, SlackSender(server.url, secret))
     finally:
         server.stop()
-        bot.close(timeout=30)
+        pool.close(timeout=30)
         state.close()

@@ -1,0 +1,138 @@
+"""The buttons under an answer (docs/slack.md, "Buttons"): Show queries, Wider window, Evidence bundle.
+
+A click is a job like a question: claimed once, answered in the answer's thread, audited (source "button").
+"Open in Log Analytics" is a link: the browser follows it and the listener only acknowledges it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.slack import evidence
+from bot.slack.conversation import Conversation
+from bot.slack.core import Audit, SlackBot
+from bot.slack.jobs import ClickJob, QuestionJob
+from bot.slack.questions import investigate_in_thread
+from bot.workspace import Workspace
+from diagnostics.investigate import investigate
+from diagnostics.tunnels import AmbiguousTunnel
+from handlers.answer import Answer
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, TimeWindow
+from handlers.render.blockkit import Rendered, section
+from handlers.render.blocks import (
+    EVIDENCE_BUNDLE,
+    SHOW_QUERIES,
+    WIDER_WINDOW,
+    QueryShown,
+    queries_message,
+    queries_text,
+)
+
+log = logging.getLogger("vpnbot.slack")
+
+#: "Wider window" re-runs ±1 h around the asked time, then grows by an hour a side per click.
+WIDER = timedelta(hours=1)
+
+
+def click(bot: SlackBot, job: ClickJob) -> None:
+    if not bot.state.claim(job.keys):
+        log.info("repeat delivery of %s ignored", job.keys[0])
+        return
+    audit = Audit()
+    audit.set(team=job.team, channel=job.channel, user=job.user, source="button", intent=job.action,
+              text=job.value)
+    conv = Conversation(bot.client, QuestionJob("button", job.team, job.channel, job.user, "",
+                                                thread_ts=job.thread_ts))
+    try:
+        try:
+            value = json.loads(job.value or "{}")
+        except ValueError:
+            value = {}
+        if job.action == SHOW_QUERIES:
+            _show_queries(bot, conv, value, audit)
+        elif job.action == WIDER_WINDOW:
+            _wider_window(bot, conv, value, audit)
+        elif job.action == EVIDENCE_BUNDLE:
+            evidence.on_click(bot, conv, value, audit)
+    except Exception:
+        bot.apologise(conv, audit)
+
+
+def _show_queries(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], audit: Audit) -> None:
+    row = None
+    if str(value.get("id", "")).isdigit():
+        bot.wait_stored(int(value["id"]))
+        row = bot.state.question(int(value["id"]))
+    if row is None or not row.get("queries_json"):
+        days = bot.options.retention_days
+        text = f"That answer is no longer stored (answers are kept {days} days): ask the question again."
+        conv.reply(Rendered(text, [section(text)]))
+        bot.record(audit, outcome="bad_input", detail=text)
+        return
+    tz = bot.user_zone(conv.job.user)
+    queries = [QueryShown(backend=q["backend"], text=q["text"], origin=q.get("origin", ""),
+                          start=_parse_ts(q.get("start")), end=_parse_ts(q.get("end")), rows=q.get("rows", 0))
+               for q in json.loads(row["queries_json"])]
+    tunnel = row.get("tunnel") or value.get("tunnel") or "the tunnel"
+    message = queries_message(tunnel, queries, tz)
+    conv.reply(message)
+    if message.overflow:
+        conv.upload(queries_text(tunnel, queries, tz), f"vpnbot-queries-{tunnel}.kql", f"Queries ({tunnel})")
+    bot.record(audit, outcome="answered", tunnel=tunnel)
+
+
+def _wider_window(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], audit: Audit) -> None:
+    try:
+        tunnel = bot.workspace.registry.lookup(str(value.get("tunnel", "")))
+        start, end = _parse_ts(value.get("start")), _parse_ts(value.get("end"))
+    except (AmbiguousTunnel, ValueError):
+        tunnel, start, end = None, None, None
+    if tunnel is None or start is None or end is None:
+        text = "I can't tell which answer this button belongs to: ask the question again."
+        conv.reply(Rendered(text, [section(text)]))
+        bot.record(audit, outcome="bad_input", detail=text)
+        return
+    audit.set(tunnel=tunnel.name)
+    refusal = bot.policy.refusal(conv.job.channel, tunnel)
+    if refusal is not None:
+        conv.reply(Rendered(refusal, [section(refusal)]))
+        bot.record(audit, outcome="refused", detail=refusal)
+        return
+    now = bot.clock()
+    anchor = _parse_ts(value.get("anchor"))
+    start, end = wider_window(start, end, anchor, now)
+    tz = bot.user_zone(conv.job.user)
+    intent = Intent(value.get("intent", Intent.WHY_DROP.value))
+    question = Question(text=f"{intent.value} {tunnel.name} (wider window)", intent=intent, tunnel=tunnel,
+                        window=TimeWindow(start, end), anchor=anchor, tz=tz, explicit_window=True)
+    investigate_in_thread(bot, conv, question, now, audit, lambda progress: rerun(
+        question, bot.workspace, now, progress))
+
+
+def wider_window(start: datetime, end: datetime, anchor: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """±1 h around the asked time when the answer looked at less; otherwise one more hour on each side."""
+    if anchor is not None and end - start < 2 * WIDER - timedelta(minutes=1):
+        start, end = anchor - WIDER, anchor + WIDER
+    else:
+        start, end = start - WIDER, end + WIDER
+    return start, min(end, now)
+
+
+def rerun(question: Question, workspace: Workspace, now: datetime, progress: Callable[[str], None]) -> Answer:
+    """`ask()` for a window chosen by a button rather than a sentence (the same investigation, not widened again)."""
+    assert question.tunnel is not None
+    inv = investigate(question.tunnel, question.window.start, question.window.end, workspace.sources, now,
+                      anchor=question.anchor, tz=question.tz, widen=False, progress=progress)
+    return Answer(question, investigation=inv)
+
+
+def _parse_ts(text: Any) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,194 @@
+"""Where one question's replies go, and the messages and reactions already made there.
+
+The conversation a question gets (docs/slack.md#what-a-conversation-looks-like; receipts, and a thread for a slash
+command: docs/sources.md#slack-threads):
+
+1. 👀 on the asking message (a slash command, which cannot live in a thread, first gets a bot message in the
+   channel, "<@asker> asked: /vpn …", and everything else happens in that message's thread);
+2. "Looking at paris, 13:47–14:17 CET (12:47–13:17 UTC)…" in the thread, with one line per log source, edited as
+   each source answers ("demo workspace: 412 rows");
+3. that message edited into the answer (Block Kit); when the answer did not fit Slack's limits
+   (docs/sources.md#slack-block-kit), the full text answer follows as a file in the thread (files_upload_v2,
+   confirmed with files.info: docs/sources.md#slack-files);
+4. 👀 swapped for ✅, or ⚠️ when a log source failed.
+
+A direct reply (bad input, a refusal, `help`) goes only to the asker for a slash command; a crash becomes a short
+apology with an error id, and the log line with that id holds the details, without secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack.jobs import QuestionJob
+from bot.slack.logs import redact
+from handlers.render.blockkit import Rendered, context, escape, section
+from handlers.render.blocks import FILE_NOTE
+
+log = logging.getLogger("vpnbot.slack")
+
+WORKING, DONE, DEGRADED, FAILED = "eyes", "white_check_mark", "warning", "x"
+#: Slack shares an uploaded file asynchronously: files.info is asked a few times before saying so.
+SHARE_CHECKS = (0.0, 0.5, 1.0, 2.0)
+#: Errors after which a message is posted again as plain text + file rather than lost.
+BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long"}
+NOT_THERE = {"not_in_channel", "channel_not_found", "is_archived"}
+NOT_IN_CHANNEL = ("I can't post in this channel yet: invite me with `/invite @vpnbot` (or ask me in a direct "
+                  "message), then ask again.")
+
+
+class Conversation:
+    """Where one question's replies go, and the messages and reactions already made there."""
+
+    def __init__(self, client: WebClient, job: QuestionJob) -> None:
+        self.client = client
+        self.job = job
+        self.channel = job.channel
+        self.thread_ts = job.thread_ts  # "" until a slash command posts its first message
+        self.reacted_on = job.message_ts
+        self.looking_ts = ""
+        self._last_looking: dict[str, Any] = {}
+        self._reactions: list[str] = []
+
+    @property
+    def private(self) -> bool:
+        """A slash command's direct replies go only to the asker (the channel did not see the question)."""
+        return self.job.source == "slash" and not self.thread_ts
+
+    def react(self, name: str) -> None:
+        if not self.reacted_on:
+            return
+        try:
+            self.client.reactions_add(channel=self.channel, timestamp=self.reacted_on, name=name)
+            self._reactions.append(name)
+        except SlackApiError as exc:  # a reaction is a courtesy: never worth failing an answer
+            log.info("reactions.add %s failed: %s", name, exc.response.get("error"))
+
+    def finish(self, reaction: str | None) -> None:
+        """Swap 👀 for the outcome's reaction (none for a reply that is not an answer)."""
+        if WORKING in self._reactions:
+            try:
+                self.client.reactions_remove(channel=self.channel, timestamp=self.reacted_on, name=WORKING)
+            except SlackApiError as exc:
+                log.info("reactions.remove failed: %s", exc.response.get("error"))
+        if reaction:
+            self.react(reaction)
+
+    def reply(self, message: Rendered) -> None:
+        """One message in the thread (or, for a slash command with no thread yet, to the asker only)."""
+        if self.private:
+            if self.job.response_url:
+                WebhookClient(self.job.response_url).send(response_type="ephemeral", replace_original=False,
+                                                          **message.payload())
+            else:
+                self.client.chat_postEphemeral(channel=self.channel, user=self.job.user, **message.payload())
+            return
+        self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts or None, **message.payload())
+
+    def open_thread(self) -> bool:
+        """A slash command's first message in the channel, whose thread holds the answer; False (and the asker
+        told how to fix it) when the bot cannot post there."""
+        if self.thread_ts:
+            return True
+        text = f"<@{self.job.user}> asked: `/vpn {escape(self.job.text)}`"
+        try:
+            posted = self.client.chat_postMessage(channel=self.channel, text=text)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_THERE:
+                raise
+            self.reply(Rendered(NOT_IN_CHANNEL, [section(NOT_IN_CHANNEL)]))
+            return False
+        self.thread_ts = self.reacted_on = posted["ts"]
+        self.react(WORKING)
+        return True
+
+    def post_looking(self, message: Rendered) -> None:
+        posted = self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, **message.payload())
+        self.looking_ts = posted["ts"]
+        self._last_looking = message.payload()
+
+    def update_looking(self, message: Rendered, quiet: bool = False) -> None:
+        """Edit the "Looking…" message; `quiet`: a progress line that fails to show is logged, not fatal."""
+        payload = message.payload()
+        if payload == self._last_looking:
+            return
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.looking_ts, **payload)
+            self._last_looking = payload
+        except SlackApiError as exc:
+            if not quiet:
+                raise
+            log.info("progress update failed: %s", exc.response.get("error"))
+
+    def show_answer(self, rendered: Rendered, full_text: str, filename: str) -> None:
+        """The "Looking…" message becomes the answer; what did not fit follows as a file. A message Slack refuses
+        for its size is posted as its headline + the file, never lost."""
+        try:
+            self.update_looking(rendered)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in BLOCK_ERRORS:
+                raise
+            log.warning("Slack refused the answer's blocks (%s): sending it as a file", exc.response.get("error"))
+            self.update_looking(Rendered(rendered.text, [section(rendered.text), context(FILE_NOTE)], True))
+            rendered = Rendered(rendered.text, [], True)
+        if rendered.overflow:
+            self.upload(full_text, filename, rendered.text)
+
+    def upload_file(self, file: str | bytes, filename: str, title: str) -> None:
+        """files_upload_v2 of a binary file (a path or bytes: the evidence zip) into the thread, confirmed with
+        files.info like `upload()`."""
+        done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, file=file,
+                                           filename=filename, title=title[:250])
+        self._confirm_shared(done["file"]["id"], filename, "The evidence bundle is")
+
+    def _confirm_shared(self, file_id: str, filename: str, what: str) -> None:
+        """files.info until Slack shows the file shared in the thread (it shares asynchronously); else a link."""
+        info: Mapping[str, Any] = {}
+        for delay in SHARE_CHECKS:
+            time.sleep(delay)
+            info = self.client.files_info(file=file_id)["file"]
+            if _shared_in(info, self.channel):
+                return
+        link = info.get("permalink") or file_id
+        text = f"{what} <{link}|{escape(filename)}> (Slack has not shown it in this thread yet)."
+        self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts or None, text=text)
+
+    def upload(self, content: str, filename: str, title: str) -> None:
+        """files_upload_v2 into the thread, then files.info until Slack shows the file shared there."""
+        done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, content=content,
+                                           filename=filename, title=title[:250])
+        self._confirm_shared(done["file"]["id"], filename, "The full answer is in")
+
+    def apologise(self, admins: str) -> str:
+        """A short apology with an error id where the asker will see it; the id's log line has the details."""
+        error_id = uuid.uuid4().hex[:8]
+        log.error("error %s (%s in %s): %s", error_id, self.job.source, self.channel, redact(traceback.format_exc()))
+        who = f" or give it to {admins}" if admins else ""
+        text = (f"Sorry, something went wrong on my side while answering (error id `{error_id}`). "
+                f"It is logged; please try again{who}.")
+        try:
+            message = Rendered(text, [section(text)])
+            if self.looking_ts:
+                self.update_looking(message)
+            else:
+                self.reply(message)
+            self.finish(FAILED)
+        except Exception:
+            log.error("could not apologise for error %s: %s", error_id, redact(traceback.format_exc()))
+        return error_id
+
+
+def _shared_in(info: Mapping[str, Any], channel: str) -> bool:
+    shares = info.get("shares") or {}
+    if any(channel in (shares.get(kind) or {}) for kind in ("public", "private")):
+        return True
+    return any(channel in (info.get(key) or []) for key in ("channels", "groups", "ims"))

@@ -1,0 +1,138 @@
+"""The state store's schema: its tables, their columns, and how long their rows are kept.
+
+What the store keeps, and why:
+
+* `questions`: one row per question or button click (who, where, what, the outcome, the primary cause, the time
+  taken, and the answer with its queries), so the bot's answers can be audited and "Show queries" can print what
+  an answer ran. Kept `retention_days`, then purged.
+* `slack_events`: the ids of the Slack deliveries already taken (event_id, the asking message, the slash
+  command's trigger_id). Slack re-delivers an event it thinks was not acknowledged, possibly to another instance
+  behind the load balancer; claiming the id in the shared file is what makes "never twice" hold across processes.
+* `user_zones`: the asker's IANA time zone from `users.info`, cached for a day (people travel, but not hourly).
+* `subscriptions`: the channels' daily summaries, one per (channel, source): made in Slack (`/vpn subscribe`) or
+  copied from the configuration's [[subscriptions]] at start (the configuration one wins). Every process reads them
+  here, so a subscription made through one instance is scheduled by all.
+* `summary_runs`: one row per (channel, local day summarised), written in the transaction that claims the run:
+  what makes a daily summary happen once across restarts and across processes (see `claim_run`).
+* `bundles`: one row per evidence bundle made (which investigation, the zip's SHA-256 and size, its file name, who
+  asked for it, when, and whether IPs were redacted / usernames hashed), so a bundle support received can be traced
+  back to the investigation and the person who handed it over. Kept `retention_days`, like the questions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+DEFAULT_RETENTION_DAYS = 90
+#: Slack retries a delivery for minutes, not days; a day of ids is plenty.
+EVENT_RETENTION = timedelta(days=1)
+ZONE_MAX_AGE = timedelta(days=1)
+
+OUTCOMES = ("running", "answered", "bad_input", "refused", "source_failed", "error")
+
+QUESTION_COLUMNS: dict[str, type] = {
+    "id": int,
+    "asked_at": str,  # ISO 8601 UTC, "2026-11-22T13:02:00Z": sorts as text
+    "team": str,
+    "channel": str,
+    "user": str,
+    "source": str,  # slash | mention | dm | button | console
+    "text": str,
+    "intent": str,
+    "tunnel": str,
+    "window_start": str,
+    "window_end": str,
+    "outcome": str,
+    "cause": str,
+    "confidence": str,
+    "duration_ms": int,
+    "error_id": str,
+    "detail": str,
+    "thread_ts": str,
+    "answer_ts": str,
+    "answer_json": str,  # the JSON answer (schema 1)
+    "queries_json": str,  # the queries as run: backend, origin, range, rows, text
+}
+
+
+SUBSCRIPTION_COLUMNS: dict[str, type] = {
+    "channel": str,
+    "source": str,  # slack | config
+    "time": str,  # "HH:MM" local to tz
+    "tz": str,  # IANA zone
+    "tunnels": str,  # JSON list of tunnel names; [] = every tunnel the channel may see
+    "created_by": str,  # Slack user id
+    "created_at": str,  # ISO UTC; kept when the subscription is changed (a new time today still runs today)
+}
+RUN_COLUMNS: dict[str, type] = {
+    "channel": str,
+    "day": str,  # the local day summarised, "2026-03-28" (posted the next day)
+    "status": str,  # claimed | retry | posted | failed | skipped
+    "owner": str,  # the scheduler holding the claim: "<pid>-<random>"
+    "attempts": int,
+    "scheduled_at": str,  # when it was due (ISO UTC)
+    "claimed_at": str,  # last claimed (or recorded, for a skipped run)
+    "lease_until": str,  # claimed: nobody else may take it before; retry: the next attempt
+    "posted_at": str,
+    "message_ts": str,  # the summary message: set with status posted
+    "error": str,
+}
+RUN_STATUSES = ("claimed", "retry", "posted", "failed", "skipped")
+#: Run records outlive the scheduler's look-back (48 h) by far, whatever retention_days says: a forgotten run could
+#: otherwise be mistaken for a missed one (it would then be skipped as too late, but never guessed at).
+RUN_RETENTION = timedelta(days=7)
+
+BUNDLE_COLUMNS: dict[str, type] = {
+    "id": int,
+    "question_id": int,  # the investigation (questions.id) the bundle was built from
+    "sha256": str,  # of the zip file as written
+    "size": int,  # bytes
+    "file_name": str,
+    "created_by": str,  # Slack user id, or "cli:<local user>"
+    "created_at": str,  # ISO 8601 UTC
+    "redact_ips": int,  # 1 when public IPs were replaced
+    "hash_users": int,  # 1 when point-to-site usernames were hashed
+}
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Every table and index, unless it exists already."""
+    db.table("questions").create(QUESTION_COLUMNS, pk="id", if_not_exists=True)
+    db.table("slack_events").create({"key": str, "seen_at": str}, pk="key", if_not_exists=True)
+    db.table("user_zones").create({"user": str, "tz": str, "fetched_at": str}, pk="user", if_not_exists=True)
+    db.table("questions").create_index(["asked_at"], if_not_exists=True)
+    db.table("slack_events").create_index(["seen_at"], if_not_exists=True)
+    db.table("subscriptions").create(SUBSCRIPTION_COLUMNS, pk=("channel", "source"), if_not_exists=True)
+    db.table("summary_runs").create(RUN_COLUMNS, pk=("channel", "day"), if_not_exists=True)
+    db.table("bundles").create(BUNDLE_COLUMNS, pk="id", if_not_exists=True)
+    db.table("bundles").create_index(["question_id"], if_not_exists=True)
+
+
+def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str, datetime]]:
+    """Per table, the column that dates a row and the oldest date kept (`retention`: retention_days)."""
+    return {"questions": ("asked_at", now - retention), "slack_events": ("seen_at", now - EVENT_RETENTION),
+            "user_zones": ("fetched_at", now - ZONE_MAX_AGE),
+            "summary_runs": ("claimed_at", now - max(retention, RUN_RETENTION)),
+            "bundles": ("created_at", now - retention)}
+
+
+def question_row(fields: dict[str, Any]) -> dict[str, Any]:
+    """Only known columns; lists/dicts as JSON; datetimes as ISO UTC."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key not in QUESTION_COLUMNS:
+            raise KeyError(f"questions has no column {key!r}")
+        if isinstance(value, datetime):
+            value = iso(value)
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value, ensure_ascii=False)
+        out[key] = value
+    return out
