@@ -1,14 +1,45 @@
 """Every test runs offline: a connection to anything but loopback fails the test at once, so a code path that
-tried Entra ID, the instance-metadata address 169.254.169.254 or a real cloud API cannot pass by accident."""
+tried Entra ID, the instance-metadata address 169.254.169.254 or a real cloud API cannot pass by accident.
+
+The shared fixtures live here, one definition each (the machinery behind them is in tests/support/):
+
+- `demo` (session): the built-in demo workspace at `support.demo.DEMO_NOW`; `demo_at(now)` (session) builds it at
+  another instant, once per instant. Both are read-only: nothing in a workspace changes after it is built.
+- `moto_server` (session): moto's AWS server on 127.0.0.1; `aws` (function): that server reset (no resources, no
+  queued faults, no recorded calls) with the standard AWS environment pointing at it and nothing else.
+- `fast_retries` (function): botocore's retries and adaptive rate limiter without real waiting; what they would have
+  waited is recorded (`support.aws_retries.NoWaitRetries`).
+- `log_analytics(workspaces, ...)` (function): local Log Analytics endpoints, stopped after the test;
+  `azure_source(server, workspace_id, ...)` (function): the production `AzureLogAnalyticsSource` on one, closed after
+  the test; `azure_sleeps` (function): azure-core's waits between retries, recorded instead of slept.
+- `here` (function): a fresh working directory with no configuration; `state` (function): an empty state store.
+"""
 
 from __future__ import annotations
 
 import socket
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from support.aws_retries import NoWaitRetries
+from support.azure_client import TransportSleeps, source_for
+from support.credentials import StaticTokenCredential
+from support.demo import DEMO_NOW
+from support.loganalytics_server import LogAnalyticsServer
+from support.moto_server import MotoServer
+
+from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
+
+if TYPE_CHECKING:  # bot/ is imported by the fixtures that use it, so a change there cannot break every test's setup
+    from bot.state import StateStore
+    from bot.workspace import Workspace
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+#: Variables that would point boto3 somewhere else than the test server, or at credentials of this machine.
+AWS_LEFTOVERS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LOGS")
 
 
 def _guarded(original):
@@ -26,3 +57,120 @@ def _guarded(original):
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))
+
+
+# ------------------------------------------------------------------------------------------------- the demo
+
+
+@pytest.fixture(scope="session")
+def demo_at() -> Callable[[datetime], Workspace]:
+    """`demo_at(now)`: the demo workspace whose week ends at `now`, built once per instant for the whole session."""
+    from bot.workspace import demo_workspace  # lazy: only the tests that use the demo import bot/ for it
+
+    built: dict[datetime, Workspace] = {}
+
+    def at(now: datetime) -> Workspace:
+        if now not in built:
+            built[now] = demo_workspace(now)
+        return built[now]
+
+    return at
+
+
+@pytest.fixture(scope="session")
+def demo(demo_at: Callable[[datetime], Workspace]) -> Workspace:
+    """The demo workspace at `support.demo.DEMO_NOW`."""
+    return demo_at(DEMO_NOW)
+
+
+# ------------------------------------------------------------------------------------------------- AWS (moto)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """A clean moto, and the standard AWS environment pointing at it (so the code under test uses boto3's default
+    chain, as in production). Reset again afterwards: moto's backends are process-wide, so a test that starts a
+    `MotoServer` of its own would otherwise see this test's resources."""
+    moto_server.reset()
+    for name in AWS_LEFTOVERS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_server.environment().items():
+        monkeypatch.setenv(name, value)
+    yield moto_server
+    moto_server.reset()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> NoWaitRetries:
+    """botocore's retry decisions and adaptive rate limiter, without the waiting (recorded instead)."""
+    return NoWaitRetries().install(monkeypatch)
+
+
+# ------------------------------------------------------------------------------------------------- Azure
+
+
+@pytest.fixture
+def azure_sleeps(monkeypatch: pytest.MonkeyPatch) -> TransportSleeps:
+    """azure-core's waits between retries (Retry-After or backoff), recorded, not slept."""
+    return TransportSleeps().install(monkeypatch)
+
+
+@pytest.fixture
+def log_analytics() -> Iterator[Callable[..., LogAnalyticsServer]]:
+    """`log_analytics({workspace_id: rows}, token=..., now=...)`: a started local Log Analytics endpoint (HTTPS,
+    its own certificate), stopped when the test ends."""
+    started: list[LogAnalyticsServer] = []
+
+    def start(workspaces: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+              **options: Any) -> LogAnalyticsServer:
+        started.append(LogAnalyticsServer(workspaces, **options).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def azure_source(azure_sleeps: TransportSleeps) -> Iterator[Callable[..., AzureLogAnalyticsSource]]:
+    """`azure_source(server, workspace_id, **options)`: the production source on `server`, trusting its certificate,
+    with a credential holding the server's token unless `credential=` says otherwise; closed when the test ends.
+    Its retries do not wait: `azure_sleeps` records what they would have waited, watching the last server given."""
+    made: list[AzureLogAnalyticsSource] = []
+
+    def make(server: LogAnalyticsServer, workspace_id: str, **options: Any) -> AzureLogAnalyticsSource:
+        azure_sleeps.watch(server)
+        options.setdefault("credential", StaticTokenCredential(server.token))
+        made.append(source_for(server, workspace_id, **options))
+        return made[-1]
+
+    yield make
+    for source in made:
+        source.close()
+
+
+# ------------------------------------------------------------------------------------------------- local state
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory with no configuration and no state store."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[StateStore]:
+    """An empty state store in the test's temporary directory."""
+    from bot.state import StateStore  # lazy: only the tests that use a state store import bot/ for it
+
+    store = StateStore(tmp_path / "state.db")
+    yield store
+    store.close()

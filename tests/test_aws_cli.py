@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from support.cli import run
 from support.fixture_logs import FIXTURES
 from support.moto_server import REGION, MotoServer, rebase, seed
 
-from bot.cli import main
 from diagnostics.aws.exports import read_aws_export
 
 GROUP = "/aws/vendedlogs/vpn"
@@ -40,33 +41,10 @@ aws_outside_ips = ["52.95.10.1", "52.95.10.2"]
 """
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def server():
-    with MotoServer() as aws:
-        yield aws
-
-
 @pytest.fixture
-def aws(server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path):
-    server.reset()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    return server
-
-
-@pytest.fixture
-def config(tmp_path) -> str:
-    path = tmp_path / "vpnbot.toml"
+def config(here: Path) -> str:
+    """The [aws] configuration, in a fresh working directory."""
+    path = here / "vpnbot.toml"
     path.write_text(CONFIG)
     return str(path)
 
@@ -145,9 +123,7 @@ def test_access_denied_is_one_line_naming_the_log_group_and_exit_1(aws, config, 
                                 "logs:FilterLogEvents on this log group."]
 
 
-def test_aws_export_without_config_names_tunnels_by_connection_id_or_outside_ip(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
+def test_aws_export_without_config_names_tunnels_by_connection_id_or_outside_ip(here, capsys):
     export = str(AWS_FIXTURES / "dpd_timeout.json")
     for reference in (VPN, "52.95.10.2"):
         code, out, err = run(capsys, "ask", f"why did {reference} drop at 14:02", "--aws-export", export,
@@ -159,8 +135,7 @@ def test_aws_export_without_config_names_tunnels_by_connection_id_or_outside_ip(
         assert doc["queries"][0]["backend"] == "local" and "aws logs filter-log-events" in doc["queries"][0]["text"]
 
 
-def test_aws_export_bad_rows_are_reported_as_file_line_and_the_answer_stands(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_aws_export_bad_rows_are_reported_as_file_line_and_the_answer_stands(here, capsys):
     code, out, err = run(capsys, "ask", f"why did {VPN} drop at 14:02", "--aws-export",
                          str(AWS_FIXTURES / "bad_rows.json"), "--now", "2026-11-21T18:00:00Z")
     assert code == 0
@@ -168,17 +143,15 @@ def test_aws_export_bad_rows_are_reported_as_file_line_and_the_answer_stands(tmp
     assert "Cause: dpd_timeout" in out and "bad_rows.json:13" in out  # said in the answer's notes too
 
 
-def test_unreadable_aws_export_is_bad_input(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "empty.json"
+def test_unreadable_aws_export_is_bad_input(here, capsys):
+    path = here / "empty.json"
     path.write_text("")
     code, _, err = run(capsys, "ask", "why did dc1 drop", "--aws-export", str(path))
     assert code == 2 and err.strip().endswith("empty.json: the file is empty")
 
 
-def test_link_from_an_azure_and_an_aws_export_says_who_saw_it_first(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    config = tmp_path / "link.toml"
+def test_link_from_an_azure_and_an_aws_export_says_who_saw_it_first(here, capsys):
+    config = here / "link.toml"
     config.write_text(LINK_CONFIG)
     code, out, err = run(capsys, "ask", "why did hub-aws drop at 14:02", "--config", str(config),
                          "--azure-export", str(AWS_FIXTURES / "link_azure.csv"),

@@ -23,31 +23,6 @@ VPN = "vpn-0123456789abcdef0"
 DC1 = Tunnel(name="dc1", aws_vpn_connection=VPN, aws_outside_ips=("52.95.10.1", "52.95.10.2"))
 
 
-@pytest.fixture(scope="module")
-def server():
-    with MotoServer() as aws:
-        yield aws
-
-
-@pytest.fixture
-def aws(server: MotoServer, monkeypatch: pytest.MonkeyPatch):
-    """A clean moto, and the standard AWS environment pointing at it (so the source's default chain is used)."""
-    server.reset()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LOGS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    return server
-
-
-@pytest.fixture
-def fast_retries(monkeypatch: pytest.MonkeyPatch):
-    """Retry backoff without the waiting (the retry decisions are botocore's own)."""
-    import botocore.retries.standard as standard
-
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -114,6 +89,11 @@ def test_throttling_is_retried_and_still_answers(aws, fast_retries):
     result = ask(source, at)
     assert result.findings[0].cause is Cause.DPD_TIMEOUT and not result.failures
     assert source.calls["FilterLogEvents"] == 1 and source.attempts == 1 + 2 + 1  # streams, 2 throttled, answer
+    assert aws.calls.count("FilterLogEvents") == 3
+    # botocore backed off before each retry, and its adaptive limiter, switched on by the first throttling answer,
+    # held back both resends (the test clock moves only by those waits, so no token is ever to spare).
+    assert fast_retries.retries == 2 and all(delay >= 0 for delay in fast_retries.backoffs)
+    assert len(fast_retries.limiter_waits) == 2 and all(wait > 0 for wait in fast_retries.limiter_waits)
 
 
 def test_throttling_after_the_retries_is_one_sentence_naming_the_group(aws, fast_retries):
@@ -125,6 +105,8 @@ def test_throttling_after_the_retries_is_one_sentence_naming_the_group(aws, fast
     assert str(info.value) == (f"CloudWatch Logs group {GROUP} ({REGION}): throttled by CloudWatch Logs on "
                                "FilterLogEvents (still after 3 attempts); try again in a minute, or ask about a "
                                "shorter window.")
+    assert aws.calls.count("FilterLogEvents") == 1 + 3  # the first try and botocore's 3 retries, all throttled
+    assert fast_retries.limiter_waits and all(wait > 0 for wait in fast_retries.limiter_waits)
 
 
 def test_access_denied_names_the_missing_permission_and_never_the_keys(aws):

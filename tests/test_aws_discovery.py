@@ -1,32 +1,19 @@
 """Tunnels discovered from EC2 describe_vpn_connections: ids and Name tags from moto, outside IPs and log groups
-from the fields moto does not emulate (a botocore Stubber, research §4.3), merged with the configured tunnels."""
+from the fields moto does not emulate (a botocore Stubber; docs/sources.md#aws-tunnel-options for what the API
+returns), merged with the configured tunnels."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from support.moto_server import REGION, MotoServer
+from support.moto_server import REGION
 
 from diagnostics.aws.discovery import discover, discover_connections, group_name, merge_discovered
 from diagnostics.model import SourceError
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 VPN = "vpn-0123456789abcdef0"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with MotoServer() as aws:
-        yield aws
-
-
-@pytest.fixture
-def aws(server: MotoServer, monkeypatch: pytest.MonkeyPatch):
-    server.reset()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    return server
 
 
 def test_connections_and_name_tags_come_from_ec2(aws):

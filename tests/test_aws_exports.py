@@ -28,7 +28,7 @@ def test_cli_output_is_read_with_every_event_and_its_line():
     first = read.records[0]
     assert first.stream == document["events"][0]["logStreamName"] and first.line == 3
     lines = (AWS / "dpd_timeout.json").read_text().splitlines()
-    assert all(lines[r.line - 1].strip() == "{" for r in read.records)
+    assert read.records and all(lines[r.line - 1].strip() == "{" for r in read.records)
 
 
 def test_bad_events_are_reported_as_file_and_line_and_the_rest_still_answer():

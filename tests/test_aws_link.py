@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from support.fixture_logs import FIXTURES, utc
-from support.moto_server import REGION, MotoServer
+from support.moto_server import REGION
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource
 from diagnostics.aws.exports import read_aws_export
@@ -30,7 +30,7 @@ def azure() -> LocalWorkspace:
     return workspace
 
 
-def aws(shift_s: float = 0.0) -> MemoryLogSource:
+def aws_export(shift_s: float = 0.0) -> MemoryLogSource:
     records = read_aws_export(FIXTURES / "aws" / "link_aws.json").records
     moved = [r._replace(timestamp=r.timestamp + int(shift_s * 1000)) for r in records]
     if shift_s:  # the body's times move too, or the parser would keep the old ones
@@ -47,7 +47,7 @@ def ask(*sources):
 
 
 def test_origin_on_one_side_leads_and_the_answer_says_who_saw_what_first():
-    result = ask(azure(), aws())
+    result = ask(azure(), aws_export())
     primary = result.findings[0]
     assert primary.cause is Cause.GATEWAY_FAILOVER and primary.title.startswith("Azure: ")
     assert ("Both ends of hub-aws saw it: Azure first, TunnelDisconnected on VPNGW03 (GatewayTenantWorker_IN_0) at "
@@ -60,7 +60,7 @@ def test_origin_on_one_side_leads_and_the_answer_says_who_saw_what_first():
 
 
 def test_one_timeline_of_both_sides_and_both_queries():
-    result = ask(azure(), aws())
+    result = ask(azure(), aws_export())
     assert [d.down.provider for d in result.drops] == ["azure", "aws", "aws"]
     assert [e.ts for e in result.events] == sorted(e.ts for e in result.events)
     assert [q.backend for q in result.queries] == ["local", "local"]
@@ -68,20 +68,12 @@ def test_one_timeline_of_both_sides_and_both_queries():
 
 
 def test_drops_minutes_apart_are_separate_events():
-    result = ask(azure(), aws(shift_s=600))
+    result = ask(azure(), aws_export(shift_s=600))
     assert any("separate events" in n for n in result.notes)
     assert result.findings[0].cause is Cause.GATEWAY_FAILOVER  # nearest to the asked 14:02
 
 
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch):
-    with MotoServer() as server:
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        yield server
-
-
-def test_failing_aws_source_still_answers_from_azure_and_names_the_source(moto):
+def test_failing_aws_source_still_answers_from_azure_and_names_the_source(aws):
     missing = CloudWatchLogsSource("/aws/vendedlogs/missing", region=REGION)
     result = ask(azure(), missing)
     assert result.findings[0].cause is Cause.GATEWAY_FAILOVER
@@ -94,7 +86,7 @@ def test_failing_aws_source_still_answers_from_azure_and_names_the_source(moto):
 
 
 def test_no_azure_source_answers_from_aws_and_says_so():
-    result = ask(aws())
+    result = ask(aws_export())
     assert result.findings[0].cause is Cause.DPD_TIMEOUT
     assert result.failures and result.failures[0].startswith("Azure side: no log source is configured")
 
@@ -107,5 +99,5 @@ def test_both_sides_failing_is_an_error_naming_both():
 def test_kql_code_can_pick_the_azure_backends_out_of_the_shared_list():
     from diagnostics.aws.sources import kql_backends
 
-    workspace, source = azure(), aws()
+    workspace, source = azure(), aws_export()
     assert kql_backends([workspace, source]) == [workspace]

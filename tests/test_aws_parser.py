@@ -1,5 +1,7 @@
-"""AWS tunnel log events parse in every spelling the research lists, and every message of seed 004 (and every BGP
-status message of research §2.4/§2.5) maps to its cause."""
+"""AWS tunnel log events parse in every key spelling AWS has documented (docs/sources.md#aws-log-fields), and every
+documented tunnel message (docs/sources.md#aws-ikev1-errors, docs/sources.md#aws-ikev2-errors,
+docs/sources.md#aws-ikev2-negotiation) and every BGP and route status message (docs/sources.md#aws-bgp-status,
+docs/sources.md#aws-route-status) maps to its cause."""
 
 from __future__ import annotations
 
@@ -24,9 +26,9 @@ def tunnel_body(details: str, p1: str = "down", p2: str = "down", **more) -> dic
             "dpd_enabled": True, "nat_t_detected": False, "ike_phase1_state": p1, "ike_phase2_state": p2, **more}
 
 
-# ------------------------------------------------------------------------------------------ seed 004, every message
+# ---------------------------------------------------------------------------------- every documented tunnel message
 
-SEED_004 = [
+TUNNEL_CASES = [
     # IKEv1 error messages
     ("Peer is not responsive - Declaring peer dead", "dpd_ikev1", Cause.DPD_TIMEOUT),
     ("AWS tunnel payload decryption was unsuccessful due to invalid Pre-shared Key", "psk_invalid", Cause.PSK_MISMATCH),
@@ -55,8 +57,8 @@ SEED_004 = [
 ]
 
 
-@pytest.mark.parametrize(("message", "key", "cause"), SEED_004, ids=[m[:40] for m, _, _ in SEED_004])
-def test_every_seed_004_message_maps_to_its_cause(message, key, cause):
+@pytest.mark.parametrize(("message", "key", "cause"), TUNNEL_CASES, ids=[m[:40] for m, _, _ in TUNNEL_CASES])
+def test_every_documented_tunnel_message_maps_to_its_cause(message, key, cause):
     event = parse_record(record(tunnel_body(message)), None)
     rule = classify(event)
     assert rule is not None and rule.key == key
@@ -69,6 +71,7 @@ def test_rekey_collisions_are_the_only_benign_rules():
 
 
 def test_every_message_cites_a_source_and_every_cause_message_gives_advice():
+    assert TUNNEL_MESSAGES and BGP_MESSAGES
     for rule in (*TUNNEL_MESSAGES, *BGP_MESSAGES):
         assert rule.sources, rule.key
         if rule.cause is not None:

@@ -1,4 +1,5 @@
-"""AzureDiagnostics rows in every column variant of research/azure_log_formats.md become the same events."""
+"""AzureDiagnostics rows in every column variant (docs/sources.md#azure-columns, docs/exports.md) become the same
+events."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_missing_resource_is_taken_from_resource_id():
 
 
 def test_upgrade_message_marks_maintenance_whatever_the_operation():
-    # Seed 003 (2020): maintenance shows as the Message; the operation pairing is an assumption (research §2.1).
+    # Maintenance shows as the Message (docs/sources.md#azure-maintenance); which operation carries it is not
+    # documented, so any operation counts.
     assert classify("GatewayDiagnosticLog", "SomethingElse", "Upgrade gateway started")[1] is EventKind.MAINTENANCE
 
 
@@ -67,7 +69,8 @@ def test_tunnel_row_without_operation_uses_status():
 
 
 @pytest.mark.parametrize("message,remote", [
-    # research §2.4.2 and §2.4.5, verbatim event texts inside the §2.4.1 envelope
+    # verbatim event texts (docs/sources.md#azure-ike-errors, docs/sources.md#azure-traffic-selectors) inside the
+    # envelope of docs/sources.md#azure-ike-log
     ("SESSION_ID :{3baa1cd0-77ec-40e6-b0d6-7ef40b2372a5} Remote 168.62.186.148:500: Local 104.208.38.235:500: "
      "[LOCAL_MSG] IKE Tunnel closed for tunnelId 0x3 with status IKE authentication credentials are unacceptable",
      "168.62.186.148"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,7 +147,7 @@ def test_same_instant_in_another_zone_gives_identical_rows():
 def test_moving_now_by_whole_days_shifts_every_row_by_the_same_delta(rows: list[Row], days: int):
     delta = timedelta(days=days)
     moved = generate_rows(NOW + delta)
-    assert len(moved) == len(rows)
+    assert len(moved) == len(rows) > 0
     for old, new in zip(rows, moved, strict=True):
         assert new["TimeGenerated"] - old["TimeGenerated"] == delta
         assert {k: v for k, v in new.items() if k != "TimeGenerated"} == {
@@ -168,7 +167,9 @@ def test_rows_stay_inside_the_week_and_behind_the_ingestion_lag(now: datetime):
     assert rows
     assert max(r["TimeGenerated"] for r in rows) <= now - timedelta(minutes=2)
     assert min(r["TimeGenerated"] for r in rows) >= now - timedelta(days=7)
-    for s in scenarios(now):
+    story = scenarios(now)
+    assert story
+    for s in story:
         assert now - timedelta(days=7) <= s.at <= now - timedelta(hours=1)
 
 
@@ -180,12 +181,6 @@ def test_rows_are_sorted_oldest_first(rows: list[Row]):
 def test_naive_now_is_rejected():
     with pytest.raises(ValueError, match="timezone-aware"):
         generate_rows(datetime(2025, 3, 12, 15, 30))
-
-
-def test_generation_is_fast_enough_for_every_cli_call():
-    start = time.perf_counter()
-    generate_rows(NOW)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_a_week_holds_a_few_thousand_rows_of_every_category(rows: list[Row]):
@@ -200,6 +195,7 @@ def test_a_week_holds_a_few_thousand_rows_of_every_category(rows: list[Row]):
 
 
 def test_every_row_has_the_azure_diagnostics_columns_and_no_empty_ones(rows: list[Row]):
+    assert rows
     for r in rows:
         assert r.keys() >= COMMON_COLUMNS
         assert all(v is not None for v in r.values())
@@ -224,11 +220,13 @@ def test_tunnel_rows_carry_instance_remote_ip_and_a_matching_status(rows: list[R
 
 
 def test_only_tunnel_rows_have_a_remote_ip_column(rows: list[Row]):
-    assert all(("remoteIP_s" in r) == (r["Category"] == "TunnelDiagnosticLog") for r in rows)
+    assert rows and all(("remoteIP_s" in r) == (r["Category"] == "TunnelDiagnosticLog") for r in rows)
 
 
 def test_gateway_rows_carry_an_operation_status(rows: list[Row]):
-    for r in (r for r in rows if r["Category"] == "GatewayDiagnosticLog"):
+    gateway = [r for r in rows if r["Category"] == "GatewayDiagnosticLog"]
+    assert gateway
+    for r in gateway:
         assert r["operationStatus_s"] in {"Success", "InProgress"}
         assert r["instance_s"] in {IN_0, IN_1}
         assert r["Message"]
@@ -266,6 +264,7 @@ def test_every_negotiation_has_its_own_session_and_cookies(rows: list[Row]):
 
 def test_on_premises_devices_use_documentation_ranges_only():
     ranges = [ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.0/24")]
+    assert DEMO_TUNNELS
     for t in DEMO_TUNNELS:
         assert any(ipaddress.ip_address(t["azure_remote_ip"]) in net for net in ranges)
 
@@ -288,6 +287,7 @@ def test_demo_tunnels_are_valid_registry_entries():
 
 
 def test_every_demo_tunnel_appears_in_tunnel_rows_with_its_remote_ip(rows: list[Row]):
+    assert DEMO_TUNNELS
     for t in DEMO_TUNNELS:
         events = tunnel_events(rows, t["name"])
         if t["name"] == "seville":  # its tunnel stays connected all week: only its BGP session drops
@@ -299,6 +299,7 @@ def test_every_demo_tunnel_appears_in_tunnel_rows_with_its_remote_ip(rows: list[
 
 
 def test_every_disconnect_is_followed_by_a_reconnect_except_porto_which_is_still_down(rows: list[Row]):
+    assert DEMO_TUNNELS
     for t in DEMO_TUNNELS:
         ops = [e["OperationName"] for e in tunnel_events(rows, t["name"])]
         if t["name"] == "porto":
@@ -309,7 +310,7 @@ def test_every_disconnect_is_followed_by_a_reconnect_except_porto_which_is_still
         assert len(ops) % 2 == 0
 
 
-def test_scenarios_use_design_cause_codes_and_point_at_real_disconnects(rows: list[Row], story: list[Scenario]):
+def test_scenarios_use_the_answer_cause_codes_and_point_at_real_disconnects(rows: list[Row], story: list[Scenario]):
     assert {s.cause for s in story} >= {
         "maintenance_failover", "gateway_failover", "config_change", "dpd_timeout", "remote_initiated",
         "flapping", "unknown", "no_drop_found", "psk_mismatch", "ike_proposal_mismatch",
@@ -335,6 +336,7 @@ def test_maintenance_failover_switches_instance_within_15_s_after_a_maintenance_
     rows: list[Row], story: list[Scenario],
 ):
     yesterday = (NOW - timedelta(days=1)).date()
+    assert gateway_tunnels("VPNGW01")
     for t in gateway_tunnels("VPNGW01"):
         s = the(story, "maintenance_failover", t["name"])
         assert s.at.date() == yesterday and (s.at.hour, s.at.minute) == (14, 2)
@@ -349,6 +351,7 @@ def test_maintenance_failover_switches_instance_within_15_s_after_a_maintenance_
 
 
 def test_maintenance_failover_goes_back_30_to_45_minutes_later(rows: list[Row], story: list[Scenario]):
+    assert gateway_tunnels("VPNGW01")
     for t in gateway_tunnels("VPNGW01"):
         s = the(story, "maintenance_failover", t["name"])
         later = [(d, u) for d, u in drops(rows, t["name"]) if d["TimeGenerated"] > s.at]
@@ -385,6 +388,7 @@ def test_gateway_failover_switches_instance_within_80_s_without_maintenance(
     rows: list[Row], story: list[Scenario],
 ):
     two_days_ago = (NOW - timedelta(days=2)).date()
+    assert gateway_tunnels("VPNGW02")
     for t in gateway_tunnels("VPNGW02"):
         s = the(story, "gateway_failover", t["name"])
         assert s.at.date() == two_days_ago and (s.at.hour, s.at.minute) == (3, 12)
@@ -392,7 +396,7 @@ def test_gateway_failover_switches_instance_within_80_s_without_maintenance(
         assert down["instance_s"] != up["instance_s"]
         assert 40 <= seconds(down["TimeGenerated"], up["TimeGenerated"]) <= 80
         others = [d for d, _ in drops(rows, t["name"]) if d is not down]
-        assert all(abs(d["TimeGenerated"] - s.at) > timedelta(hours=2) for d in others)
+        assert not [d for d in others if abs(d["TimeGenerated"] - s.at) <= timedelta(hours=2)]
     s = the(story, "gateway_failover")
     assert not [
         r for r in gateway_rows(rows, "VPNGW02")
@@ -535,7 +539,7 @@ def test_psk_mismatch_madrid_fails_every_6_to_8_s_with_the_verbatim_rows_for_45_
     *failed, fixed = outage_sessions(rows, "madrid", down, up)
     assert 330 <= len(failed) <= 450
     assert all(6 <= seconds(a[0][0], b[0][0]) <= 8.5 for a, b in itertools.pairwise(failed))
-    for negotiation in failed:  # research §2.4.2, one SESSION_ID and fresh cookies each
+    for negotiation in failed:  # docs/sources.md#azure-ike-errors, one SESSION_ID and fresh cookies each
         events = [e for _, e in negotiation]
         assert len(events) == 10
         tunnel_id, icookie = SA_INIT_SENT.fullmatch(events[0]).groups()
@@ -574,7 +578,7 @@ def test_ike_proposal_mismatch_rome_device_offers_only_dh_group_14_every_10_s_fo
     *failed, fixed = outage_sessions(rows, "rome", down, up)
     assert 170 <= len(failed) <= 190
     assert all(9.5 <= seconds(a[0][0], b[0][0]) <= 10.6 for a, b in itertools.pairwise(failed))
-    for negotiation in failed:  # research §2.4.3, remote VPN as initiator
+    for negotiation in failed:  # docs/sources.md#azure-ike-errors (policy mismatch), remote VPN as initiator
         events = [e for _, e in negotiation]
         icookie = SA_INIT_RECEIVED.fullmatch(events[0])[1]
         assert events[1:] == [
@@ -630,7 +634,7 @@ def test_peer_unreachable_porto_sends_only_unanswered_sa_inits_and_is_still_down
     assert down["TimeGenerated"] == s.at and down["stateChangeReason_s"] == "DPD timed out"
     assert drops(rows, "porto") == []  # it never came back within the week
     after = [(t, e) for t, _, e in ike_events(rows, "porto") if t > s.at]
-    assert all(SA_INIT_SENT.fullmatch(e) and SA_INIT_SENT.fullmatch(e)[1] == "0x6" for _, e in after)
+    assert after and all(SA_INIT_SENT.fullmatch(e) and SA_INIT_SENT.fullmatch(e)[1] == "0x6" for _, e in after)
     assert not [e for t, _, e in ike_events(rows, "porto") if t > s.at - timedelta(minutes=10) and "[RECEIVED]" in e]
     assert 0 < seconds(s.at, after[0][0]) <= 2
     assert all(6.4 <= seconds(a[0], b[0]) <= 7.6 for a, b in itertools.pairwise(after))
@@ -690,10 +694,13 @@ def test_every_vpngw04_tunnel_names_its_own_bgp_peer_so_seville_s_drop_is_not_th
     assert sorted(t["name"] for t in entries) == ["madrid", "milan", "porto", "rome", "seville"]
     peers = {t["name"]: t["bgp_peer_ip"] for t in entries}
     assert peers["seville"] == "10.4.0.254" and len(set(peers.values())) == len(peers)
-    for r in route_rows(rows, "VPNGW04"):
+    routes = route_rows(rows, "VPNGW04")
+    assert routes
+    for r in routes:
         named = [name for name, peer in peers.items() if re.search(rf"peer {re.escape(peer)}( |$)", r["Message"])]
         assert len(named) == 1, r["Message"]
-    assert all("bgp_peer_ip" not in t for t in DEMO_TUNNELS if t["azure_gateway"] != "VPNGW04")
+    others = [t for t in DEMO_TUNNELS if t["azure_gateway"] != "VPNGW04"]
+    assert others and all("bgp_peer_ip" not in t for t in others)
 
 
 def test_route_log_has_route_updates_of_both_kinds(rows: list[Row]):
@@ -728,7 +735,7 @@ P2S_FAILED = re.compile(r"\[MSG\] \[default\] \[(OVPN_[0-9a-f]{32})\] Connection
 def test_p2s_failures_appear_among_the_successes_every_day_and_today(now: datetime):
     p2s = [r for r in generate_rows(now) if r["Category"] == "P2SDiagnosticLog"]
     failed = [r for r in p2s if "Connection failed" in r["Message"]]
-    assert all(P2S_FAILED.fullmatch(r["Message"]) for r in failed)
+    assert failed and all(P2S_FAILED.fullmatch(r["Message"]) for r in failed)
     assert len({r["TimeGenerated"].date() for r in failed}) >= 7
     assert len(failed) < len([r for r in p2s if "Connection successful" in r["Message"]])
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)

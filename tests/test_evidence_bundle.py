@@ -1,5 +1,5 @@
-"""Evidence bundles (issue 7): what a bundle holds, that its manifest verifies, that its rows are the rows of its
-exact queries, that the same investigation gives the same files, and that a big investigation is streamed (memory
+"""Evidence bundles (docs/evidence.md): what a bundle holds, that its manifest verifies, that its rows are the rows of
+its exact queries, that the same investigation gives the same files, and that a big investigation is streamed (memory
 does not grow with the rows). Built from investigations stored the way the bot stores them."""
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.demo import DEMO_NOW
 from support.fixture_logs import PARIS, REGISTRY, workspace_of
 
 from bot.evidence import make_bundle
 from bot.state import StateStore
-from bot.workspace import Workspace, demo_workspace
+from bot.workspace import Workspace
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.azure.exports import read_azure_export
 from diagnostics.azure.local_workspace import LocalWorkspace
@@ -33,20 +34,8 @@ from diagnostics.sources import Sources
 from handlers.ask import ask
 from handlers.evidence import load_record, record_answer
 
-NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
+NOW = DEMO_NOW  # the `demo` fixture's instant
 UTC_ZONE = ZoneInfo("UTC")
-
-
-@pytest.fixture(scope="module")
-def demo() -> Workspace:
-    return demo_workspace(NOW)
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[StateStore]:
-    store = StateStore(tmp_path / "state.db")
-    yield store
-    store.close()
 
 
 def stored(state: StateStore, workspace: Workspace, text: str, now: datetime = NOW) -> int:

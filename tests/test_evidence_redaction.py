@@ -123,21 +123,23 @@ def planted_export(tmp_path: Path) -> Path:
     return path
 
 
-def bundle(tmp_path: Path, capsys, monkeypatch, *extra: str) -> dict[str, bytes]:
-    monkeypatch.chdir(tmp_path)
+def bundle(here: Path, capsys, monkeypatch, *extra: str) -> dict[str, bytes]:
+    """`vpnbot evidence` run in `here` (the `here` fixture) with secrets planted in the logs, the configuration and the
+    environment."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
-    config = tmp_path / "vpnbot.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "state.db", psk=CONFIG_PSK))
+    config = here / "vpnbot.toml"
+    config.write_text(CONFIG.format(db=here / "state.db", psk=CONFIG_PSK))
     code = main(["evidence", "--question", "why did paris drop at 09:15", "--config", str(config),
-                 "--azure-export", str(planted_export(tmp_path)), "--now", NOW, "--out", "b.zip", *extra])
+                 "--azure-export", str(planted_export(here)), "--now", NOW, "--out", "b.zip", *extra])
     _, err = capsys.readouterr()
     assert code == 0, err
-    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+    with zipfile.ZipFile(here / "b.zip") as zf:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def test_no_secret_from_logs_configuration_or_environment_enters_a_bundle(tmp_path, capsys, monkeypatch):
-    files = bundle(tmp_path, capsys, monkeypatch)
+def test_no_secret_from_logs_configuration_or_environment_enters_a_bundle(here, capsys, monkeypatch):
+    files = bundle(here, capsys, monkeypatch)
+    assert files
     for name, data in files.items():
         text = data.decode("utf-8")
         for secret in (PSK, SAS_SIG, BEARER, AWS_KEY_ID, CONFIG_PSK, SLACK_TOKEN):
@@ -155,8 +157,9 @@ def test_no_secret_from_logs_configuration_or_environment_enters_a_bundle(tmp_pa
     assert "203.0.113.10" in report  # IPs are kept unless asked
 
 
-def test_redact_ips_replaces_public_addresses_consistently_in_every_file(tmp_path, capsys, monkeypatch):
-    files = bundle(tmp_path, capsys, monkeypatch, "--redact-ips")
+def test_redact_ips_replaces_public_addresses_consistently_in_every_file(here, capsys, monkeypatch):
+    files = bundle(here, capsys, monkeypatch, "--redact-ips")
+    assert files
     for name, data in files.items():
         assert "203.0.113.10" not in data.decode(), name
     assert "| Remote (on-premises) IP | IP-1 |" in files["report.md"].decode()
@@ -169,18 +172,18 @@ def test_redact_ips_replaces_public_addresses_consistently_in_every_file(tmp_pat
     assert manifest["redaction"]["public_ips"] == "replaced"
 
 
-def test_point_to_site_usernames_are_hashed_on_request_the_same_way_in_every_file(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    config = tmp_path / "vpnbot.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "state.db", psk=CONFIG_PSK))
+def test_point_to_site_usernames_are_hashed_on_request_the_same_way_in_every_file(here, capsys):
+    config = here / "vpnbot.toml"
+    config.write_text(CONFIG.format(db=here / "state.db", psk=CONFIG_PSK))
     code = main(["evidence", "--question", "who failed to connect over point-to-site today", "--config", str(config),
                  "--azure-export", str(RULE_FIXTURES / "p2s.csv"), "--now", P2S_NOW, "--out", "p2s.zip",
                  "--hash-users"])
     _, err = capsys.readouterr()
     assert code == 0, err
-    with zipfile.ZipFile(tmp_path / "p2s.zip") as zf:
+    with zipfile.ZipFile(here / "p2s.zip") as zf:
         files = {name: zf.read(name).decode() for name in zf.namelist()}
     token = hash_user("***tosouser@contoso.com")
+    assert files
     for name, text in files.items():
         assert "tosouser" not in text, name
     assert f"Username={token}" in files["rows/q01-local.csv"]

@@ -1,4 +1,4 @@
-"""The three Azure export formats of DESIGN.md parse to the same rows; bad rows are reported, good rows kept."""
+"""The Azure export formats of docs/exports.md parse to the same rows; bad rows are reported, good rows kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every verbatim IKEDiagnosticLog row of research/azure_log_formats.md §2.4 parses (one test a row shape)."""
+"""Every public IKEDiagnosticLog row quoted in docs/sources.md (#azure-ike-log, #azure-ike-errors,
+#azure-traffic-selectors) parses (one test a row shape)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from diagnostics.azure.ike_errors import Failure, failure_of
 
 ENVELOPE = "SESSION_ID :{3baa1cd0-77ec-40e6-b0d6-7ef40b2372a5} Remote 168.62.186.148:500: Local 104.208.38.235:500: "
 
-# §2.4.2: PSK mismatch, Azure as initiator [VERBATIM-SCREENSHOT], inside the §2.4.1 envelope
+# Pre-shared key mismatch, Azure as initiator, as typed from the walkthrough's screenshot
+# (docs/sources.md#azure-ike-errors), inside the envelope of docs/sources.md#azure-ike-log
 PSK_ROWS = [
     "[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId 0x3, iCookie 0xCBF235637168FA00 and rCookie 0x0",
     "[SEND]Sending Ike payload for tunnel Id 0x3: Auth:PreShared Key- Policy1:Cipher=AES-CBC-256 Integrity=SHA1 "
@@ -71,7 +73,8 @@ def test_phase_two_proposals_print_integrity_first():
 
 
 def test_no_space_phase_two_proposal_is_split():
-    # §2.4.5 verbatim: `Cipher=DESIntegrity=Md5` really has no space.
+    # Verbatim in Network Watcher's sample (docs/sources.md#azure-traffic-selectors): `Cipher=DESIntegrity=Md5`
+    # really has no space.
     row = ("Remote <IPaddress>:500: Local <IPaddress>:500: [RECEIVED]Received IPSec payload: "
            "Policy1:Cipher=DESIntegrity=Md5")
     msg = parse_ike_message(row)
@@ -91,7 +94,7 @@ def test_all_six_azure_default_phase_one_policies_parse():
         "AES-CBC-128/SHA256/DhGroup2", "3DES/SHA1/DhGroup2", "3DES/SHA256/DhGroup2"]
 
 
-# §2.4.3: policy mismatch, both roles [VERBATIM-SCREENSHOT]
+# Policy (DH group) mismatch, both roles, as typed from the walkthrough's screenshot (docs/sources.md#azure-ike-errors)
 @pytest.mark.parametrize("row,direction,signal", [
     ("[LOCAL_MSG][SA_INIT] Received SA INIT iCookie 0xA3C9358D2737DA5D and Generated new rCookie 0x70C9D10B840827BC",
      "local", None),
@@ -122,7 +125,7 @@ def test_peer_dh_group_14_offer_is_read():
     assert msg.proposals() == [Proposal(1, "AES-CBC-256", "SHA256", "DhGroup14")]
 
 
-# §2.4.5: Network Watcher IkeLogs.txt rows [VERBATIM]
+# Network Watcher's IkeLogs.txt rows, verbatim (docs/sources.md#azure-traffic-selectors)
 TS_REQUEST = ("Remote <IPaddress>:500: Local <IPaddress>:500: Received Traffic Selector payload request- "
               "[Tsid 0x729  ]Number of TSIs 2: StartAddress 10.20.0.0 EndAddress 10.20.255.255 PortStart 0 "
               "PortEnd 65535 Protocol 0, StartAddress 192.168.100.0 EndAddress 192.168.100.255 PortStart 0 "
@@ -148,7 +151,7 @@ def test_final_negotiated_selector_row_parses():
 @pytest.mark.parametrize("row,code,failure", [
     ("IkeCleanupQMNegotiation called with error 13868 and flags a", 13868, Failure.POLICY),
     ("Remote <IPaddress>:500: Local <IPaddress>:500: [RECEIVED][SA_AUTH] Received IKE AUTH message", None, None),
-    # §2.4.6 structured style [VERBATIM-FRAGMENT]
+    # the newer structured wording, verbatim fragments (docs/sources.md#azure-ike-errors)
     ("[IkeEvent] SA_NEGOTIATION_FAILED [ErrorCode] 0x35ED [ErrorMessage] Negotiation timed out", 13805,
      Failure.TIMED_OUT),
     ("[ErrorCode] 0x35E9 [ErrorMessage] IKE authentication credentials are unacceptable", 13801, Failure.AUTH),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support.credentials import StaticTokenCredential
 from support.fixture_logs import PARIS, RULE_FIXTURES, utc, workspace_of
 from support.loganalytics_server import LogAnalyticsServer
 
@@ -22,16 +21,16 @@ NOW = utc("2026-11-21T18:00:00Z")
 
 
 @pytest.fixture
-def server():
-    rows = read_azure_export(RULE_FIXTURES / "maintenance_failover.csv").rows
-    with LogAnalyticsServer({WORKSPACE_ID: rows}, token=TOKEN) as srv:
-        yield srv
+def server(log_analytics) -> LogAnalyticsServer:
+    """A Log Analytics endpoint holding the maintenance failover fixture's rows."""
+    return log_analytics({WORKSPACE_ID: read_azure_export(RULE_FIXTURES / "maintenance_failover.csv").rows},
+                         token=TOKEN)
 
 
-def source(server: LogAnalyticsServer, retries: int = 2) -> AzureLogAnalyticsSource:
-    return AzureLogAnalyticsSource(WORKSPACE_ID, credential=StaticTokenCredential(TOKEN), endpoint=server.endpoint,
-                                   connection_verify=str(server.ca_path), retry_total=retries,
-                                   retry_backoff_factor=0.001)
+@pytest.fixture
+def source(server: LogAnalyticsServer, azure_source) -> AzureLogAnalyticsSource:
+    """The production source on that endpoint, retrying twice."""
+    return azure_source(server, WORKSPACE_ID, retry_total=2)
 
 
 def ask(*backends):
@@ -39,31 +38,31 @@ def ask(*backends):
                        anchor=AT)
 
 
-def test_throttled_backend_is_retried_and_answers(server):
+def test_throttled_backend_is_retried_and_answers(server, source):
     server.throttle(2)
-    result = ask(source(server))
+    result = ask(source)
     assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
     assert not result.failures
     assert len(server.requests) == 3  # two 429s, then the answer
 
 
-def test_partial_results_are_used_and_said(server):
+def test_partial_results_are_used_and_said(server, source):
     server.partial("Query exceeded the allowed memory")
-    result = ask(source(server))
+    result = ask(source)
     assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
     assert any("partial results" in n and "memory" in n for n in result.notes)
 
 
-def test_failing_backend_is_named_and_the_others_answer(server):
+def test_failing_backend_is_named_and_the_others_answer(server, source):
     server.fail(10, status=503)
-    result = ask(source(server), workspace_of("maintenance_failover.csv"))
+    result = ask(source, workspace_of("maintenance_failover.csv"))
     assert result.findings[0].cause is Cause.MAINTENANCE_FAILOVER
     assert result.failures and WORKSPACE_ID in result.failures[0]
     assert any(WORKSPACE_ID in n and "answering from the other sources" in n for n in result.notes)
 
 
-def test_when_every_backend_fails_the_error_names_the_workspace(server):
+def test_when_every_backend_fails_the_error_names_the_workspace(server, source):
     server.fail(10, status=500)
     with pytest.raises(InvestigationError, match=WORKSPACE_ID) as info:
-        ask(source(server))
+        ask(source)
     assert TOKEN not in str(info.value)

@@ -55,6 +55,7 @@ def test_injection_attempt_in_remote_ip_is_just_a_string():
 def test_one_query_covers_every_category_the_rules_need():
     text = build_tunnel_query(TunnelQuery("VPNGW01", "203.0.113.10", T0, T0, T0, T0))
     assert text.startswith("AzureDiagnostics\n")
+    assert TUNNEL_CATEGORIES
     for category in TUNNEL_CATEGORIES:
         assert f'"{category}"' in text
     assert 'column_ifexists("remoteIP_s", "")' in text

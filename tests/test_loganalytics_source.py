@@ -6,7 +6,6 @@ autouse guard in conftest.py refuses any other connection, so a code path that t
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ import azure.identity
 import pytest
 from azure.identity import CredentialUnavailableError
 from azure.monitor.query import LogsQueryClient
+from support.azure_client import Wait
 from support.credentials import StaticTokenCredential
 from support.loganalytics_server import LogAnalyticsServer, parse_timespan
 
@@ -44,7 +44,7 @@ def iso(moment: datetime) -> str:
 
 def row(moment: datetime, category: str, operation: str, message: str = "", gateway: str = "VPNGW01",
         **columns: str) -> dict[str, str]:
-    """An AzureDiagnostics row as a VPN gateway writes it (research/azure_log_formats.md §1.2)."""
+    """An AzureDiagnostics row as a VPN gateway writes it (docs/sources.md#azure-columns)."""
     return {
         "TimeGenerated": iso(moment), "Category": category, "OperationName": operation, "Message": message,
         "Level": "Informational", "Resource": gateway, "ResourceGroup": "RG-NETWORK", "SubscriptionId": SUB,
@@ -63,7 +63,7 @@ def tunnel(moment: datetime, operation: str, instance: str, remote: str = REMOTE
 
 def ike(moment: datetime, text: str, remote: str = REMOTE, session: str = "3baa1cd0-77ec-40e6-b0d6-7ef40b2372a5",
         instance: str = "GatewayTenantWorker_IN_1") -> dict[str, str]:
-    """The IKEDiagnosticLog envelope (research §2.4.1) around a verbatim event text (§2.4.2)."""
+    """The IKEDiagnosticLog envelope (docs/sources.md#azure-ike-log) around a verbatim event text."""
     message = f"SESSION_ID :{{{session}}} Remote {remote}:500: Local 192.0.2.4:500: {text}"
     return row(moment, "IKEDiagnosticLog", "IKELogEvent", message, instance_s=instance)
 
@@ -74,7 +74,8 @@ SA_INIT_OTHER = ("[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId 0x5, 
                  "and rCookie 0x0")
 CLEANUP = "IkeCleanupQMNegotiation called with error 13868 and flags a"  # no envelope: gateway-wide
 
-# A planned-maintenance failover at 02:10 (research §2.2.4), with the rows the query must leave out around it.
+# A planned-maintenance failover at 02:10 (docs/sources.md#azure-maintenance and docs/sources.md#azure-failover),
+# with the rows the query must leave out around it.
 ROWS = [
     tunnel(at(1, 30), "TunnelDisconnected", "GatewayTenantWorker_IN_1"),  # before the timespan
     row(at(2, 9, 40), "GatewayDiagnosticLog", "HostMaintenanceEvent", "Upgrade gateway started",
@@ -87,7 +88,7 @@ ROWS = [
     tunnel(at(2, 10, 15.87), "TunnelConnected", "GatewayTenantWorker_IN_1"),
     ike(at(2, 40), SA_INIT),  # inside the tunnel window, outside the IKE window
 ]
-# Only gateway rows and IKE rows: Log Analytics has not created remoteIP_s (azure-docs #77298).
+# Only gateway rows and IKE rows: Log Analytics has not created remoteIP_s (docs/sources.md#azure-columns).
 NEW_ROWS = [
     row(at(2, 9, 40), "GatewayDiagnosticLog", "HostMaintenanceEvent", "Upgrade gateway started"),
     ike(at(2, 10, 3.5), SA_INIT),
@@ -122,20 +123,15 @@ def credential() -> StaticTokenCredential:
 
 
 @pytest.fixture
-def make_source(server: LogAnalyticsServer,
-                credential: StaticTokenCredential) -> Iterator[Callable[..., AzureLogAnalyticsSource]]:
-    """Sources that trust the test certificate and back off for milliseconds, not seconds."""
-    made: list[AzureLogAnalyticsSource] = []
+def make_source(server: LogAnalyticsServer, credential: StaticTokenCredential,
+                azure_source: Callable[..., AzureLogAnalyticsSource]) -> Callable[..., AzureLogAnalyticsSource]:
+    """Sources on this file's endpoint with this file's credential unless told otherwise; their retries wait for
+    nothing (`azure_sleeps` records what they would have waited)."""
 
     def make(workspace: str = WORKSPACE, **options: Any) -> AzureLogAnalyticsSource:
-        options = {"credential": credential, "endpoint": server.endpoint, "connection_verify": server.ca_path,
-                   "retry_backoff_factor": 0.001, "retry_backoff_max": 0.01, **options}
-        made.append(AzureLogAnalyticsSource(workspace, **options))
-        return made[-1]
+        return azure_source(server, workspace, **{"credential": credential, **options})
 
-    yield make
-    for source in made:
-        source.close()
+    return make
 
 
 def run(source: AzureLogAnalyticsSource, query: str = QUERY_TEXT, start: datetime = QUERY.start,
@@ -158,11 +154,12 @@ def as_dicts(result: Any) -> list[dict[str, Any]]:
 
 def test_tunnel_query_returns_exactly_this_gateway_remote_and_window(make_source, server):
     result = run(make_source())
-    got = [(r["TimeGenerated"], r["Category"], r["OperationName"], r["instance_s"]) for r in as_dicts(result)]
+    rows = as_dicts(result)
+    got = [(r["TimeGenerated"], r["Category"], r["OperationName"], r["instance_s"]) for r in rows]
     assert got == EXPECTED
     assert result.partial_error is None
-    assert all(OTHER_REMOTE not in r["Message"] for r in as_dicts(result))
-    assert all(r["Resource"] == "VPNGW01" for r in as_dicts(result))
+    assert rows and all(OTHER_REMOTE not in r["Message"] for r in rows)
+    assert all(r["Resource"] == "VPNGW01" for r in rows)
 
 
 def test_result_carries_kusto_column_types(make_source):
@@ -224,12 +221,12 @@ def test_throttled_twice_then_answered_returns_the_rows(make_source, server):
     assert len(as_dicts(result)) == len(EXPECTED)
 
 
-def test_retry_after_header_is_honoured(make_source, server):
+def test_retry_after_header_is_honoured(make_source, server, azure_sleeps):
     server.throttle(1, retry_after=1)
-    started = time.monotonic()
     run(make_source())
-    assert time.monotonic() - started >= 0.9
     assert len(server.requests) == 2
+    # The client waited the 1 s the 429 asked for, after that answer and before its retry (recorded, not slept).
+    assert azure_sleeps.waits == [Wait(seconds=1.0, after_requests=1)]
 
 
 @pytest.mark.parametrize("retry_total", [2, 4])  # 4 > azure-core's default cap of 3 status retries

@@ -1,5 +1,5 @@
-"""Why a tunnel stays down, read from its IKE negotiations; BGP; logging coverage (issue 3 rules), each pinned on a
-fixture of real-format rows in tests/fixtures/rules/."""
+"""Why a tunnel stays down, read from its IKE negotiations; BGP; logging coverage: each rule pinned on a fixture of
+real-format rows in tests/fixtures/rules/."""
 
 from __future__ import annotations
 

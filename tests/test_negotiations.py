@@ -1,4 +1,6 @@
-"""Negotiations rebuilt from IKEDiagnosticLog rows as seed 002's author reads them (research §2.4 rows)."""
+"""Negotiations rebuilt from IKEDiagnosticLog rows the way the public walkthrough reads them, one "sample" failing
+negotiation at a time (docs/sources.md#azure-ike-log; rows from docs/sources.md#azure-ike-errors and
+docs/sources.md#azure-traffic-selectors)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ def env(session: str, port: int = 500) -> str:
 
 
 def psk_negotiation(session: str) -> list[str]:
-    """research §2.4.2, Azure as initiator, oldest first [VERBATIM-SCREENSHOT]."""
+    """The pre-shared key mismatch rows of docs/sources.md#azure-ike-errors (typed from the walkthrough's screenshot),
+    Azure as initiator, oldest first."""
     e = env(session)
     return [
         e + "[SEND][SA_INIT] Sending IKE SA_INIT packet with tunnelId 0x3, iCookie 0xCBF235637168FA00 and rCookie 0x0",
@@ -69,7 +72,8 @@ def test_retries_every_few_seconds_are_counted_as_the_same_failure():
 
 
 def test_peer_initiated_policy_mismatch_keeps_the_peers_dh_group_14_offer():
-    """research §2.4.3, remote VPN as initiator [VERBATIM-SCREENSHOT], in the logical order."""
+    """The policy mismatch rows of docs/sources.md#azure-ike-errors (typed from the walkthrough's screenshot), remote
+    VPN as initiator, in the logical order."""
     e = env("26097afb-e960-4f7c-87db-65ab85bdb299")
     tracker = NegotiationTracker()
     feed(tracker, 2000.0, [
@@ -98,7 +102,8 @@ def test_peer_that_never_answers_is_a_negotiation_without_received_rows():
 
 
 def test_rows_without_session_join_the_peers_current_negotiation():
-    """research §2.4.5: IkeLogs.txt rows have no SESSION_ID; the cleanup row has no envelope at all."""
+    """Network Watcher's IkeLogs.txt rows have no SESSION_ID, and the cleanup row has no envelope at all
+    (docs/sources.md#azure-traffic-selectors)."""
     tracker = NegotiationTracker()
     pre = "Remote 203.0.113.10:500: Local 192.0.2.4:500: "
     feed(tracker, 4000.0, [

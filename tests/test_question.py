@@ -197,6 +197,7 @@ def test_sentence_with_no_intent_and_no_tunnel_lists_examples_that_work():
 
 
 def test_every_help_example_parses():
+    assert HELP_EXAMPLES
     for example in HELP_EXAMPLES:
         q = ask(example)
         assert q.window.end <= NOW

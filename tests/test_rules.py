@@ -44,7 +44,8 @@ def test_other_tunnel_on_same_gateway_gets_its_own_drop():
 
 def test_drop_on_another_gateway_in_the_same_minute_is_not_blamed():
     inv = ask_at("maintenance_failover.csv", "2026-11-21T14:02:00Z")
-    assert all(d.down.gateway.upper() == "VPNGW01" for d in inv.drops)
+    assert inv.drops and all(d.down.gateway.upper() == "VPNGW01" for d in inv.drops)
+    assert inv.findings and inv.findings[0].evidence
     for finding in inv.findings:
         assert all(e.gateway.upper() == "VPNGW01" for e in finding.evidence)
 

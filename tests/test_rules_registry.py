@@ -8,15 +8,15 @@ import importlib
 import pkgutil
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.demo import DEMO_NOW
 
 import diagnostics.rules
-from bot.workspace import demo_workspace
 from diagnostics.aws import demo as aws_demo
-from diagnostics.azure import demo
+from diagnostics.azure import demo as azure_demo
 from diagnostics.investigate import investigate
 from diagnostics.model import Cause
 from diagnostics.rules import REGISTRY, Kind, Rule, ordered
@@ -77,16 +77,16 @@ def test_docs_rules_table_is_generated_from_the_registry():
     assert current == markdown_table(), "docs/rules.md is out of date: run python -m diagnostics.rules.table"
 
 
-NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
+NOW = DEMO_NOW
 
 
-def test_every_finding_of_every_demo_scenario_names_a_registered_rule():
-    workspace = demo_workspace(NOW)
-    stories = [(s.tunnel, s.at) for s in demo.scenarios(NOW)] + [(s.tunnel, s.at) for s in aws_demo.scenarios(NOW)]
+def test_every_finding_of_every_demo_scenario_names_a_registered_rule(demo):
+    stories = [(s.tunnel, s.at) for s in (*azure_demo.scenarios(NOW), *aws_demo.scenarios(NOW))]
+    assert stories
     rules_seen: set[str] = set()
     for name, at in stories:
-        result = investigate(workspace.registry.resolve(name), at - timedelta(minutes=15), at + timedelta(minutes=15),
-                             workspace.sources, NOW, anchor=at)
+        result = investigate(demo.registry.resolve(name), at - timedelta(minutes=15), at + timedelta(minutes=15),
+                             demo.sources, NOW, anchor=at)
         assert result.findings, name
         rules_seen |= {f.rule for f in result.findings}
     assert rules_seen and rules_seen <= IDS, rules_seen - IDS

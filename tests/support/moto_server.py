@@ -168,7 +168,7 @@ class MotoServer:
             assert not result.get("rejectedLogEventsInfo"), result["rejectedLogEventsInfo"]
 
     def vpn_connection(self, name: str = "", region: str = REGION) -> str:
-        """A VPN connection in moto's EC2 (ids look real: `vpn-` + 17 hex, research §4.3), with a Name tag."""
+        """A VPN connection in moto's EC2 (its ids look like real ones: `vpn-` and 17 hex digits), with a Name tag."""
         ec2 = self.client("ec2", region)
         cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp="198.51.100.7", BgpAsn=65010)
         vgw = ec2.create_vpn_gateway(Type="ipsec.1")
@@ -204,7 +204,7 @@ TIME_KEYS = ("event_timestamp", "timestamp", "VpnLogCreationTimestamp", "VpnLogC
 
 def rebase(records: Iterable[Any], end_ms: int) -> list[Any]:
     """Records (diagnostics.aws.parser.rows.LogRecord) moved so the last one is at `end_ms`, by whole seconds, with the
-    times inside each message moved alike: moto drops events older than 14 days (research §4.2)."""
+    times inside each message moved alike: moto drops events older than 14 days (docs/sources.md#aws-test-emulator)."""
     records = list(records)
     shift = (end_ms - max(r.timestamp for r in records)) // 1000
     out = []
