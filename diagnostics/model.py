@@ -8,10 +8,13 @@ turn them into drops and findings; an `Investigation` carries all of it to the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
+from diagnostics.timefmt import parse_iso
 from diagnostics.tunnels import Tunnel
 
 
@@ -196,6 +199,18 @@ class QueryRecord:
     start: datetime | None = None
     end: datetime | None = None
     rows: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """As the state store keeps it (`questions.queries_json`), which Show queries and evidence bundles read."""
+        return {"backend": self.backend, "origin": self.origin, "text": self.text, "rows": self.rows,
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QueryRecord:
+        return cls(backend=str(data.get("backend", "")), text=str(data.get("text", "")),
+                   origin=str(data.get("origin", "")), start=parse_iso(data.get("start")),
+                   end=parse_iso(data.get("end")), rows=int(data.get("rows") or 0))
 
 
 @dataclass

@@ -43,6 +43,14 @@ def local_range(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{prefix}{s.strftime(fmt)}–{e.strftime(fmt)} {e.tzname()} ({s_utc.strftime(fmt)}–{e_utc.strftime(fmt)} UTC)"
 
 
+def parse_iso(text: object) -> datetime | None:
+    """An ISO 8601 time as stored or sent in a button (`Z` or an offset; naive means UTC); None for nothing."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def duration_text(seconds: float | None) -> str:
     """`12 s`, `4 min 05 s`, `2 h 03 min`; "not back yet" for an outage that has not ended."""
     if seconds is None:

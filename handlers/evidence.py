@@ -26,6 +26,7 @@ from diagnostics.evidence.model import tunnel_from_answer
 from diagnostics.investigate import investigate
 from diagnostics.model import Investigation, QueryRecord
 from diagnostics.sources import Sources
+from diagnostics.timefmt import parse_iso
 from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry
 from handlers.answer import Answer
 from handlers.parse.intent import Intent
@@ -105,9 +106,7 @@ def stored_queries(answer: Answer) -> list[dict[str, Any]] | None:
         queries = answer.p2s.queries
     else:
         return None
-    return [{"backend": q.backend, "origin": q.origin, "text": q.text, "rows": q.rows,
-             "start": q.start.isoformat() if q.start else None, "end": q.end.isoformat() if q.end else None}
-            for q in queries]
+    return [q.to_json() for q in queries]
 
 
 def record_answer(store: EvidenceStore, answer: Answer, *, user: str, source: str, now: datetime, channel: str = "",
@@ -155,10 +154,7 @@ def record_from_row(row: Mapping[str, Any], registry: TunnelRegistry) -> Evidenc
         state = row.get("outcome") or "unknown"
         raise EvidenceError(f"investigation {question_id} has no stored answer to bundle (its outcome: {state})")
     answer = json.loads(row["answer_json"])
-    queries = tuple(QueryRecord(backend=str(q.get("backend", "")), text=str(q.get("text", "")),
-                                origin=str(q.get("origin", "")), start=_time(q.get("start")),
-                                end=_time(q.get("end")), rows=int(q.get("rows") or 0))
-                    for q in json.loads(row["queries_json"]))
+    queries = tuple(QueryRecord.from_json(q) for q in json.loads(row["queries_json"]))
     tunnel = None
     name = row.get("tunnel") or (answer.get("tunnel") or {}).get("name")
     if name:
@@ -176,13 +172,6 @@ def record_from_row(row: Mapping[str, Any], registry: TunnelRegistry) -> Evidenc
     )
 
 
-def _time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 # ------------------------------------------------------------------------------------------------ bundling
 
 
@@ -192,7 +181,7 @@ def file_name(record: EvidenceRecord, redact_ips: bool = False) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", record.tunnel_name).strip("-.") or "tunnel"
     if redact_ips and re.search(r"\d+\.\d+\.\d+\.\d+|:", record.tunnel_name):
         name = "tunnel"
-    start = _time((record.answer.get("window") or {}).get("start"))
+    start = parse_iso((record.answer.get("window") or {}).get("start"))
     when = start.astimezone(UTC).strftime("%Y%m%dT%H%MZ") if start else "unknown"
     return f"vpnbot-evidence-{record.investigation_id}-{name}-{when}.zip"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.slack import evidence
@@ -19,6 +19,8 @@ from bot.slack.jobs import ClickJob, QuestionJob
 from bot.slack.questions import investigate_in_thread
 from bot.workspace import Workspace
 from diagnostics.investigate import investigate
+from diagnostics.model import QueryRecord
+from diagnostics.timefmt import parse_iso
 from diagnostics.tunnels import AmbiguousTunnel
 from handlers.answer import Answer
 from handlers.parse.intent import Intent
@@ -28,7 +30,6 @@ from handlers.render.blocks import (
     EVIDENCE_BUNDLE,
     SHOW_QUERIES,
     WIDER_WINDOW,
-    QueryShown,
     queries_message,
     queries_text,
 )
@@ -75,9 +76,7 @@ def _show_queries(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], a
         bot.record(audit, outcome="bad_input", detail=text)
         return
     tz = bot.user_zone(conv.job.user)
-    queries = [QueryShown(backend=q["backend"], text=q["text"], origin=q.get("origin", ""),
-                          start=_parse_ts(q.get("start")), end=_parse_ts(q.get("end")), rows=q.get("rows", 0))
-               for q in json.loads(row["queries_json"])]
+    queries = [QueryRecord.from_json(q) for q in json.loads(row["queries_json"])]
     tunnel = row.get("tunnel") or value.get("tunnel") or "the tunnel"
     message = queries_message(tunnel, queries, tz)
     conv.reply(message)
@@ -89,7 +88,7 @@ def _show_queries(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], a
 def _wider_window(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], audit: Audit) -> None:
     try:
         tunnel = bot.workspace.registry.lookup(str(value.get("tunnel", "")))
-        start, end = _parse_ts(value.get("start")), _parse_ts(value.get("end"))
+        start, end = parse_iso(value.get("start")), parse_iso(value.get("end"))
     except (AmbiguousTunnel, ValueError):
         tunnel, start, end = None, None, None
     if tunnel is None or start is None or end is None:
@@ -104,7 +103,7 @@ def _wider_window(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], a
         bot.record(audit, outcome="refused", detail=refusal)
         return
     now = bot.clock()
-    anchor = _parse_ts(value.get("anchor"))
+    anchor = parse_iso(value.get("anchor"))
     start, end = wider_window(start, end, anchor, now)
     tz = bot.user_zone(conv.job.user)
     intent = Intent(value.get("intent", Intent.WHY_DROP.value))
@@ -130,9 +129,3 @@ def rerun(question: Question, workspace: Workspace, now: datetime, progress: Cal
                       anchor=question.anchor, tz=question.tz, widen=False, progress=progress)
     return Answer(question, investigation=inv)
 
-
-def _parse_ts(text: Any) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

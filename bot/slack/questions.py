@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.slack import evidence, summaries
@@ -171,7 +170,7 @@ def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: dat
               window_start=inv.start if inv else None, window_end=inv.end if inv else None,
               answer_ts=conv.looking_ts, detail="; ".join(inv.failures) if failures and inv else None,
               answer_json=stored_answer(answer),
-              queries_json=[_query_json(q) for q in inv.queries] if inv else None)
+              queries_json=[q.to_json() for q in inv.queries] if inv else None)
 
 
 def _file_name(answer: Answer) -> str:
@@ -180,7 +179,3 @@ def _file_name(answer: Answer) -> str:
         return "vpnbot-answer.txt"
     return f"vpnbot-{inv.tunnel.name}-{inv.start.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}.txt"
 
-
-def _query_json(q: Any) -> dict[str, Any]:
-    return {"backend": q.backend, "origin": q.origin, "text": q.text, "rows": q.rows,
-            "start": q.start.isoformat() if q.start else None, "end": q.end.isoformat() if q.end else None}

@@ -23,7 +23,6 @@ from diagnostics.tunnels import Tunnel
 CONTEXT_BEFORE = timedelta(hours=2)
 CONTEXT_AFTER = timedelta(hours=1)
 LOOKAROUND = timedelta(days=LOOKAROUND_DAYS)
-MAX_PROBLEM_NOTES = 3
 
 
 @dataclass
@@ -92,11 +91,8 @@ def fetch(sources: Sequence[AwsLogSource], request: TunnelLogRequest, progress: 
         parsed = parse_records(read.records, provenance, where=read.origin)
         out.events += parsed.events
         out.notes += read.notes
-        if parsed.problems:
-            shown = "; ".join(parsed.problems[:MAX_PROBLEM_NOTES])
-            more = len(parsed.problems) - MAX_PROBLEM_NOTES
-            out.notes.append(f"{source.label}: {len(parsed.problems)} events could not be read and were skipped "
-                             f"({shown}{f'; … {more} more' if more > 0 else ''}).")
+        if note := parsed.problems_note(source.label):
+            out.notes.append(note)
         out.queries.append(QueryRecord(source.backend, read.command, read.origin, request.start, request.end,
                                        len(read.records)))
         if progress:

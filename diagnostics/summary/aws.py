@@ -78,7 +78,6 @@ Progress = Callable[[str], None]
 CONTEXT_BEFORE = timedelta(hours=2)
 INSIGHTS_TIMEOUT_S = 60.0
 EPOCH = datetime.fromtimestamp(0, UTC)
-MAX_PROBLEM_NOTES = 3
 
 
 @dataclass
@@ -203,11 +202,8 @@ def _day_read(source: AwsLogSource, group: str, members: list[Tunnel], start: da
     parsed = parse_records(read.records, Provenance(source.backend, read.origin, read.table, read.command),
                            where=read.origin)
     out.notes += read.notes
-    if parsed.problems:
-        shown = "; ".join(parsed.problems[:MAX_PROBLEM_NOTES])
-        more = len(parsed.problems) - MAX_PROBLEM_NOTES
-        out.notes.append(f"{source.label}: {len(parsed.problems)} events could not be read and were skipped "
-                         f"({shown}{f'; … {more} more' if more > 0 else ''}).")
+    if note := parsed.problems_note(source.label):
+        out.notes.append(note)
     out.queries.append(QueryRecord(source.backend, read.command, read.origin, start, end, len(read.records)))
     if progress:
         progress(f"{source.label}: {len(read.records)} events of {len(request.connections)} VPN connections")

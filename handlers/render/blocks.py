@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from diagnostics.model import QueryRecord
 from diagnostics.timefmt import duration_text, local_and_utc, local_range
 from handlers.answer import Answer
 from handlers.help import help_examples
@@ -211,20 +212,10 @@ def looking_message(question: Question, now: datetime, sources: Mapping[str, str
     return Rendered(escape(title), blocks)
 
 
-@dataclass
-class QueryShown:
-    backend: str
-    text: str
-    origin: str = ""
-    start: datetime | None = None
-    end: datetime | None = None
-    rows: int = 0
-
-
-def queries_message(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) -> Rendered:
+def queries_message(tunnel: str, queries: Iterable[QueryRecord], tz: ZoneInfo) -> Rendered:
     """The queries an answer ran, each with its range and row count, ready to paste into Log Analytics."""
     cuts = Cuts()
-    unique: dict[tuple[str, str, str], QueryShown] = {}
+    unique: dict[tuple[str, str, str], QueryRecord] = {}
     for q in queries:
         unique.setdefault((q.backend, q.origin, q.text), q)
     title = f"Queries behind the answer about {tunnel} ({len(unique)}):"
@@ -238,7 +229,7 @@ def queries_message(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) ->
     return Rendered(escape(title), blocks, cuts.any or dropped)
 
 
-def queries_text(tunnel: str, queries: Iterable[QueryShown], tz: ZoneInfo) -> str:
+def queries_text(tunnel: str, queries: Iterable[QueryRecord], tz: ZoneInfo) -> str:
     """The same queries as a plain file (when they do not fit a message)."""
     out = [f"Queries behind the answer about {tunnel}", ""]
     for q in queries:

@@ -109,10 +109,23 @@ def flag(value: Any) -> str:
     return "true" if str(value).strip().lower() in ("true", "1", "yes", "enabled") else "false"
 
 
+#: Unreadable events named one by one in a note, at most; the rest are counted.
+MAX_PROBLEMS_SHOWN = 3
+
+
 @dataclass
 class ParsedRecords:
     events: list[Event] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # `where: reason` per unreadable record
+
+    def problems_note(self, label: str) -> str | None:
+        """One line for the answer's notes about the events that could not be read, None when all were."""
+        if not self.problems:
+            return None
+        shown = "; ".join(self.problems[:MAX_PROBLEMS_SHOWN])
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        return (f"{label}: {len(self.problems)} events could not be read and were skipped "
+                f"({shown}{f'; … {more} more' if more > 0 else ''}).")
 
 
 def canonical(document: Mapping[str, Any]) -> dict[str, Any]:
