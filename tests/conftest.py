@@ -12,6 +12,8 @@ The shared fixtures live here, one definition each (the machinery behind them is
 - `log_analytics(workspaces, ...)` (function): local Log Analytics endpoints, stopped after the test;
   `azure_source(server, workspace_id, ...)` (function): the production `AzureLogAnalyticsSource` on one, closed after
   the test; `azure_sleeps` (function): azure-core's waits between retries, recorded instead of slept.
+- `slack_api(users, ...)` (function): a local fake Slack Web API (`support.fake_slack_api.FakeSlackAPI`) knowing
+  those users' time zones, started, and stopped after the test.
 - `here` (function): a fresh working directory with no configuration; `state` (function): an empty state store.
 """
 
@@ -28,6 +30,7 @@ from support.aws_retries import NoWaitRetries
 from support.azure_client import TransportSleeps, source_for
 from support.credentials import StaticTokenCredential
 from support.demo import DEMO_NOW
+from support.fake_slack_api import FakeSlackAPI
 from support.loganalytics_server import LogAnalyticsServer
 from support.moto_server import MotoServer
 
@@ -153,6 +156,24 @@ def azure_source(azure_sleeps: TransportSleeps) -> Iterator[Callable[..., AzureL
     yield make
     for source in made:
         source.close()
+
+
+# ------------------------------------------------------------------------------------------------- Slack
+
+
+@pytest.fixture
+def slack_api() -> Iterator[Callable[..., FakeSlackAPI]]:
+    """`slack_api({user_id: zone or None}, not_in=(channel, ...), token=...)`: a started fake Slack Web API whose
+    users.info gives those zones, stopped when the test ends (its held calls released first)."""
+    started: list[FakeSlackAPI] = []
+
+    def start(users: Mapping[str, str | None] | None = None, **options: Any) -> FakeSlackAPI:
+        started.append(FakeSlackAPI(users, **options).start())
+        return started[-1]
+
+    yield start
+    for api in started:
+        api.stop()
 
 
 # ------------------------------------------------------------------------------------------------- local state

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support.az_cli import fake_az
+from support.cli import run
 from support.fixture_logs import RULE_FIXTURES
-from support.loganalytics_server import LogAnalyticsServer
 
 from bot.cli import main
 from diagnostics.azure.exports import read_azure_export
@@ -42,14 +41,9 @@ CAUSES = {"maintenance_failover", "gateway_failover", "config_change", "dpd_time
           "bgp_session_down", "rekey_collision", "flapping", "no_drop_found", "logs_not_ingested", "unknown"}
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def assert_schema_1(doc: dict) -> None:
-    """The JSON answer contract of DESIGN.md, key by key and type by type."""
+    """The JSON answer contract (docs/asking.md, "The JSON answer (`--format json`), schema 1"), key by key and type
+    by type. A list may be empty there: tests that need its items checked ask for an answer that has some."""
     assert set(doc) == SCHEMA_KEYS and doc["schema"] == 1
     assert isinstance(doc["question"], str) and isinstance(doc["intent"], str)
     assert doc["tunnel"]["provider"] in ("azure", "aws") and isinstance(doc["tunnel"]["name"], str)
@@ -65,12 +59,10 @@ def assert_schema_1(doc: dict) -> None:
     for query in doc["queries"]:
         assert set(query) == {"backend", "text"}
         assert query["backend"] in ("log-analytics", "cloudwatch-logs", "local")
-    assert all(isinstance(n, str) for n in doc["notes"])
+    assert isinstance(doc["notes"], list) and all(isinstance(n, str) for n in doc["notes"])
 
 
-def test_no_config_runs_on_demo_workspace_and_says_so_in_one_line(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
+def test_no_config_runs_on_demo_workspace_and_says_so_in_one_line(capsys, here):
     code, out, err = run(capsys, "ask", "why did paris drop yesterday at 14:02", "--now", "2026-11-22T10:30:00Z")
     assert code == 0
     assert err.count("\n") == 1 and "demo workspace" in err
@@ -85,6 +77,7 @@ def test_json_answer_follows_schema_1_on_demo(capsys):
     doc = json.loads(out)
     assert code == 0
     assert_schema_1(doc)
+    assert doc["drops"] and doc["findings"] and doc["queries"]  # every item of them checked against the schema
     assert doc["findings"][0]["cause"] == "dpd_timeout"
     assert doc["tunnel"] == {"name": "lyon", "provider": "azure", "azure_gateway": "VPNGW01",
                              "azure_remote_ip": "203.0.113.20", "azure_resource_group": "RG-NETWORK-WEU",
@@ -145,6 +138,7 @@ def test_bad_export_rows_are_reported_and_the_answer_uses_the_good_ones(capsys, 
     assert code == 0
     assert "paris.csv:3:" in err
     doc = json.loads(out)
+    assert_schema_1(doc)  # with notes, each one checked
     assert doc["findings"][0]["cause"] == "dpd_timeout"
     assert any("paris.csv:3:" in n for n in doc["notes"])
 
@@ -165,31 +159,22 @@ def test_tunnels_lists_the_demo_tunnels(capsys):
     assert code == 0 and {"paris", "lyon", "berlin"} <= set(names)
 
 
-def fake_az(directory: Path, token: str) -> Path:
-    """An `az` that answers `az account get-access-token` like the real CLI (AzureCliCredential runs it)."""
-    script = directory / "az"
-    script.write_text(f"#!/bin/sh\necho '{{\"accessToken\": \"{token}\", \"expires_on\": 4102444800, "
-                      f"\"tokenType\": \"Bearer\"}}'\n")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script
-
-
-def test_ask_through_real_logs_query_client_against_local_log_analytics(tmp_path):
+def test_ask_through_real_logs_query_client_against_local_log_analytics(tmp_path, log_analytics):
     """The whole CLI path with a real credential class and the real LogsQueryClient over HTTPS."""
     rows = read_azure_export(RULE_FIXTURES / "maintenance_failover.csv").rows
     workspace_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
     token = "static-test-token"
     fake_az(tmp_path, token)
-    with LogAnalyticsServer({workspace_id: rows}, token=token) as server:
-        config = tmp_path / "vpnbot.toml"
-        config.write_text(PARIS_CONFIG.format(workspace=workspace_id, endpoint=server.endpoint))
-        env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "REQUESTS_CA_BUNDLE": str(server.ca_path)}
-        done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "ask", "why did paris drop at 14:02 UTC", "--config", str(config),
-             "--now", "2026-11-21T18:00:00Z", "--format", "json"],
-            capture_output=True, text=True, env=env, timeout=120,
-        )
-        requests = list(server.requests)
+    server = log_analytics({workspace_id: rows}, token=token)
+    config = tmp_path / "vpnbot.toml"
+    config.write_text(PARIS_CONFIG.format(workspace=workspace_id, endpoint=server.endpoint))
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "REQUESTS_CA_BUNDLE": str(server.ca_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "why did paris drop at 14:02 UTC", "--config", str(config),
+         "--now", "2026-11-21T18:00:00Z", "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    requests = list(server.requests)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert_schema_1(doc)
@@ -213,12 +198,9 @@ def test_every_command_has_help(argv, capsys):
     (["evidence"], "give --question"),
     (["evidence", "--id", "3"], "unknown investigation 3"),
 ])
-def test_evidence_without_an_investigation_to_bundle_is_one_line_of_bad_input(argv, said, capsys, tmp_path,
-                                                                             monkeypatch):
+def test_evidence_without_an_investigation_to_bundle_is_one_line_of_bad_input(argv, said, capsys, here):
     """(Bundles themselves: tests/test_evidence_cli.py.)"""
-    monkeypatch.chdir(tmp_path)  # no ./vpnbot.db here
-    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
-    code, out, err = run(capsys, *argv)
+    code, out, err = run(capsys, *argv)  # no ./vpnbot.db here
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and said in err
-    assert not (tmp_path / "vpnbot.db").exists()  # asking for an unknown id does not create a state store
+    assert not (here / "vpnbot.db").exists()  # asking for an unknown id does not create a state store

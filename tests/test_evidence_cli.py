@@ -8,18 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.az_cli import fake_az
+from support.cli import run
 from support.fixture_logs import FIXTURES, RULE_FIXTURES
-from support.loganalytics_server import LogAnalyticsServer
-from support.moto_server import REGION, MotoServer, rebase, seed
+from support.moto_server import REGION, rebase, seed
 
-from bot.cli import main
 from bot.state import StateStore
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.azure.exports import read_azure_export
@@ -58,20 +57,6 @@ name = "dc1"
 aws_vpn_connection = "{VPN}"
 aws_outside_ips = ["52.95.10.1", "52.95.10.2"]
 """
-
-
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory with no configuration and no state store."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VPNBOT_CONFIG", raising=False)
-    return tmp_path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def members(path: Path) -> dict[str, bytes]:
@@ -162,27 +147,19 @@ def test_no_source_that_can_rerun_the_queries_is_exit_1_and_no_bundle(here, caps
     assert not (here / "x.zip").exists() and not list(here.glob(".vpnbot-*"))
 
 
-def fake_az(directory: Path, token: str) -> None:
-    """An `az` that answers `az account get-access-token` like the real CLI (AzureCliCredential runs it)."""
-    script = directory / "az"
-    script.write_text(f"#!/bin/sh\necho '{{\"accessToken\": \"{token}\", \"expires_on\": 4102444800, "
-                      f"\"tokenType\": \"Bearer\"}}'\n")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-
-
 def test_rows_are_reread_from_log_analytics_through_the_real_client_with_the_exact_queries(here, capsys,
-                                                                                          monkeypatch):
+                                                                                          monkeypatch, log_analytics):
     rows = read_azure_export(RULE_FIXTURES / "maintenance_failover.csv").rows
     bin_dir = here / "bin"
     bin_dir.mkdir()
     fake_az(bin_dir, TOKEN)
-    with LogAnalyticsServer({WORKSPACE_ID: rows}, token=TOKEN) as server:
-        (here / "vpnbot.toml").write_text(AZURE_CONFIG.format(workspace=WORKSPACE_ID, endpoint=server.endpoint))
-        monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_path)
-        code, _, err = run(capsys, "evidence", "--question", "why did paris drop at 14:02 UTC",
-                             "--now", "2026-11-21T18:00:00Z", "--out", "la.zip")
-        requests = list(server.requests)
+    server = log_analytics({WORKSPACE_ID: rows}, token=TOKEN)
+    (here / "vpnbot.toml").write_text(AZURE_CONFIG.format(workspace=WORKSPACE_ID, endpoint=server.endpoint))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_path)
+    code, _, err = run(capsys, "evidence", "--question", "why did paris drop at 14:02 UTC",
+                       "--now", "2026-11-21T18:00:00Z", "--out", "la.zip")
+    requests = list(server.requests)
     assert code == 0, err
     files = members(here / "la.zip")
     queries = json.loads(files["queries/queries.json"])
@@ -193,7 +170,7 @@ def test_rows_are_reread_from_log_analytics_through_the_real_client_with_the_exa
     half = len(asked) // 2
     assert len(asked) == 2 * len(queries) and asked[:half] == asked[half:]
     assert [text for text, _ in asked[half:]] == [q["text"] for q in queries]
-    assert all(r.auth_valid for r in requests)
+    assert requests and all(r.auth_valid for r in requests)
     table = files[queries[0]["rows_files"][0]].decode().splitlines()
     assert len(table) - 1 == queries[0]["rows_in_bundle"] == queries[0]["rows_when_answered"] > 0
     assert "| Remote (on-premises) IP | 203.0.113.10 |" in files["report.md"].decode()
@@ -201,21 +178,16 @@ def test_rows_are_reread_from_log_analytics_through_the_real_client_with_the_exa
         assert TOKEN.encode() not in data
 
 
-def test_an_aws_bundle_rereads_cloudwatch_through_boto3(here, capsys, monkeypatch):
-    with MotoServer() as aws:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        for name, value in aws.environment().items():
-            monkeypatch.setenv(name, value)
-        records = read_aws_export(FIXTURES / "aws" / "dpd_timeout.json").records
-        moved = rebase(records, int(time.time() * 1000) - 3_600_000)
-        seed(aws, GROUP, moved)
-        shift = (moved[0].timestamp - records[0].timestamp) / 1000
-        at = datetime.fromtimestamp(datetime(2026, 11, 21, 14, 2, 5, tzinfo=UTC).timestamp() + shift, UTC)
-        (here / "vpnbot.toml").write_text(AWS_CONFIG)
-        code, _, err = run(capsys, "evidence", "--question", f"why did dc1 drop at {at:%H:%M} UTC",
-                             "--now", datetime.now(UTC).isoformat(), "--out", "aws.zip")
-        calls = aws.calls
+def test_an_aws_bundle_rereads_cloudwatch_through_boto3(here, capsys, aws):
+    records = read_aws_export(FIXTURES / "aws" / "dpd_timeout.json").records
+    moved = rebase(records, int(time.time() * 1000) - 3_600_000)  # moto keeps the last 14 days of events only
+    seed(aws, GROUP, moved)
+    shift = (moved[0].timestamp - records[0].timestamp) / 1000
+    at = datetime.fromtimestamp(datetime(2026, 11, 21, 14, 2, 5, tzinfo=UTC).timestamp() + shift, UTC)
+    (here / "vpnbot.toml").write_text(AWS_CONFIG)
+    code, _, err = run(capsys, "evidence", "--question", f"why did dc1 drop at {at:%H:%M} UTC",
+                       "--now", datetime.now(UTC).isoformat(), "--out", "aws.zip")
+    calls = aws.calls
     assert code == 0, err
     assert calls.count("FilterLogEvents") >= 2  # the answer's read, and the bundle's
     files = members(here / "aws.zip")

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.waiting import wait_until
 
 from bot.schedule import (
     LATE,
@@ -71,13 +72,6 @@ class Notices:
 
     def __call__(self, subscription: Subscription, day: date, error_id: str) -> None:
         self.calls.append((subscription.channel, day, error_id))
-
-
-@pytest.fixture
-def store(tmp_path):
-    state = StateStore(tmp_path / "state.db")
-    yield state
-    state.close()
 
 
 def scheduler(state: StateStore, subs: list[Subscription], run, **kwargs) -> Scheduler:
@@ -186,15 +180,15 @@ def test_consecutive_ticks_see_every_day_exactly_once_across_a_dst_change(tz, at
     ("America/New_York", "02:30", date(2026, 3, 7)),
     ("America/New_York", "01:30", date(2026, 10, 31)),
 ])
-def test_the_scheduler_posts_once_on_dst_days_even_ticking_through_the_repeated_hour(store, tz, at, day):
+def test_the_scheduler_posts_once_on_dst_days_even_ticking_through_the_repeated_hour(state, tz, at, day):
     poster = Poster()
     subscription = sub(at=at, tz=tz)
-    runner = scheduler(store, [subscription], poster)
+    runner = scheduler(state, [subscription], poster)
     due = run_at(subscription, day)
     for now in ticks(due - timedelta(hours=3), due + timedelta(hours=4), timedelta(minutes=5)):
         runner.tick(now)
     assert poster.calls == [("C1", day)]
-    assert store.summary_run("C1", day)["status"] == "posted"
+    assert state.summary_run("C1", day)["status"] == "posted"
 
 
 # -------------------------------------------------------------------------------------------------- what is due
@@ -217,7 +211,7 @@ def test_runs_are_due_at_their_instant_in_their_own_zone():
     due = due_runs(subs, now, now - timedelta(hours=6))
     assert [(r.subscription.channel, r.day, r.at) for r in due] == [
         ("CBLR", date(2026, 7, 14), utc(2026, 7, 15, 3, 30)), ("CPAR", date(2026, 7, 14), utc(2026, 7, 15, 7, 0))]
-    assert all(not r.too_late(now) for r in due)
+    assert due and all(not r.too_late(now) for r in due)
 
 
 def test_a_run_is_too_late_from_12_hours_on():
@@ -230,13 +224,13 @@ def test_a_run_is_too_late_from_12_hours_on():
 # -------------------------------------------------------------------------------------------------- exactly once
 
 
-def test_a_channel_gets_one_summary_a_day_whatever_the_tick_rate(store):
+def test_a_channel_gets_one_summary_a_day_whatever_the_tick_rate(state):
     poster = Poster()
-    runner = scheduler(store, [sub(since=utc(2026, 7, 13, 12))], poster)
+    runner = scheduler(state, [sub(since=utc(2026, 7, 13, 12))], poster)
     for now in ticks(utc(2026, 7, 14, 0), utc(2026, 7, 17, 0), timedelta(minutes=7)):
         runner.tick(now)
     assert poster.calls == [("C1", date(2026, 7, 13)), ("C1", date(2026, 7, 14)), ("C1", date(2026, 7, 15))]
-    rows = store.summary_runs("C1")
+    rows = state.summary_runs("C1")
     assert [(r["status"], r["attempts"]) for r in rows] == [("posted", 1)] * 3
     assert rows[0]["message_ts"] and rows[0]["scheduled_at"] == "2026-07-14T07:00:00Z"
 
@@ -260,17 +254,17 @@ def test_a_restart_posts_the_missed_summary_once_when_less_than_12_hours_late(tm
     assert poster.calls == [("C1", date(2026, 7, 14))]
 
 
-def test_a_run_more_than_12_hours_late_is_skipped_and_logged_once_never_posted(store, caplog):
+def test_a_run_more_than_12_hours_late_is_skipped_and_logged_once_never_posted(state, caplog):
     poster = Poster()
     subscription = sub(since=utc(2026, 7, 14, 12))
-    runner = scheduler(store, [subscription], poster)
+    runner = scheduler(state, [subscription], poster)
     with caplog.at_level(logging.WARNING, logger="vpnbot.schedule"):
         outcomes = runner.tick(utc(2026, 7, 15, 19, 0))  # 12 h after 09:00 Paris
         runner.tick(utc(2026, 7, 15, 19, 1))
-        scheduler(store, [subscription], poster).tick(utc(2026, 7, 15, 20, 0))
+        scheduler(state, [subscription], poster).tick(utc(2026, 7, 15, 20, 0))
     assert poster.calls == []
     assert [(o.channel, o.day, o.status) for o in outcomes] == [("C1", date(2026, 7, 14), "skipped")]
-    row = store.summary_run("C1", date(2026, 7, 14))
+    row = state.summary_run("C1", date(2026, 7, 14))
     assert row["status"] == "skipped" and "12 h late" in row["error"]
     (skipped,) = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert "2026-07-14 for C1 skipped" in skipped.getMessage()
@@ -279,37 +273,37 @@ def test_a_run_more_than_12_hours_late_is_skipped_and_logged_once_never_posted(s
     assert poster.calls == [("C1", date(2026, 7, 15))]
 
 
-def test_a_run_claimed_by_a_crashed_process_is_taken_over_after_its_lease(store):
+def test_a_run_claimed_by_a_crashed_process_is_taken_over_after_its_lease(state):
     due = utc(2026, 7, 15, 7, 0)
-    assert store.claim_run("C1", date(2026, 7, 14), "4242-dead", due, LEASE)  # then the process died
+    assert state.claim_run("C1", date(2026, 7, 14), "4242-dead", due, LEASE)  # then the process died
     poster = Poster()
-    runner = scheduler(store, [sub()], poster)
+    runner = scheduler(state, [sub()], poster)
     runner.tick(due + timedelta(minutes=5))
     assert poster.calls == []  # the lease still protects it: its owner may be alive and posting
     runner.tick(due + LEASE)
     assert poster.calls == [("C1", date(2026, 7, 14))]
-    row = store.summary_run("C1", date(2026, 7, 14))
+    row = state.summary_run("C1", date(2026, 7, 14))
     assert row["status"] == "posted" and row["owner"] == runner.owner and row["attempts"] == 2
 
 
-def test_a_posted_run_is_never_claimed_again(store):
+def test_a_posted_run_is_never_claimed_again(state):
     day, now = date(2026, 7, 14), utc(2026, 7, 15, 7, 0)
-    assert store.claim_run("C1", day, "a", now, LEASE)
-    assert not store.claim_run("C1", day, "b", now, LEASE)  # held
-    assert store.finish_run("C1", day, "a", "posted", now, message_ts="1.000001")
+    assert state.claim_run("C1", day, "a", now, LEASE)
+    assert not state.claim_run("C1", day, "b", now, LEASE)  # held
+    assert state.finish_run("C1", day, "a", "posted", now, message_ts="1.000001")
     for later in (now + LEASE, now + timedelta(days=1)):
-        assert not store.claim_run("C1", day, "b", later, LEASE)
-    assert not store.skip_run("C1", day, now + timedelta(days=1), "late")
-    assert not store.finish_run("C1", day, "b", "posted", now, message_ts="2.000002")  # the first ts stays
-    assert store.summary_run("C1", day)["message_ts"] == "1.000001"
+        assert not state.claim_run("C1", day, "b", later, LEASE)
+    assert not state.skip_run("C1", day, now + timedelta(days=1), "late")
+    assert not state.finish_run("C1", day, "b", "posted", now, message_ts="2.000002")  # the first ts stays
+    assert state.summary_run("C1", day)["message_ts"] == "1.000001"
 
 
-def test_a_process_that_keeps_dying_on_a_run_is_given_up_after_the_last_attempt(store):
+def test_a_process_that_keeps_dying_on_a_run_is_given_up_after_the_last_attempt(state):
     day, now = date(2026, 7, 14), utc(2026, 7, 15, 7, 0)
     for n in range(MAX_ATTEMPTS):
-        assert store.claim_run("C1", day, f"dead-{n}", now + n * LEASE, LEASE, max_attempts=MAX_ATTEMPTS)
-    assert not store.claim_run("C1", day, "next", now + MAX_ATTEMPTS * LEASE, LEASE, max_attempts=MAX_ATTEMPTS)
-    assert store.summary_run("C1", day)["status"] == "failed"
+        assert state.claim_run("C1", day, f"dead-{n}", now + n * LEASE, LEASE, max_attempts=MAX_ATTEMPTS)
+    assert not state.claim_run("C1", day, "next", now + MAX_ATTEMPTS * LEASE, LEASE, max_attempts=MAX_ATTEMPTS)
+    assert state.summary_run("C1", day)["status"] == "failed"
 
 
 def test_a_long_summary_keeps_its_claim_alive_so_no_one_posts_it_twice(tmp_path):
@@ -321,14 +315,13 @@ def test_a_long_summary_keeps_its_claim_alive_so_no_one_posts_it_twice(tmp_path)
     seen: list[list] = []
 
     def slow(subscription: Subscription, day: date) -> str:
+        def renewed() -> bool:  # the owner's lease, renewed after the pinned clock moved, ends after it
+            now = clock["now"].strftime("%Y-%m-%dT%H:%M:%SZ")
+            return one.summary_run(subscription.channel, day)["lease_until"] > now
+
         for _ in range(4):  # 24 minutes of pinned time, more than twice the lease
             clock["now"] += timedelta(minutes=6)
-            deadline = walltime.monotonic() + 5
-            while walltime.monotonic() < deadline:  # wait for the renewal that follows the clock
-                row = one.summary_run(subscription.channel, day)
-                if row["lease_until"] > clock["now"].strftime("%Y-%m-%dT%H:%M:%SZ"):
-                    break
-                walltime.sleep(0.01)
+            wait_until(renewed, "the owner renewed its lease past the pinned clock")
             seen.append(other.tick(clock["now"]))
         return "1.000001"
 
@@ -430,9 +423,9 @@ def test_two_scheduler_processes_on_one_database_post_each_run_once(tmp_path):
 # -------------------------------------------------------------------------------------------------- failures
 
 
-def test_a_failed_post_is_retried_with_backoff_then_posted(store):
+def test_a_failed_post_is_retried_with_backoff_then_posted(state):
     poster = Poster(failures=2)
-    runner = scheduler(store, [sub(since=utc(2026, 7, 15))], poster)
+    runner = scheduler(state, [sub(since=utc(2026, 7, 15))], poster)
     due = utc(2026, 7, 15, 7, 0)
     assert [o.status for o in runner.tick(due)] == ["retry"]
     runner.tick(due + BACKOFF[0] - timedelta(seconds=1))  # not before its backoff
@@ -441,25 +434,25 @@ def test_a_failed_post_is_retried_with_backoff_then_posted(store):
     runner.tick(due + BACKOFF[0] + BACKOFF[1] - timedelta(seconds=1))
     assert len(poster.calls) == 2
     assert [o.status for o in runner.tick(due + BACKOFF[0] + BACKOFF[1])] == ["posted"]
-    row = store.summary_run("C1", date(2026, 7, 14))
+    row = state.summary_run("C1", date(2026, 7, 14))
     assert row["status"] == "posted" and row["attempts"] == 3 and row["error"] is None
 
 
-def test_a_post_that_keeps_failing_ends_failed_and_the_channel_is_told_once(store):
+def test_a_post_that_keeps_failing_ends_failed_and_the_channel_is_told_once(state):
     poster, notices = Poster(failures=99), Notices()
-    runner = scheduler(store, [sub(since=utc(2026, 7, 15))], poster, notify=notices)
+    runner = scheduler(state, [sub(since=utc(2026, 7, 15))], poster, notify=notices)
     for now in ticks(utc(2026, 7, 15, 7, 0), utc(2026, 7, 15, 20, 0), timedelta(minutes=1)):
         runner.tick(now)
     assert len(poster.calls) == MAX_ATTEMPTS
-    row = store.summary_run("C1", date(2026, 7, 14))
+    row = state.summary_run("C1", date(2026, 7, 14))
     assert row["status"] == "failed" and "Slack answered 500" in row["error"]
     assert [(c, d) for c, d, _ in notices.calls] == [("C1", date(2026, 7, 14))]
     assert notices.calls[0][2] in row["error"]  # the error id the channel sees is the one in the record
 
 
-def test_retries_stop_at_the_12_hour_limit(store):
+def test_retries_stop_at_the_12_hour_limit(state):
     poster, notices = Poster(failures=99), Notices()
-    runner = scheduler(store, [sub(since=utc(2026, 7, 15))], poster, notify=notices)
+    runner = scheduler(state, [sub(since=utc(2026, 7, 15))], poster, notify=notices)
     limit = utc(2026, 7, 15, 7, 0) + LATE
     attempts = []
     for now in ticks(limit - timedelta(minutes=3), limit + timedelta(hours=2), timedelta(minutes=1)):  # 11 h 57 late
@@ -467,23 +460,23 @@ def test_retries_stop_at_the_12_hour_limit(store):
     # Retried a minute later (still in time), then given up: the next retry would come after the limit.
     assert attempts == [(limit - timedelta(minutes=3), "retry"), (limit - timedelta(minutes=2), "failed")]
     assert len(poster.calls) == 2 and len(notices.calls) == 1
-    assert store.summary_run("C1", date(2026, 7, 14))["status"] == "failed"
+    assert state.summary_run("C1", date(2026, 7, 14))["status"] == "failed"
 
 
-def test_a_failure_a_retry_cannot_fix_is_not_retried(store):
+def test_a_failure_a_retry_cannot_fix_is_not_retried(state):
     poster, notices = Poster(failures=1, error=PermissionError("not_in_channel")), Notices()
-    runner = scheduler(store, [sub(since=utc(2026, 7, 15))], poster, notify=notices,
+    runner = scheduler(state, [sub(since=utc(2026, 7, 15))], poster, notify=notices,
                        permanent=lambda exc: isinstance(exc, PermissionError))
     for now in ticks(utc(2026, 7, 15, 7, 0), utc(2026, 7, 15, 8, 0), timedelta(minutes=1)):
         runner.tick(now)
     assert len(poster.calls) == 1 and len(notices.calls) == 1
 
 
-def test_a_notice_that_cannot_be_posted_is_logged_not_raised(store, caplog):
+def test_a_notice_that_cannot_be_posted_is_logged_not_raised(state, caplog):
     def broken(*_args) -> None:
         raise RuntimeError("channel_not_found")
 
-    runner = scheduler(store, [sub(since=utc(2026, 7, 15))], Poster(failures=1), notify=broken,
+    runner = scheduler(state, [sub(since=utc(2026, 7, 15))], Poster(failures=1), notify=broken,
                        permanent=lambda exc: True)
     with caplog.at_level(logging.WARNING, logger="vpnbot.schedule"):
         assert [o.status for o in runner.tick(utc(2026, 7, 15, 7, 0))] == ["failed"]
@@ -493,34 +486,32 @@ def test_a_notice_that_cannot_be_posted_is_logged_not_raised(store, caplog):
 # -------------------------------------------------------------------------------------------------- the thread
 
 
-def test_the_scheduler_thread_ticks_on_its_own_and_stops_promptly(store):
+def test_the_scheduler_thread_ticks_on_its_own_and_stops_promptly(state):
     poster = Poster()
-    runner = scheduler(store, [sub()], poster, clock=lambda: utc(2026, 7, 15, 7, 1), interval=0.02).start()
-    deadline = walltime.monotonic() + 10
-    while not poster.calls and walltime.monotonic() < deadline:
-        walltime.sleep(0.01)
+    runner = scheduler(state, [sub()], poster, clock=lambda: utc(2026, 7, 15, 7, 1), interval=0.02).start()
+    wait_until(lambda: poster.calls, "the scheduler's thread ticked and posted")
     assert runner.stop(5)
     assert poster.calls == [("C1", date(2026, 7, 14))]
 
 
-def test_configuration_subscriptions_win_over_slack_ones_and_follow_the_configuration(store):
+def test_configuration_subscriptions_win_over_slack_ones_and_follow_the_configuration(state):
     now = utc(2026, 7, 15, 12, 0)
-    store.subscribe("C1", "08:00", "Europe/Paris", ["paris"], "U0ALICE", now)
-    store.subscribe("C2", "10:00", "Asia/Kolkata", [], "U0BOB", now)
-    store.sync_config_subscriptions([{"channel": "C1", "time": "09:30", "tz": "America/New_York", "tunnels": ()}],
+    state.subscribe("C1", "08:00", "Europe/Paris", ["paris"], "U0ALICE", now)
+    state.subscribe("C2", "10:00", "Asia/Kolkata", [], "U0BOB", now)
+    state.sync_config_subscriptions([{"channel": "C1", "time": "09:30", "tz": "America/New_York", "tunnels": ()}],
                                     now)
-    by_channel = {s.channel: s for s in load_subscriptions(store)}
+    by_channel = {s.channel: s for s in load_subscriptions(state)}
     assert by_channel["C1"].source == "config" and by_channel["C1"].time == "09:30" and by_channel["C1"].since is None
     assert by_channel["C2"].source == "slack" and by_channel["C2"].since == now
-    store.sync_config_subscriptions([], now)  # removed from the configuration: the Slack-made one is back
-    assert {s.channel: s.source for s in load_subscriptions(store)} == {"C1": "slack", "C2": "slack"}
+    state.sync_config_subscriptions([], now)  # removed from the configuration: the Slack-made one is back
+    assert {s.channel: s.source for s in load_subscriptions(state)} == {"C1": "slack", "C2": "slack"}
 
 
-def test_changing_a_subscriptions_time_keeps_its_start(store):
+def test_changing_a_subscriptions_time_keeps_its_start(state):
     made = utc(2026, 7, 15, 5, 0)
-    store.subscribe("C1", "09:00", "Europe/Paris", [], "U0ALICE", made)
-    store.subscribe("C1", "08:00", "Europe/Paris", ["paris"], "U0ALICE", made + timedelta(hours=1))
-    (changed,) = load_subscriptions(store)
+    state.subscribe("C1", "09:00", "Europe/Paris", [], "U0ALICE", made)
+    state.subscribe("C1", "08:00", "Europe/Paris", ["paris"], "U0ALICE", made + timedelta(hours=1))
+    (changed,) = load_subscriptions(state)
     assert changed.since == made and changed.time == "08:00" and changed.tunnels == ("paris",)
     # Moved from 09:00 to 08:00 at 07:00 Paris: today's 08:00 is still owed.
     assert [r.day for r in due_runs([changed], utc(2026, 7, 15, 6, 0))] == [date(2026, 7, 14)]

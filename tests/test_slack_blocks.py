@@ -14,17 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.models.blocks import Block
-from support.credentials import StaticTokenCredential
-from support.fake_slack_api import FakeSlackAPI, running_bot
-from support.loganalytics_server import LogAnalyticsServer
+from support.fake_slack_api import answer_and_click, answered, buttons_of, final_answer, running_bot
 
 from bot.slack import conversation
 from bot.slack.buttons import wider_window
 from bot.slack.core import BotOptions
-from bot.workspace import Workspace, demo_workspace
+from bot.workspace import Workspace
 from diagnostics.azure import demo as demo_logs
 from diagnostics.azure.local_workspace import LocalWorkspace
-from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 from diagnostics.sources import Sources
 from handlers.ask import ask
 from handlers.render.blockkit import MAX_BLOCKS, MAX_SECTION, MAX_TOTAL, limit_problems
@@ -48,8 +45,8 @@ RESOURCE_ID = ("/subscriptions/5d2f7a91-3c48-4e0b-b6a2-9f1e8c7d4a30/resourceGrou
 
 
 @pytest.fixture(scope="module")
-def demo() -> Workspace:
-    return demo_workspace(NOW)
+def demo(demo_at) -> Workspace:
+    return demo_at(NOW)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +68,8 @@ def flapping() -> LocalWorkspace:
 
 
 @pytest.fixture
-def api():
-    with FakeSlackAPI(users={ALICE: "Europe/Paris"}) as fake:
-        yield fake
+def api(slack_api):
+    return slack_api({ALICE: "Europe/Paris"})
 
 
 def assert_postable(message: dict) -> None:
@@ -87,20 +83,6 @@ def assert_postable(message: dict) -> None:
                                                                 if isinstance(e.get("text"), str)]:
             assert len(text) <= MAX_SECTION
     assert limit_problems(message) == []
-
-
-def final_answer(api: FakeSlackAPI):
-    return [c for c in api.calls_to("chat.update") if any(b["type"] == "header" for b in c.blocks)][-1]
-
-
-def buttons_of(call) -> dict[str, dict]:
-    (actions,) = [b for b in call.blocks if b["type"] == "actions"]
-    return {e["action_id"]: e for e in actions["elements"]}
-
-
-def answered(api: FakeSlackAPI, n: int = 1) -> None:
-    api.wait_for(lambda a: len([c for c in a.calls_to("reactions.add")
-                                if c["name"] in ("white_check_mark", "warning")]) >= n)
 
 
 # --------------------------------------------------------------------------------------------- rendering
@@ -239,10 +221,7 @@ def test_a_file_slack_is_slow_to_share_is_checked_again_then_linked(api, demo, f
 
 def test_show_queries_posts_the_queries_in_the_thread(api, demo, tmp_path):
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
-        _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
-        answered(api)
-        final = final_answer(api)
-        reply = bot.sender.click(buttons_of(final)[SHOW_QUERIES], message_ts=final["ts"], thread_ts=ts)
+        ts, _, reply = answer_and_click(bot, api, "why did paris drop yesterday at 15:02", SHOW_QUERIES)
         assert reply.status == 200
         api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 2)
         assert bot.pool.drain(10)
@@ -258,10 +237,8 @@ def test_show_queries_posts_the_queries_in_the_thread(api, demo, tmp_path):
 
 def test_wider_window_reruns_the_question_an_hour_around_the_asked_time_in_the_same_thread(api, demo, tmp_path):
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
-        _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
-        answered(api)
-        first = final_answer(api)
-        bot.sender.click(buttons_of(first)[WIDER_WINDOW], message_ts=first["ts"], thread_ts=ts)
+        ts, first, reply = answer_and_click(bot, api, "why did paris drop yesterday at 15:02", WIDER_WINDOW)
+        assert reply.status == 200
         api.wait_for(lambda a: len([c for c in a.calls_to("chat.update") if any(b["type"] == "header"
                                                                                   for b in c.blocks)]) == 2)
         assert bot.pool.drain(10)
@@ -279,10 +256,8 @@ def test_wider_window_reruns_the_question_an_hour_around_the_asked_time_in_the_s
 def test_the_evidence_bundle_button_is_shown_by_default_and_puts_a_zip_in_the_thread(api, demo, tmp_path):
     """(The bundle's contents and the upload sequence: tests/test_slack_evidence.py.)"""
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
-        _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
-        answered(api)
-        final = final_answer(api)
-        bot.sender.click(buttons_of(final)[EVIDENCE_BUNDLE], message_ts=final["ts"], thread_ts=ts)
+        ts, _, reply = answer_and_click(bot, api, "why did paris drop yesterday at 15:02", EVIDENCE_BUNDLE)
+        assert reply.status == 200
         api.wait_for(lambda a: a.calls_to("files.info"))
         assert bot.pool.drain(10)
     (stored,) = api.files.values()
@@ -290,18 +265,17 @@ def test_the_evidence_bundle_button_is_shown_by_default_and_puts_a_zip_in_the_th
     assert BotOptions().evidence_bundle
 
 
-def test_open_in_log_analytics_links_the_query_the_answer_ran_on_a_real_log_analytics_client(api, demo, tmp_path):
-    with LogAnalyticsServer({"ws-1": demo_logs.generate_rows(NOW)}, now=lambda: NOW) as server:
-        source = AzureLogAnalyticsSource("ws-1", credential=StaticTokenCredential(), endpoint=server.endpoint,
-                                         connection_verify=server.ca_path)
-        workspace = Workspace(demo.registry, Sources(kql=[source]), "UTC")
-        options = BotOptions(log_analytics=LogAnalyticsLink(RESOURCE_ID))
-        with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
-            bot.sender.mention("why did paris drop yesterday at 15:02")
-            answered(api)
-            assert bot.pool.drain(10)
-            row = bot.state.questions()[-1]
-        ran = server.requests[0].body
+def test_open_in_log_analytics_links_the_query_the_answer_ran_on_a_real_log_analytics_client(
+        api, demo, tmp_path, log_analytics, azure_source):
+    server = log_analytics({"ws-1": demo_logs.generate_rows(NOW)}, now=lambda: NOW)
+    workspace = Workspace(demo.registry, Sources(kql=[azure_source(server, "ws-1")]), "UTC")
+    options = BotOptions(log_analytics=LogAnalyticsLink(RESOURCE_ID))
+    with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
+        bot.sender.mention("why did paris drop yesterday at 15:02")
+        answered(api)
+        assert bot.pool.drain(10)
+        row = bot.state.questions()[-1]
+    ran = server.requests[0].body
     final = final_answer(api)
     assert "maintenance_failover" in json.dumps(final.blocks)
     button = buttons_of(final)[OPEN_LOG_ANALYTICS]

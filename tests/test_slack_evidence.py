@@ -13,12 +13,12 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from support.fake_slack_api import FakeSlackAPI, running_bot
+from support.fake_slack_api import FakeSlackAPI, answered, buttons_of, final_answer, running_bot
 
 from bot.config import ChannelSettings
 from bot.slack.core import BotOptions
 from bot.slack.evidence import options_in, stored_id, wants_stored
-from bot.workspace import Workspace, demo_workspace
+from bot.workspace import Workspace
 from diagnostics.evidence import verify
 from handlers.render.blocks import EVIDENCE_BUNDLE
 
@@ -28,28 +28,13 @@ CHANNEL = "C0INCIDENT"
 
 
 @pytest.fixture(scope="module")
-def demo() -> Workspace:
-    return demo_workspace(NOW)
+def demo(demo_at) -> Workspace:
+    return demo_at(NOW)
 
 
 @pytest.fixture
-def api():
-    with FakeSlackAPI(users={ALICE: "UTC"}) as fake:
-        yield fake
-
-
-def answered(api: FakeSlackAPI, n: int = 1) -> None:
-    api.wait_for(lambda a: len([c for c in a.calls_to("reactions.add")
-                                if c["name"] in ("white_check_mark", "warning")]) >= n)
-
-
-def final_answer(api: FakeSlackAPI):
-    return [c for c in api.calls_to("chat.update") if any(b["type"] == "header" for b in c.blocks)][-1]
-
-
-def evidence_button(call) -> dict:
-    (actions,) = [b for b in call.blocks if b["type"] == "actions"]
-    return next(e for e in actions["elements"] if e["action_id"] == EVIDENCE_BUNDLE)
+def api(slack_api):
+    return slack_api({ALICE: "UTC"})
 
 
 def uploaded_zip(api: FakeSlackAPI) -> tuple[str, bytes]:
@@ -62,12 +47,13 @@ def test_the_button_puts_a_verified_bundle_and_the_case_text_in_the_answers_thre
         _, ts = bot.sender.mention("why did paris drop yesterday at 14:02")
         answered(api)
         final = final_answer(api)
+        assert bot.pool.drain(30)  # the answer's job is over: nothing of it comes after the reset
         api.reset()
-        reply = bot.sender.click(evidence_button(final), message_ts=final["ts"], thread_ts=ts)
+        reply = bot.sender.click(buttons_of(final)[EVIDENCE_BUNDLE], message_ts=final["ts"], thread_ts=ts)
         assert reply.status == 200
         api.wait_for(lambda a: a.calls_to("files.info"))
         assert bot.pool.drain(30)
-        question_id = json.loads(evidence_button(final)["value"])["id"]
+        question_id = json.loads(buttons_of(final)[EVIDENCE_BUNDLE]["value"])["id"]
         bundles = bot.state.bundles(question_id)
         audit = bot.state.questions()[-1]
     # The sequence: "Making…" in the thread, edited into the summary, then the zip with files_upload_v2 (URL,
@@ -106,7 +92,8 @@ def test_slash_evidence_with_an_id_bundles_into_that_answers_thread_with_ips_red
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("why did lyon drop 2 days ago at 09:15")
         answered(api)
-        question_id = json.loads(evidence_button(final_answer(api))["value"])["id"]
+        question_id = json.loads(buttons_of(final_answer(api))[EVIDENCE_BUNDLE]["value"])["id"]
+        assert bot.pool.drain(30)
         api.reset()
         bot.sender.command(f"evidence {question_id} redact ips", response_url=api.response_url())
         api.wait_for(lambda a: a.calls_to("files.info"))
@@ -144,6 +131,7 @@ def test_an_id_from_another_channel_is_refused_politely_and_nothing_is_uploaded(
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         bot.sender.mention("why did paris drop yesterday at 14:02", channel="C0OTHER")
         answered(api)
+        assert bot.pool.drain(30)
         question_id = bot.state.questions()[-1]["id"]
         api.reset()
         bot.sender.mention(f"evidence {question_id}")
@@ -204,7 +192,7 @@ def test_a_file_slack_is_slow_to_show_is_linked_in_the_thread(api, demo, tmp_pat
         answered(api)
         final = final_answer(api)
         api.unshared_checks = 100
-        bot.sender.click(evidence_button(final), message_ts=final["ts"], thread_ts=ts)
+        bot.sender.click(buttons_of(final)[EVIDENCE_BUNDLE], message_ts=final["ts"], thread_ts=ts)
         api.wait_for(lambda a: len(a.calls_to("chat.postMessage")) == 3)
         assert bot.pool.drain(30)
     link = api.calls_to("chat.postMessage")[-1]

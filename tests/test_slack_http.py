@@ -11,24 +11,23 @@ from http.client import HTTPConnection
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from support.fake_slack_api import SIGNING_SECRET, FakeSlackAPI, running_bot
+from support.fake_slack_api import SIGNING_SECRET, running_bot
 
 from bot.slack.app import build_app, make_client
 from bot.slack.httpd import MAX_BODY, EventsServer, parse_head
-from bot.workspace import Workspace, demo_workspace
+from bot.workspace import Workspace
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def demo() -> Workspace:
-    return demo_workspace(NOW)
+def demo(demo_at) -> Workspace:
+    return demo_at(NOW)
 
 
 @pytest.fixture
-def api():
-    with FakeSlackAPI(users={"U0ALICE": "Europe/Paris"}) as fake:
-        yield fake
+def api(slack_api):
+    return slack_api({"U0ALICE": "Europe/Paris"})
 
 
 def raw(port: int, data: bytes) -> bytes:

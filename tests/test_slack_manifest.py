@@ -33,7 +33,7 @@ def test_http_mode_needs_only_the_host_changed_every_url_is_the_events_path():
     app = manifest()
     urls = [app["features"]["slash_commands"][0]["url"], app["settings"]["event_subscriptions"]["request_url"],
             app["settings"]["interactivity"]["request_url"]]
-    assert all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls)
+    assert urls and all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls)
     assert len({url.split("/")[2] for url in urls}) == 1
 
 

@@ -33,9 +33,8 @@ def workspace() -> Workspace:
 
 
 @pytest.fixture
-def api():
-    with FakeSlackAPI(users=USERS, not_in=("C0GONE",)) as fake:
-        yield fake
+def api(slack_api):
+    return slack_api(USERS, not_in=("C0GONE",))  # the bot was never invited to C0GONE
 
 
 def private_reply(api: FakeSlackAPI, n: int = 1) -> str:
@@ -270,7 +269,9 @@ def test_what_was_subscribed_in_slack_is_posted_once_the_next_morning(api, works
 
 
 def test_a_summary_that_fails_for_good_is_announced_once_in_the_channel(api, workspace, tmp_path, monkeypatch):
-    poster = FakePoster(NotImplementedError("being written (issue 6)"))
+    # A failure no retry can fix (a build without the summary poster): tried once, then the channel is told once,
+    # with an error id (docs/summaries.md).
+    poster = FakePoster(NotImplementedError("this build has no daily summary poster"))
     monkeypatch.setattr(summaries, "post_summary", poster)
     with running_bot(api, workspace, tmp_path / "state.db", NOW) as bot:
         scheduler = summary_scheduler(bot.bot, [SubscriptionSettings("C0INCIDENT", "09:00", "Europe/Paris")])

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.errors import SlackApiError
-from support.fake_slack_api import FakeSlackAPI, running_bot
+from support.fake_slack_api import FakeSlackAPI, answered, running_bot
 
 from bot.config import ChannelSettings
 from bot.slack.core import BotOptions
 from bot.slack.summaries import post_summary
-from bot.workspace import Workspace, demo_workspace
+from bot.workspace import Workspace
 from handlers.render.blockkit import limit_problems
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 09:00 in Paris: the morning summary
@@ -23,14 +23,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def demo() -> Workspace:
-    return demo_workspace(NOW)
+def demo(demo_at) -> Workspace:
+    return demo_at(NOW)
 
 
 @pytest.fixture
-def api():
-    with FakeSlackAPI(users={ALICE: "Europe/Paris"}) as fake:
-        yield fake
+def api(slack_api):
+    return slack_api({ALICE: "Europe/Paris"})
 
 
 def uploaded(api: FakeSlackAPI):
@@ -69,7 +68,7 @@ def test_slash_summary_answers_in_a_thread_with_the_picture(api, demo, tmp_path)
     with running_bot(api, demo, tmp_path / "state.db", NOW, options) as bot:
         reply = bot.sender.command("summary yesterday", response_url=api.response_url())
         assert reply.status == 200
-        api.wait_for(lambda a: [c for c in a.calls_to("reactions.add") if c["name"] == "white_check_mark"])
+        answered(api, outcomes=("white_check_mark",))
         (picture,) = uploaded(api)
     first, summary = api.calls_to("chat.postMessage")[:2]
     assert first.text == "<@U0ALICE> asked: `/vpn summary yesterday`"

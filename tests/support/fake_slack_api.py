@@ -5,7 +5,8 @@
   edits, reactions, uploaded files and where they are shared) and answers like Slack: HTTP 200 with
   `{"ok": false, "error": …}` for API errors, 429 with `Retry-After` when a test injects throttling. It serves the
   three steps of `files_upload_v2` (getUploadURLExternal, the upload URL, completeUploadExternal), `files.info`,
-  and the `response_url` of slash commands.
+  and the `response_url` of slash commands. `hold(method)` keeps the bot's calls of a method waiting until the test
+  releases them: how a test acts while the bot is still busy with an answer, without guessing how long it takes.
 * `SlackSender`: what Slack sends to the app: slash commands, events and button clicks, signed with
   `slack_sdk.signature.SignatureVerifier` in the real `X-Slack-Signature` / `X-Slack-Request-Timestamp` headers
   (or deliberately badly signed / stale), with `X-Slack-Retry-Num` for re-deliveries.
@@ -13,6 +14,10 @@
 * `running_bot(…)`: the bot's parts as `vpnbot serve` wires them (SlackBot and its worker pool, Bolt app, HTTP
   server), in one process on 127.0.0.1 (serve runs the app and its server in a second process; tests of that run
   `vpnbot serve`).
+* `answered`, `final_answer`, `header_of`, `buttons_of`, `answer_and_click`: what the Slack tests wait for and read
+  in what the bot sent.
+
+Nothing here measures how fast the bot is (benchmarks/bench_ack.py does): tests check what happened, in what order.
 """
 
 from __future__ import annotations
@@ -96,6 +101,33 @@ class StoredFile:
     shares: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # channel -> [{"ts", "thread_ts"}]
 
 
+#: The longest a held call waits for its release: a test that never releases fails, it does not hang.
+HOLD_LIMIT_S = 60.0
+
+
+@dataclass
+class Hold:
+    """The bot's calls of `method`, recorded but left unanswered until `release()` (also on leaving `with`)."""
+
+    method: str
+    reached: threading.Event = field(default_factory=threading.Event)  # a call of `method` is being held
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def wait_reached(self, timeout: float = 30.0) -> None:
+        """Wait until the bot has called `method` (and is waiting for its answer)."""
+        if not self.reached.wait(timeout):
+            raise AssertionError(f"the bot never called {self.method} within {timeout} s")
+
+    def release(self) -> None:
+        self.released.set()
+
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class FakeSlackAPI:
     """A local Slack Web API. Not serving until `start()` or `with`."""
 
@@ -111,6 +143,7 @@ class FakeSlackAPI:
         self.files: dict[str, StoredFile] = {}
         self.unshared_checks = 0  # files.info answers "not shared yet" this many times
         self._faults: dict[str, deque[Fault]] = {}
+        self._holds: dict[str, Hold] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition()  # notified after every call
         self._ts = itertools.count(1)
@@ -133,6 +166,8 @@ class FakeSlackAPI:
         return self.socket_mode
 
     def stop(self) -> None:
+        for hold in list(self._holds.values()):
+            hold.release()
         if self.socket_mode is not None:
             self.socket_mode.stop()
             self.socket_mode = None
@@ -175,6 +210,14 @@ class FakeSlackAPI:
     def _queue(self, method: str, faults: list[Fault]) -> None:
         with self._lock:
             self._faults.setdefault(method, deque()).extend(faults)
+
+    def hold(self, method: str) -> Hold:
+        """From now on, calls of `method` are recorded, then wait unanswered until the hold is released (on leaving
+        `with api.hold(…)`, or `release()`); later calls pass. The bot is then provably busy with that call."""
+        hold = Hold(method)
+        with self._lock:
+            self._holds[method] = hold
+        return hold
 
     # -- assertions -----------------------------------------------------------------------------------------
 
@@ -242,6 +285,12 @@ class FakeSlackAPI:
             self.calls.append(Call(method, args, time.monotonic(), auth_ok))
             queue = self._faults.get(method)
             fault = queue.popleft() if queue else None
+            hold = self._holds.get(method)
+        if hold is not None and not hold.released.is_set():
+            hold.reached.set()
+            with self._changed:
+                self._changed.notify_all()
+            hold.released.wait(HOLD_LIMIT_S)
         try:
             if fault is not None:
                 return fault.status, {"ok": False, "error": fault.error}, list(fault.headers)
@@ -404,14 +453,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 class FakeSocketMode:
     """Slack's Socket Mode endpoint: a WebSocket server (RFC 6455, the subset Slack uses) that sends envelopes to
-    the connected app and records the acknowledgements it sends back, with their latency."""
+    the connected app and records the acknowledgements it sends back."""
 
     GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     def __init__(self, app_token: str) -> None:
         self.app_token = app_token
-        self.acks: dict[str, tuple[dict[str, Any], float]] = {}  # envelope_id -> (ack, seconds after sending)
-        self._sent: dict[str, float] = {}
+        self.acks: dict[str, dict[str, Any]] = {}  # envelope_id -> the app's acknowledgement
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(8)
@@ -480,8 +528,7 @@ class FakeSocketMode:
                 elif opcode == 0x1:
                     ack = json.loads(payload)
                     with self._changed:
-                        sent = self._sent.get(ack.get("envelope_id", ""), time.monotonic())
-                        self.acks[ack.get("envelope_id", "")] = (ack, time.monotonic() - sent)
+                        self.acks[ack.get("envelope_id", "")] = ack
                         self._changed.notify_all()
         except (OSError, ConnectionError, AssertionError):
             return
@@ -536,7 +583,6 @@ class FakeSocketMode:
                     "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
         with self._lock:
             client = self._clients[-1]
-            self._sent[envelope_id] = time.monotonic()
         self._send_frame(client, 0x1, json.dumps(envelope).encode())
         return envelope_id
 
@@ -545,7 +591,7 @@ class FakeSocketMode:
             "token": "x", "team_id": TEAM, "channel_id": channel, "user_id": user, "command": "/vpn", "text": text,
             "api_app_id": "A0VPNBOT", "response_url": response_url, "trigger_id": f"{uuid.uuid4().hex[:10]}.1"})
 
-    def wait_ack(self, envelope_id: str, timeout: float = 15.0) -> tuple[dict[str, Any], float]:
+    def wait_ack(self, envelope_id: str, timeout: float = 15.0) -> dict[str, Any]:
         with self._changed:
             if not self._changed.wait_for(lambda: envelope_id in self.acks, timeout):
                 raise AssertionError(f"envelope {envelope_id} was never acknowledged")
@@ -559,7 +605,6 @@ class FakeSocketMode:
 class Reply:
     status: int
     body: str
-    elapsed: float  # seconds from sending the request to reading the whole response
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -583,7 +628,6 @@ class SlackSender:
         all_headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp),
                        "X-Slack-Signature": sig, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
                        **(headers or {})}
-        started = time.perf_counter()
         connection = HTTPConnection(parts.hostname, parts.port, timeout=30)
         try:
             connection.request("POST", parts.path, body=body.encode(), headers=all_headers)
@@ -591,7 +635,7 @@ class SlackSender:
             text = response.read().decode()
         finally:
             connection.close()
-        return Reply(response.status, text, time.perf_counter() - started)
+        return Reply(response.status, text)
 
     def command(self, text: str, user: str = "U0ALICE", channel: str = "C0INCIDENT", response_url: str = "",
                 trigger_id: str | None = None, **sign: Any) -> Reply:
@@ -684,3 +728,45 @@ def running_bot(api: FakeSlackAPI, workspace: Any, state_path: str | Path, now: 
         server.stop()
         pool.close(timeout=30)
         state.close()
+
+
+# ------------------------------------------------------------------------------------ what tests read
+
+
+#: The reactions that end an answer: ✅ answered, ⚠️ answered although a source failed.
+ANSWERED = ("white_check_mark", "warning")
+
+
+def answered(api: FakeSlackAPI, n: int = 1, outcomes: tuple[str, ...] = ANSWERED, timeout: float = 15.0) -> list[Call]:
+    """Wait until `n` answers have ended with one of `outcomes` (their last reaction); those reactions' calls."""
+    def ended(a: FakeSlackAPI) -> list[Call]:
+        calls = [c for c in a.calls_to("reactions.add") if c["name"] in outcomes]
+        return calls if len(calls) >= n else []
+
+    return api.wait_for(ended, timeout)
+
+
+def header_of(call: Call) -> str:
+    """The text of the message's header block ("" without one): an answer's headline."""
+    return next((b["text"]["text"] for b in call.blocks if b["type"] == "header"), "")
+
+
+def final_answer(api: FakeSlackAPI) -> Call:
+    """The last edit that made a message an answer (the "Looking…" message edited into one, with its header)."""
+    return [c for c in api.calls_to("chat.update") if any(b["type"] == "header" for b in c.blocks)][-1]
+
+
+def buttons_of(call: Call) -> dict[str, dict[str, Any]]:
+    """The answer's buttons, by action_id."""
+    (actions,) = [b for b in call.blocks if b["type"] == "actions"]
+    return {e["action_id"]: e for e in actions["elements"]}
+
+
+def answer_and_click(bot: RunningBot, api: FakeSlackAPI, question: str, action_id: str) -> tuple[str, Call, Reply]:
+    """Mention the bot with `question`, wait for its answer, click the answer's `action_id` button:
+    (the mention's ts, the answer, Slack's reply to the click)."""
+    _, ts = bot.sender.mention(question)
+    answered(api)
+    final = final_answer(api)
+    reply = bot.sender.click(buttons_of(final)[action_id], message_ts=final["ts"], thread_ts=ts)
+    return ts, final, reply
