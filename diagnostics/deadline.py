@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _ends_at: ContextVar[float | None] = ContextVar("vpnbot_deadline", default=None)
+#: How long the deadline in force was when it was set (for the sentence a source fails with: "the question's 90 s
+#: deadline").
+_length: ContextVar[float | None] = ContextVar("vpnbot_deadline_length", default=None)
 
 
 @contextmanager
@@ -28,10 +31,13 @@ def within(seconds: float | None) -> Iterator[None]:
         return
     ends = time.monotonic() + seconds
     outer = _ends_at.get()
-    token = _ends_at.set(ends if outer is None else min(ends, outer))
+    inner = outer is None or ends < outer
+    token = _ends_at.set(ends if inner else outer)
+    length = _length.set(seconds if inner else _length.get())
     try:
         yield
     finally:
+        _length.reset(length)
         _ends_at.reset(token)
 
 
@@ -47,6 +53,20 @@ def bounded(seconds: float) -> float:
     return seconds if left is None else min(seconds, left)
 
 
+def length() -> float | None:
+    """The length in seconds of the deadline in force (as `within` was given it), or None when there is none."""
+    return _length.get()
+
+
 def expired() -> bool:
     left = remaining()
     return left is not None and left <= 0
+
+
+def missed(who: str, detail: str = "") -> str:
+    """The one sentence a source fails with when the question's deadline ran out: it names the source (`who`) and,
+    when known, what it was doing (`detail`)."""
+    seconds = length()
+    limit = "the question's deadline" if seconds is None else f"the question's {seconds:g} s deadline"
+    why = f" ({detail})" if detail else ""
+    return f"{who} did not answer within {limit}{why}; try again in a minute, or ask about a shorter window."

@@ -22,7 +22,7 @@ from diagnostics.rules import (
 )
 from diagnostics.rules.aws_redundancy import annotate
 from diagnostics.rules.aws_tunnel_drop import explain_drop as explain_aws_drop
-from diagnostics.rules.logs_not_ingested import entirely_recent
+from diagnostics.rules.logs_not_ingested import leads
 from diagnostics.rules.support.context import RuleContext
 
 DROP_RULES = ordered(Kind.DROP, "azure")
@@ -67,9 +67,10 @@ def diagnose(ctx: RuleContext) -> list[Finding]:
     primary = ctx.primary_drop()
     if primary is None:
         late, nothing = logs_not_ingested.RULE.run(ctx), no_drop_found.RULE.run(ctx)
-        # Only a window that lies entirely within the ingestion lag is "too recent"; otherwise its settled part
-        # answers the question and the lag is a caveat.
-        ordered_ = (late, nothing) if late is not None and entirely_recent(ctx) else (nothing, late)
+        # Only a window that lies entirely within the ingestion lag, or whose rows stopped arriving from a gateway
+        # that logs every few minutes, is "not ingested"; otherwise its settled part answers the question and the
+        # lag is a caveat.
+        ordered_ = (late, nothing) if late is not None and leads(ctx) else (nothing, late)
         return [*failing, *([bgp] if bgp else []), *(f for f in ordered_ if f is not None)]
     explained = explain_drop(ctx, primary)
     if failing:

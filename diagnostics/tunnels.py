@@ -2,6 +2,10 @@
 
 People say "paris", "branch-paris", "203.0.113.10", "VPNGW01" or "vpn-0123…"; the registry maps each to
 the identifiers the log sources need, and when nothing matches it proposes the closest known names.
+
+`registry.only(names)` is a view showing some tunnels alone (what a Slack channel limited by [[channels]] may see):
+its lookups, suggestions and listings know nothing else, and a reference to another tunnel raises `OutsideTunnel`,
+whose message names the reference as given, never the tunnels it stands for.
 """
 
 from __future__ import annotations
@@ -93,17 +97,41 @@ class AmbiguousTunnel(LookupError):
         )
 
 
+class OutsideTunnel(UnknownTunnel):
+    """A reference to tunnels a view of the registry (`TunnelRegistry.only`) does not show. The message names the
+    reference as given and nothing else (no suggestion, no list); `hidden` (the tunnels it stands for) is for the
+    audit trail, not for the asker."""
+
+    def __init__(self, reference: str, hidden: list[str]):
+        LookupError.__init__(self, f"{reference!r} is not a tunnel you can ask about here")
+        self.reference = reference
+        self.suggestions: list[str] = []
+        self.known: list[str] = []
+        self.hidden = hidden
+
+
 class TunnelRegistry:
     """Lookup by name, alias, remote/outside IP, gateway name or VPN connection id, case-insensitively."""
 
+    #: True for a view that shows only some tunnels of a larger registry (`only`).
+    limited = False
+
     def __init__(self, tunnels: Iterable[Tunnel]):
-        self.tunnels: list[Tunnel] = list(tunnels)
+        self.tunnels: list[Tunnel] = []
         self._by_key: dict[str, list[Tunnel]] = {}
-        for tunnel in self.tunnels:
+        self.update(tunnels)
+
+    def update(self, tunnels: Iterable[Tunnel]) -> None:
+        """Know exactly `tunnels` from now on (discovery completed the configured ones and added others). Readers in
+        other threads see the old registry or the new one, never a mix: both are built aside, then swapped."""
+        listed = list(tunnels)
+        by_key: dict[str, list[Tunnel]] = {}
+        for tunnel in listed:
             for key in self._keys(tunnel):
-                bucket = self._by_key.setdefault(key.lower(), [])
+                bucket = by_key.setdefault(key.lower(), [])
                 if tunnel not in bucket:
                     bucket.append(tunnel)
+        self.tunnels, self._by_key = listed, by_key
 
     @staticmethod
     def _keys(tunnel: Tunnel) -> list[str]:
@@ -121,9 +149,17 @@ class TunnelRegistry:
     def names(self) -> list[str]:
         return [t.name for t in self.tunnels]
 
+    def only(self, names: Iterable[str]) -> TunnelRegistry:
+        """A view showing only the tunnels named (by name, case-insensitively)."""
+        return TunnelView(self, names)
+
+    def matches(self, reference: str) -> list[Tunnel]:
+        """Every tunnel `reference` is a name, alias or identifier of."""
+        return list(self._by_key.get(reference.strip().lower(), []))
+
     def lookup(self, reference: str) -> Tunnel | None:
         """The tunnel `reference` names, None when it names none; AmbiguousTunnel when it names several."""
-        matches = self._by_key.get(reference.strip().lower(), [])
+        matches = self.matches(reference)
         # A name or alias beats a shared identifier (a gateway carries several tunnels).
         named = [t for t in matches if reference.strip().lower() in {n.lower() for n in (t.name, *t.aliases)}]
         if len(named) == 1:
@@ -155,3 +191,26 @@ class TunnelRegistry:
 
     def is_known_word(self, word: str) -> bool:
         return word.strip().lower() in self._by_key
+
+
+class TunnelView(TunnelRegistry):
+    """Some tunnels of a registry (`TunnelRegistry.only`). Lookups, suggestions, names and listings see those alone;
+    a reference that names only tunnels outside the view raises OutsideTunnel (a gateway name names the view's own
+    tunnels on it)."""
+
+    limited = True
+
+    def __init__(self, registry: TunnelRegistry, names: Iterable[str]):
+        wanted = {n.strip().lower() for n in names}
+        super().__init__(t for t in registry if t.name.lower() in wanted)
+        self.registry = registry
+
+    def lookup(self, reference: str) -> Tunnel | None:
+        everywhere = self.registry.matches(reference)
+        if everywhere and not any(t in self.tunnels for t in everywhere):
+            raise OutsideTunnel(reference, [t.name for t in everywhere])
+        return super().lookup(reference)
+
+    def is_known_word(self, word: str) -> bool:
+        """A tunnel word of the whole registry (an outside one is still not free text: looking it up refuses it)."""
+        return self.registry.is_known_word(word)

@@ -31,6 +31,7 @@ from diagnostics.evidence.bundle import FIXED_TIME
 from diagnostics.evidence.model import EvidenceRecord
 from diagnostics.model import QueryRecord
 from diagnostics.sources import Sources
+from diagnostics.tunnels import Tunnel, TunnelRegistry
 from handlers.ask import ask
 from handlers.evidence import load_record, record_answer
 
@@ -134,6 +135,37 @@ def test_the_rows_are_the_rows_of_the_exact_stored_queries_and_read_back_as_an_e
     assert [d.down_ts for d in answer.investigation.drops] == [
         datetime.fromisoformat(d["down_at"].replace("Z", "+00:00")).timestamp() for d in original["drops"]]
     assert original["findings"][0]["cause"] == "psk_mismatch"
+
+
+def test_the_resource_ids_come_from_the_rows_when_the_configuration_does_not_name_them(demo, state, tmp_path):
+    # paris as someone configures it who knows only the gateway's name: the rows carry its ResourceId.
+    bare = Workspace(TunnelRegistry([Tunnel(name="paris", azure_gateway="VPNGW01", azure_remote_ip="203.0.113.10")]),
+                     demo.sources)
+    question_id = stored(state, bare, "why did paris drop yesterday at 14:02")
+    files = members(make_bundle(state, question_id, bare, tmp_path / "b.zip", RedactionOptions(), "U0ALICE").path)
+    report, case = files["report.md"].decode(), files["case.txt"].decode()
+    subscription = "5d2f7a91-3c48-4e0b-b6a2-9f1e8c7d4a30"
+    gateway_id = (f"/subscriptions/{subscription}/resourceGroups/RG-NETWORK-WEU/providers/Microsoft.Network/"
+                  "virtualNetworkGateways/VPNGW01")
+    for expected in (f"| Subscription | {subscription} |", "| Resource group | RG-NETWORK-WEU |",
+                     f"| Gateway resource id | {gateway_id} |"):
+        assert expected in report, expected
+    assert "unknown" not in report.split("## Tunnel", 1)[1].split("##", 1)[0]
+    assert f"Subscription: {subscription}" in case and f"Resource: {gateway_id}" in case
+
+
+def test_configured_identifiers_win_over_the_rows(demo, state, tmp_path):
+    other = "0a0b0c0d-1111-4222-8333-444455556666"
+    configured = Tunnel(name="paris", azure_gateway="VPNGW01", azure_remote_ip="203.0.113.10",
+                        azure_subscription=other, azure_resource_group="rg-vpn")
+    workspace = Workspace(TunnelRegistry([configured]), demo.sources)
+    question_id = stored(state, workspace, "why did paris drop yesterday at 14:02")
+    files = members(make_bundle(state, question_id, workspace, tmp_path / "b.zip", RedactionOptions(), "U0ALICE").path)
+    report = files["report.md"].decode()
+    assert f"| Subscription | {other} |" in report and "| Resource group | rg-vpn |" in report
+    assert f"/subscriptions/{other}/resourceGroups/rg-vpn/providers/Microsoft.Network/virtualNetworkGateways/VPNGW01" \
+        in report
+    assert "5d2f7a91" not in report.split("## Tunnel", 1)[1].split("##", 1)[0]
 
 
 def test_the_same_investigation_gives_byte_identical_files_apart_from_the_generation_time(demo, state, tmp_path):

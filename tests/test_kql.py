@@ -8,8 +8,16 @@ import duckdb_kql
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.azure.kql import TUNNEL_CATEGORIES, TunnelQuery, build_tunnel_query, kql_datetime, kql_string
-from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.activity import split_summary
+from diagnostics.azure.kql import (
+    STANDARD_COLUMNS,
+    TUNNEL_CATEGORIES,
+    TunnelQuery,
+    build_tunnel_query,
+    kql_datetime,
+    kql_string,
+)
+from diagnostics.azure.local_workspace import TABLE, LocalWorkspace, resolve_column_ifexists, to_sql
 
 CON = duckdb_kql.connect()
 T0 = datetime(2026, 11, 21, 14, 2, tzinfo=UTC)
@@ -40,6 +48,17 @@ def test_no_gateway_name_can_break_out_of_the_query(gateway):
     assert (len(rows) == 1) == (gateway.lower() == "vpngw01")
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.text(min_size=1))
+def test_no_gateway_name_can_break_out_of_the_gateway_summary_row(gateway):
+    query = TunnelQuery(gateway, "203.0.113.10", T0 - timedelta(hours=1), T0 + timedelta(hours=1),
+                        T0 - timedelta(minutes=5), T0 + timedelta(minutes=5), window_start=T0)
+    summary, rows = split_summary(ONE_ROW.run_kql(query.text(), query.start, query.end))
+    # One summary row whatever the text; it counts the gateway's rows only when the text IS its name.
+    assert summary is not None
+    assert (summary.latest is not None) == (len(list(rows)) == 1) == (gateway.lower() == "vpngw01")
+
+
 def test_injection_attempt_in_remote_ip_is_just_a_string():
     workspace = LocalWorkspace()
     workspace.load_rows([
@@ -68,3 +87,14 @@ def test_datetime_literal_is_utc_whatever_the_input_zone():
 
     paris = datetime(2026, 11, 21, 15, 2, tzinfo=ZoneInfo("Europe/Paris"))
     assert kql_datetime(paris) == "datetime(2026-11-21T14:02:00Z)"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 1, 1)), min_size=4, max_size=4))
+def test_a_reused_translation_runs_exactly_like_a_fresh_one_whatever_the_times(times):
+    start, end, ike_start, ike_end = (t.replace(tzinfo=UTC) for t in times)
+    columns = [*STANDARD_COLUMNS, "remoteIP_s"]
+    query = resolve_column_ifexists(
+        TunnelQuery("VPNGW01", "203.0.113.10", start, end, ike_start, ike_end, window_start=ike_start).text(), columns)
+    fresh = str(duckdb_kql.to_sql(query, schema={TABLE: columns}))
+    assert to_sql(query, columns) == fresh

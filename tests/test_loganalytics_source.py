@@ -5,6 +5,7 @@ autouse guard in conftest.py refuses any other connection, so a code path that t
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,10 @@ from support.azure_client import Wait
 from support.credentials import StaticTokenCredential
 from support.loganalytics_server import LogAnalyticsServer, parse_timespan
 
+from diagnostics import deadline
 from diagnostics.azure.credentials import credential_from_setting
 from diagnostics.azure.kql import TunnelQuery, build_tunnel_query
-from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
+from diagnostics.azure.loganalytics import RETRY_AFTER_CAP_S, AzureLogAnalyticsSource
 from diagnostics.azure.parser.rows import make_normaliser
 from diagnostics.model import EventKind, Provenance, SourceError
 
@@ -259,6 +261,69 @@ def test_partial_result_returns_rows_and_the_service_reason(make_source, server)
     assert result.partial_error is not None and reason in result.partial_error
 
 
+def test_a_retry_after_of_an_hour_is_waited_only_up_to_the_cap(make_source, server, azure_sleeps):
+    server.throttle(1, retry_after=3600)
+    assert len(as_dicts(run(make_source()))) == len(EXPECTED)
+    assert azure_sleeps.waits == [Wait(seconds=RETRY_AFTER_CAP_S, after_requests=1)]
+
+
+def test_a_retry_after_past_the_question_deadline_fails_at_once_naming_the_workspace(make_source, server,
+                                                                                      azure_sleeps):
+    server.throttle(1, retry_after=3600)
+    with deadline.within(20):
+        message = failure(make_source())
+    assert message.startswith(f"Log Analytics workspace {WORKSPACE} did not answer within the question's 20 s "
+                              "deadline (HTTP 429, and Log Analytics asked to wait 3600 s)")
+    assert azure_sleeps.waits == [] and len(server.requests) == 1
+
+
+def test_a_retry_after_within_the_deadline_is_waited_and_the_query_answered(make_source, server, azure_sleeps):
+    server.throttle(1, retry_after=5)
+    with deadline.within(90):
+        assert len(as_dicts(run(make_source()))) == len(EXPECTED)
+    assert azure_sleeps.waits == [Wait(seconds=5, after_requests=1)]
+
+
+def test_server_errors_are_retried_only_while_the_deadline_leaves_time_for_the_backoff(make_source, server,
+                                                                                        azure_sleeps):
+    server.fail(10, status=503)
+    with deadline.within(5):
+        message = failure(make_source(retry_total=8))
+    assert "did not answer within the question's 5 s deadline (HTTP 503, and no time left to retry)" in message
+    assert all(w.seconds < 5 for w in azure_sleeps.waits)
+    assert len(server.requests) < 9  # not every retry of retry_total
+
+
+def test_a_query_whose_deadline_has_passed_is_not_sent(make_source, server):
+    with deadline.within(0):
+        message = failure(make_source())
+    assert message == (f"Log Analytics workspace {WORKSPACE} did not answer within the question's 0 s deadline; "
+                       "try again in a minute, or ask about a shorter window.")
+    assert server.requests == []
+
+
+# -- answers that are not query results -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "content_type", "what"), [
+    ("<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action=/login>Proxy login<br></form>"
+     "</body></html>", "text/html; charset=utf-8", "an HTML page, not a query result (a proxy?)"),
+    ("{}", "application/json", "JSON without a result table, not a query result"),
+    ('{"tables": []}', "application/json", "JSON without a result table, not a query result"),
+    ('{"tables": [{"name": "PrimaryResult"}]}', "application/json",
+     "a result table the client could not read, not a query result"),
+    ("\x00\x17\x03 upstream reset", "application/json", "a body that is not JSON, not a query result"),
+    ("", "application/json; charset=utf-8", "an empty body, not a query result"),
+], ids=["html", "empty-object", "no-tables", "table-without-rows", "garbage", "empty"])
+def test_a_200_that_is_not_a_query_result_fails_in_one_line_saying_what_came_back(make_source, server, body,
+                                                                                 content_type, what):
+    server.answer_with(body, content_type)
+    message = failure(make_source())
+    assert message == (f"Log Analytics workspace {WORKSPACE} answered 200 with {what}; check [azure] endpoint "
+                       f"({server.endpoint}).")
+    assert len(server.requests) == 1  # a 200 is not retried
+
+
 # -- failures that need a person ---------------------------------------------------------------------------------
 
 
@@ -419,3 +484,43 @@ def test_workload_identity_without_its_variables_says_so(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match="workload_identity"):
         credential_from_setting("workload_identity")
+
+
+#: Where azure-identity finds an identity on a host (EnvironmentCredential, workload and managed identity).
+IDENTITY_VARIABLES = (
+    "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME",
+    "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS",
+    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
+    "MSI_SECRET", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+)
+
+
+@pytest.fixture
+def host_without_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No Azure identity at all: none of the variables, an empty home (no token cache, no editor or azd sign-in), an
+    `az` that is not logged in first on PATH (never the real one); IMDS is refused by the loopback guard."""
+    for name in IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    home, bin_dir = tmp_path / "home", tmp_path / "bin"
+    home.mkdir()
+    bin_dir.mkdir()
+    az = bin_dir / "az"
+    az.write_text("#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n")
+    az.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+
+
+def test_a_failing_default_chain_is_one_sentence_and_its_chatter_moves_to_debug(host_without_identity, make_source,
+                                                                                server, caplog, capsys):
+    caplog.set_level(logging.DEBUG, logger="azure.identity")
+    message = failure(make_source(credential=credential_from_setting("default"), retry_total=0))
+    assert message == (f"Log Analytics workspace {WORKSPACE}: no usable Azure credential; run `az login`, or set "
+                       "[azure] credential to the identity this host should use.")
+    assert server.requests == []
+    chain = [r for r in caplog.records if r.name.startswith("azure.identity")]
+    assert [(r.name, r.getMessage()[:80]) for r in chain if r.levelno >= logging.WARNING] == []
+    # Moved, not lost: the chain's account of every credential it tried is there at DEBUG.
+    assert any(r.levelno == logging.DEBUG and "failed to retrieve a token from the included credentials"
+               in r.getMessage() for r in chain)
+    assert "DefaultAzureCredential" not in capsys.readouterr().err

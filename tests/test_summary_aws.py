@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.moto_server import REGION, MotoServer
 
-from diagnostics.aws.cloudwatch import CloudWatchLogsSource, InsightsAnswer, poll_insights
+from diagnostics import deadline
+from diagnostics.aws.cloudwatch import CloudWatchLogsSource, DeadlineReached, InsightsAnswer, poll_insights
 from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.sources import MemoryLogSource
 from diagnostics.summary.aws import AwsDaySummary, summarize_aws
@@ -476,6 +477,14 @@ def test_insights_still_running_at_the_timeout_is_stopped_and_answered_timeout()
                               timeout_s=10, sleep=client.sleep, clock=lambda: client.now)
     assert answer.status == "Timeout" and answer.waited_s == pytest.approx(10)
     assert client.stopped == ["q-1"] and sum(client.slept) == pytest.approx(10)
+
+
+def test_insights_polling_ends_with_the_question_deadline_and_stops_the_query():
+    client = FakeInsightsClient(["Running"])
+    with deadline.within(20), pytest.raises(DeadlineReached):
+        poll_insights(client, GROUP, ["stats count(*) by @logStream"], NOW - timedelta(days=7), NOW, timeout_s=60,
+                      sleep=client.sleep, clock=lambda: client.now)
+    assert client.stopped == ["q-1"] and sum(client.slept) <= 20
 
 
 # ------------------------------------------------------------------------------------------------------ reads

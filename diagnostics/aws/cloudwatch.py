@@ -11,16 +11,24 @@ filter_log_events by stream names in chunks of 100), and asks Logs Insights for 
 (`run_insights`: StartQuery, then GetQueryResults polled until final or a timeout; moto completes at once and ignores
 `stats`, docs/sources.md#aws-test-emulator).
 
-Standard AWS configuration applies (boto3's chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_LOGS,
-SSO, instance roles). Throttling is retried by botocore's adaptive retry mode (client-side rate limiting plus
-backoff). Every failure becomes one `SourceError` sentence naming the log group and what to check; sentences are
-built from error codes, never from request data, so credentials cannot leak into them.
+Standard AWS configuration applies (boto3's chain: AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL /
+AWS_ENDPOINT_URL_LOGS, SSO, instance roles). Throttling is retried by botocore's adaptive retry mode (client-side
+rate limiting plus backoff). Every failure becomes one `SourceError` sentence naming the log group and what to
+check; sentences are built from error codes, never from request data, so credentials cannot leak into them.
+
+Every client has connect and read timeouts (`CONNECT_TIMEOUT_S`, `READ_TIMEOUT_S`). Under a question's deadline
+(`diagnostics.deadline`) each read gets a client of its own whose timeouts end with the deadline, no attempt begins
+and no failed attempt is retried once it has passed (`stop_at_deadline`), and Logs Insights polling ends with it: the
+source then fails in one sentence while the other sources still answer. (A backoff botocore began before the
+deadline is slept to its end, at most botocore's 20 s cap, before the next attempt is refused.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +49,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from diagnostics import deadline
 from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.sources import (
     AwsRead,
@@ -55,6 +64,9 @@ from diagnostics.model import SourceError
 #: logStreamNames takes at most 100 names per call (CloudWatch Logs API reference).
 MAX_STREAMS_PER_CALL = 100
 DEFAULT_MAX_ATTEMPTS = 6
+CONNECT_TIMEOUT_S = 10
+#: Per HTTP read: a filter_log_events page of 10,000 events comes back in a few seconds.
+READ_TIMEOUT_S = 30
 THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
               "LimitExceededException", "ProvisionedThroughputExceededException"}
 DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnauthorizedException"}
@@ -70,6 +82,12 @@ STREAMS_PER_PAGE = 50
 INSIGHTS_FINAL = frozenset({"Complete", "Failed", "Cancelled", "Timeout", "Unknown"})
 #: Logs Insights returns at most 10,000 result rows; a result that long may be cut.
 INSIGHTS_MAX_ROWS = 10_000
+
+
+class DeadlineReached(BotoCoreError):
+    """The question's deadline passed before the call could be (re)tried."""
+
+    fmt = "the question's deadline has passed"
 
 
 @dataclass
@@ -99,9 +117,11 @@ def poll_insights(client: Any, group: str, queries: Sequence[str], start: dateti
                   clock: Callable[[], float] = time.monotonic) -> list[InsightsAnswer]:
     """Start every query over `group` for [start, end] (epoch seconds, the end second included, as StartQuery
     counts it), then poll GetQueryResults (1 s, growing to 5 s) until each is final or `timeout_s` has passed;
-    a query still running then is stopped (best effort: moto has no StopQuery) and answered as "Timeout".
+    a query still running then is stopped (best effort: moto has no StopQuery) and answered as "Timeout". Under a
+    question's deadline the wait ends with it, and then raises DeadlineReached.
     Uses `logGroupNames` (moto fails on `logGroupIdentifiers`). ClientError/BotoCoreError pass."""
     began = clock()
+    limit = deadline.bounded(timeout_s)
     answers = []
     for query in queries:
         started = client.start_query(logGroupNames=[group], startTime=int(start.timestamp()),
@@ -120,19 +140,52 @@ def poll_insights(client: Any, group: str, queries: Sequence[str], start: dateti
         pending = [a for a in answers if a.status not in INSIGHTS_FINAL]
         if not pending:
             return answers
-        if clock() - began >= timeout_s:
+        if clock() - began >= limit:
             for answer in pending:
                 with contextlib.suppress(ClientError, BotoCoreError):
                     client.stop_query(queryId=answer.query_id)
                 answer.status, answer.waited_s = "Timeout", clock() - began
+            if limit < timeout_s:
+                raise DeadlineReached()
             return answers
-        sleep(min(delay, max(0.0, timeout_s - (clock() - began))))
+        sleep(min(delay, max(0.0, limit - (clock() - began))))
         delay = min(delay * 1.5, 5.0)
 
 
-def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
-    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, connect_timeout=10, read_timeout=60,
-                  user_agent_extra="vpnbot")
+def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, left: float | None = None) -> Config:
+    """Adaptive retries, and connect and read timeouts, cut to `left` (what is left of a question's deadline) for a
+    client made for one read."""
+    connect, read = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S) if left is None else (min(CONNECT_TIMEOUT_S, left),
+                                                                                min(READ_TIMEOUT_S, left))
+    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, connect_timeout=connect,
+                  read_timeout=read, user_agent_extra="vpnbot")
+
+
+def stop_at_deadline(client: Any, left: float | None = None) -> Any:
+    """No attempt of `client` begins, and no failed attempt is retried, once the question's deadline has passed.
+    `left`: what was left of it when the client was made with `client_config(left=...)`: a timeout cut to it means
+    the deadline has come."""
+    client.meta.events.register("before-send", _refuse_when_late)
+    client.meta.events.register_first("needs-retry", functools.partial(_no_retry_when_late, left=left))
+    return client
+
+
+def _refuse_when_late(**_: Any) -> None:
+    if deadline.expired():
+        raise DeadlineReached()
+
+
+def _no_retry_when_late(left: float | None = None, response: Any = None, caught_exception: Any = None,
+                        **_: Any) -> None:
+    """Before botocore decides on a retry (and sleeps for it): none for a failure at or past the deadline."""
+    status = response[0].status_code if response is not None else 0
+    if caught_exception is None and status < 500 and status != 429:
+        return
+    cut = left is not None and (
+        (isinstance(caught_exception, ReadTimeoutError) and left < READ_TIMEOUT_S)
+        or (isinstance(caught_exception, ConnectTimeoutError) and left < CONNECT_TIMEOUT_S))
+    if cut or deadline.expired():
+        raise DeadlineReached()
 
 
 def make_session(region: str = "", profile: str = "") -> boto3.session.Session:
@@ -159,9 +212,13 @@ class CloudWatchLogsSource:
     ) -> None:
         session = session or make_session(region, profile)
         try:
-            self._client = session.client("logs", config=client_config(max_attempts), endpoint_url=endpoint_url)
+            self._client = stop_at_deadline(session.client("logs", config=client_config(max_attempts),
+                                                           endpoint_url=endpoint_url))
         except NoRegionError:
-            raise SourceError("CloudWatch Logs: no AWS region is set; set [aws] region (or AWS_REGION).") from None
+            raise SourceError("CloudWatch Logs: no AWS region is set; set [aws] region (or the AWS_DEFAULT_REGION "
+                              "environment variable, or a profile's region).") from None
+        self._session, self._endpoint_url = session, endpoint_url
+        self._lock = threading.Lock()  # a boto3 session is not thread-safe; clients are
         self.region = self._client.meta.region_name
         self.endpoint = self._client.meta.endpoint_url
         self.log_group = log_group
@@ -172,8 +229,26 @@ class CloudWatchLogsSource:
         self.origin = log_group or self.region
         self.calls: Counter[str] = Counter()  # API calls made (one per operation call, retries excluded)
         self.attempts = 0  # HTTP attempts, retries included
-        self._client.meta.events.register("before-call", self._count_call)
-        self._client.meta.events.register("before-send", self._count_attempt)
+        self._watch(self._client)
+
+    def _watch(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._count_call)
+        client.meta.events.register("before-send", self._count_attempt)
+
+    def _reader(self) -> Any:
+        """The client for one read: the shared one, or under a question's deadline a client of its own whose
+        timeouts end with the deadline (botocore's timeouts are per client)."""
+        left = deadline.remaining()
+        if left is None:
+            return self._client
+        if left <= 0:
+            raise SourceError(deadline.missed(f"CloudWatch Logs ({self.region})"))
+        with self._lock:
+            client = self._session.client("logs", region_name=self.region, endpoint_url=self._endpoint_url,
+                                          config=client_config(self.max_attempts, left))
+        stop_at_deadline(client, left)
+        self._watch(client)
+        return client
 
     def _count_call(self, model: Any = None, **_: Any) -> None:
         self.calls[model.name if model is not None else "?"] += 1
@@ -195,11 +270,12 @@ class CloudWatchLogsSource:
                 "logging on the connection (TunnelOptions LogOptions) so that discovery finds its group."
             )
         before = sum(self.calls.values())
-        streams = self.tunnel_streams(group, request)
+        client = self._reader()
+        streams = self.tunnel_streams(group, request, client)
         notes = []
         records: list[LogRecord] = []
         if streams:
-            records = self.events(group, streams, request.start_ms, request.end_ms)
+            records = self.events(group, streams, request.start_ms, request.end_ms, client=client)
         else:
             notes.append(f"{self.label}: no log stream of {request.connection} in {group}: check that tunnel "
                          "logging is enabled on both tunnels and publishes to this group.")
@@ -217,19 +293,21 @@ class CloudWatchLogsSource:
             raise SourceError(f"{self.label}: no log group to read; set [aws] log_group, or enable tunnel logging on "
                               "the connections (TunnelOptions LogOptions) so that discovery finds their group.")
         before = sum(self.calls.values())
-        streams = sorted(request.streams) if request.streams is not None else self.group_streams(group, request)
-        records = self.events(group, streams, request.start_ms, request.end_ms, sink) if streams else []
+        client = self._reader()
+        streams = sorted(request.streams) if request.streams is not None else self.group_streams(group, request,
+                                                                                                  client)
+        records = self.events(group, streams, request.start_ms, request.end_ms, sink, client) if streams else []
         notes = [] if streams else [f"{self.label}: no log stream of the {len(request.connections)} VPN connections "
                                     f"in {group}: check that tunnel logging publishes to this group."]
         return AwsRead(records, filter_group_command(group, request, streams, self.region), group, group, streams,
                        notes, api_calls=sum(self.calls.values()) - before)
 
-    def group_streams(self, group: str, request: GroupLogRequest) -> list[str]:
+    def group_streams(self, group: str, request: GroupLogRequest, client: Any = None) -> list[str]:
         """The requested connections' streams, from one paginated describe_log_streams of the group."""
         prefix = common_prefix([vpn for vpn, _ in request.connections]) or "vpn-"
         names = []
         try:
-            pages = self._client.get_paginator("describe_log_streams").paginate(
+            pages = (client or self._client).get_paginator("describe_log_streams").paginate(
                 logGroupName=group, logStreamNamePrefix=prefix, PaginationConfig={"PageSize": STREAMS_PER_PAGE})
             for page in pages:
                 names += [s["logStreamName"] for s in page.get("logStreams", []) if request.wants(s["logStreamName"])]
@@ -241,16 +319,16 @@ class CloudWatchLogsSource:
                      timeout_s: float = 60.0) -> list[InsightsAnswer]:
         """Logs Insights queries over one group (see `poll_insights`); a refused or failed call is a SourceError."""
         try:
-            return poll_insights(self._client, group, queries, start, end, timeout_s=timeout_s)
+            return poll_insights(self._reader(), group, queries, start, end, timeout_s=timeout_s)
         except (ClientError, BotoCoreError) as exc:
             operation = getattr(exc, "operation_name", "") or "StartQuery"
             raise SourceError(self.explain(exc, group, operation)) from None
 
-    def tunnel_streams(self, group: str, request: TunnelLogRequest) -> list[str]:
+    def tunnel_streams(self, group: str, request: TunnelLogRequest, client: Any = None) -> list[str]:
         """The connection's streams (`vpn-<id>-<outside ip>…`), whatever their suffix."""
         names = []
         try:
-            pages = self._client.get_paginator("describe_log_streams").paginate(
+            pages = (client or self._client).get_paginator("describe_log_streams").paginate(
                 logGroupName=group, logStreamNamePrefix=request.connection)
             for page in pages:
                 names += [s["logStreamName"] for s in page.get("logStreams", [])
@@ -260,12 +338,12 @@ class CloudWatchLogsSource:
         return sorted(names)
 
     def events(self, group: str, streams: list[str], start_ms: int, end_ms: int,
-               sink: Callable[[list[LogRecord]], None] | None = None) -> list[LogRecord]:
+               sink: Callable[[list[LogRecord]], None] | None = None, client: Any = None) -> list[LogRecord]:
         """The streams' events in [start_ms, end_ms], oldest first; with `sink`, page by page to it (returns [])."""
         records: list[LogRecord] = []
         try:
             for i in range(0, len(streams), MAX_STREAMS_PER_CALL):
-                pages = self._client.get_paginator("filter_log_events").paginate(
+                pages = (client or self._client).get_paginator("filter_log_events").paginate(
                     logGroupName=group, logStreamNames=streams[i:i + MAX_STREAMS_PER_CALL],
                     startTime=start_ms, endTime=end_ms, PaginationConfig=self.pagination)
                 for page in pages:
@@ -283,6 +361,8 @@ class CloudWatchLogsSource:
     def explain(self, exc: BaseException, group: str, operation: str) -> str:
         """One sentence: what failed with this log group and what to check."""
         where = f"CloudWatch Logs group {group} ({self.region})"
+        if isinstance(exc, DeadlineReached) or deadline.expired():
+            return deadline.missed(where, f"no answer from {self.endpoint} to {operation}")
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))

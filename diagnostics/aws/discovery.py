@@ -6,6 +6,10 @@ log group from `TunnelOptions[].LogOptions.CloudWatchLogOptions.LogGroupArn` whe
 (docs/sources.md#aws-tunnel-options). moto returns none of these (docs/sources.md#aws-test-emulator), so with moto
 discovery yields ids and names only and the outside IPs are learned from the stream names.
 
+An endpoint that answers with something else than EC2's XML (a proxy's HTML page) makes discovery fail in one
+sentence that says what came back, as any other failure does; under a question's deadline the client's timeouts and
+retries end with it (`diagnostics.aws.cloudwatch.stop_at_deadline`).
+
 Configured tunnels win: a discovered connection that a `[[tunnels]]` entry already names only fills in what the
 entry left out (outside IPs: optional, discovered when omitted, docs/configuration.md).
 """
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from botocore.parsers import ResponseParserError
 
-from diagnostics.aws.cloudwatch import DENIED, client_config, make_session
+from diagnostics import deadline, replies
+from diagnostics.aws.cloudwatch import DENIED, DeadlineReached, client_config, make_session, stop_at_deadline
 from diagnostics.model import SourceError
 from diagnostics.tunnels import Tunnel
 
@@ -65,8 +71,14 @@ def parse_connection(item: dict[str, Any]) -> DiscoveredConnection:
 
 def discover_connections(ec2: Any) -> list[DiscoveredConnection]:
     """Every VPN connection of the client's region that is not deleted. Raises SourceError in one sentence."""
+    call = "EC2 describe_vpn_connections"
     try:
         response = ec2.describe_vpn_connections()
+    except ResponseParserError as exc:
+        # botocore words it "Unable to parse response (…), invalid XML received…:\n<the body>"
+        raise SourceError(_not_ec2(ec2, replies.describe(str(exc).partition("\n")[2], expected="XML"))) from None
+    except DeadlineReached:
+        raise SourceError(deadline.missed(call)) from None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in DENIED:
@@ -77,16 +89,26 @@ def discover_connections(ec2: Any) -> list[DiscoveredConnection]:
     except BotoCoreError as exc:
         raise SourceError(f"EC2 describe_vpn_connections failed ({type(exc).__name__}); tunnels are not "
                           "discovered.") from None
+    content_type = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("content-type", "")
+    if "VpnConnections" not in response and "xml" not in content_type:  # well-formed HTML parses, to nothing
+        raise SourceError(_not_ec2(ec2, replies.describe(None, content_type, expected="XML")))
     found = [parse_connection(item) for item in response.get("VpnConnections", [])]
     return [c for c in found if c.state not in ("deleted", "deleting")]
 
 
+def _not_ec2(ec2: Any, what: str) -> str:
+    return (f"EC2 describe_vpn_connections at {ec2.meta.endpoint_url} answered with {what}, not an EC2 reply"
+            f"{replies.proxy_hint(what)}; check AWS_ENDPOINT_URL and the proxy settings; tunnels are not discovered.")
+
+
 def discover(region: str = "", profile: str = "", endpoint_url: str | None = None) -> list[DiscoveredConnection]:
     try:
-        client = make_session(region, profile).client("ec2", config=client_config(3), endpoint_url=endpoint_url)
+        left = deadline.remaining()
+        client = stop_at_deadline(make_session(region, profile).client(
+            "ec2", config=client_config(3, left), endpoint_url=endpoint_url), left)
     except NoRegionError:
-        raise SourceError("EC2 describe_vpn_connections: no AWS region is set; set [aws] region (or "
-                          "AWS_REGION).") from None
+        raise SourceError("EC2 describe_vpn_connections: no AWS region is set; set [aws] region (or the "
+                          "AWS_DEFAULT_REGION environment variable, or a profile's region).") from None
     return discover_connections(client)
 
 

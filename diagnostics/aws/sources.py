@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from diagnostics.aws.parser.rows import LogRecord
 from diagnostics.aws.streams import is_tunnel_stream, parse_stream_name
-from diagnostics.model import iso_z
+from diagnostics.model import SourceError, iso_z
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,28 @@ class MemoryLogSource:
     def group_command(self, request: GroupLogRequest, streams: Sequence[str] = ()) -> str:
         return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"
                 + filter_group_command(request.log_group or self.log_group, request, streams))
+
+
+class UnavailableSource:
+    """An AWS source that could not be set up (no region, no credentials, a bad endpoint): every read fails with
+    the reason, so only the questions and summaries that need AWS say so, and the others are answered."""
+
+    backend = "cloudwatch-logs"
+
+    def __init__(self, label: str, reason: str, log_group: str = "") -> None:
+        self.label = label
+        self.origin = log_group or label
+        self.log_group = log_group
+        self.reason = reason
+
+    def read_tunnel_logs(self, request: TunnelLogRequest) -> AwsRead:
+        raise SourceError(self.reason)
+
+    def read_group(self, request: GroupLogRequest, sink: Callable[[list[LogRecord]], None] | None = None) -> AwsRead:
+        raise SourceError(self.reason)
+
+    def command(self, request: TunnelLogRequest) -> str:
+        return f"# not read: {self.reason}\n" + filter_log_events_command(request.log_group or self.log_group, request)
 
 
 def utc_ms(moment: datetime) -> int:

@@ -5,16 +5,30 @@ context around the window, IKE rows just around it), then only what the timeline
 around an empty window (a light TunnelDiagnosticLog query), the negotiations of an outage (a second, narrow IKE
 query: a day of retries is a million rows) and, when no IKE row was seen, which categories the gateway logs at
 all. The skeleton (`diagnostics.investigate`) turns the reading into findings.
+
+The first query also returns one summary row about the whole gateway (`diagnostics.azure.activity`): its newest row
+and how regularly it logs, for "not ingested yet", and its resource id.
+
+A source that answers with a table lacking a column its query projects (a proxy, a wrong endpoint) fails in one
+sentence, like any other source failure; the other sources still answer.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from diagnostics.azure.kql import TunnelQuery, build_coverage_query, build_ike_query, build_tunnel_state_query
+from diagnostics.azure.activity import GatewayActivity, SummaryRow, combined, split_summary
+from diagnostics.azure.kql import (
+    ACTIVITY_BIN,
+    TunnelQuery,
+    build_coverage_query,
+    build_ike_query,
+    build_tunnel_state_query,
+)
 from diagnostics.azure.negotiation import LEAD, IkeSummary, NegotiationTracker
 from diagnostics.azure.parser.rows import make_normaliser, make_peek, parse_time
 from diagnostics.azure.sources import KqlBackend, KqlResult
@@ -38,6 +52,7 @@ LOOKAROUND = timedelta(days=LOOKAROUND_DAYS)
 class AzureReading(Reading):
     coverage: dict[str, int] = field(default_factory=dict)  # rows per category the gateway logged, when looked up
     ike: IkeSummary | None = None  # the negotiations of the outage the rules ask about
+    activity: GatewayActivity | None = None  # the whole gateway's newest row and cadence (its summary row)
 
 
 class AzureSide:
@@ -62,17 +77,21 @@ class AzureSide:
             end=min(end + CONTEXT_AFTER, now),
             ike_start=start - IKE_MARGIN,
             ike_end=min(end + IKE_MARGIN, now),
+            window_start=start,
         )
         builder = TimelineBuilder(tunnel)
-        fetched = fetch_all(self.backends, query, builder, progress)
+        summaries: list[SummaryRow] = []
+        fetched = fetch_all(self.backends, query, builder, progress, summaries)
         if fetched.failures and len(fetched.failures) == len(self.backends):
             raise SourcesFailed("; ".join(fetched.failures), fetched.queries)
         timeline = builder.build()
         lo, hi, at = start.timestamp(), end.timestamp(), anchor.timestamp() if anchor else None
+        bins = math.ceil((start - query.start) / ACTIVITY_BIN)
         reading = AzureReading(
             timeline=timeline, fetch=fetched, window_drops=timeline.drops_between(lo, hi),
             rows_in_window=len(timeline.between(lo, hi)),
             latest_row=timeline.events[-1].ts if timeline.events else None,
+            activity=combined(summaries, bins, query.end.timestamp()),
         )
         if not reading.window_drops and look_around:
             reading.lookaround = lookaround_drops(self.backends, tunnel, start, end, now, fetched)
@@ -88,16 +107,21 @@ class AzureSide:
 
 
 def fetch_all(backends: Sequence[KqlBackend], query: TunnelQuery, builder: TimelineBuilder,
-              progress: Progress | None = None) -> Fetch:
-    """Run the query on every backend into `builder`; a failing backend is reported and the others still answer."""
+              progress: Progress | None = None, summaries: list[SummaryRow] | None = None) -> Fetch:
+    """Run the query on every backend into `builder`; a failing backend is reported and the others still answer.
+    The gateway's summary rows, when the query asks for them, go to `summaries` (not counted as the query's rows)."""
     total = Fetch()
     text = query.text()
     for backend in backends:
         rows = 0
         try:
             result = backend.run_kql(text, query.start, query.end)
-            rows = feed(builder, result, Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), total,
-                        backend.label)
+            summary, log_rows = split_summary(result)
+            if summary is not None and summaries is not None:
+                summaries.append(summary)
+            rows = feed(builder, replace(result, rows=log_rows),
+                        Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), total, backend.label,
+                        ("TimeGenerated", "Message"))
             if result.partial_error:
                 total.notes.append(f"{backend.label} returned partial results: {result.partial_error}")
         except SourceError as exc:
@@ -109,8 +133,11 @@ def fetch_all(backends: Sequence[KqlBackend], query: TunnelQuery, builder: Timel
     return total
 
 
-def feed(builder: TimelineBuilder, result: KqlResult, provenance: Provenance, fetch: Fetch, label: str) -> int:
-    """Stream one result into the timeline. Rows without a readable time are counted and said, not fatal."""
+def feed(builder: TimelineBuilder, result: KqlResult, provenance: Provenance, fetch: Fetch, label: str,
+         columns: Sequence[str] = ("TimeGenerated",)) -> int:
+    """Stream one result into the timeline. Rows without a readable time are counted and said, not fatal; a result
+    without one of the `columns` its query projects is a SourceError."""
+    require(result, columns, label)
     unreadable_before = builder.unreadable
     # Collection passes over the large, short-lived batches of fetched rows cost ~20 % of the fetch for
     # nothing: nothing here creates reference cycles.
@@ -127,17 +154,36 @@ def feed(builder: TimelineBuilder, result: KqlResult, provenance: Provenance, fe
     return count
 
 
+def require(result: KqlResult, columns: Sequence[str], label: str) -> None:
+    """A table without a column the bot's query projects is not the answer to that query (a proxy, a wrong
+    endpoint): SourceError, in one sentence that says what came back."""
+    missing = [c for c in columns if c not in result.columns]
+    if missing:
+        got = ", ".join(result.columns[:6]) + (", …" if len(result.columns) > 6 else "")
+        raise SourceError(f"{label} answered a table without {' or '.join(missing)} (its columns: {got or 'none'}), "
+                          "not the result of the bot's query; check [azure] endpoint.")
+
+
+def answers(backends: Sequence[KqlBackend], text: str, start: datetime, end: datetime,
+            columns: Sequence[str]) -> Iterator[tuple[KqlBackend, KqlResult]]:
+    """Each backend's result of a follow-up query that has the columns it projects. A backend that fails is skipped:
+    the main query already reported it if it is down."""
+    for backend in backends:
+        try:
+            result = backend.run_kql(text, start, end)
+            require(result, columns, backend.label)
+        except SourceError:
+            continue
+        yield backend, result
+
+
 def lookaround_drops(backends: Sequence[KqlBackend], tunnel: Tunnel, start: datetime, end: datetime,
                      now: datetime, fetched: Fetch) -> list[Drop]:
     """Drops in the days around an empty window, to name the nearest ones (TunnelDiagnosticLog only: light)."""
     lo, hi = start - LOOKAROUND, min(end + LOOKAROUND, now)
     text = build_tunnel_state_query(tunnel.azure_gateway, lo, hi)
     builder = TimelineBuilder(tunnel)
-    for backend in backends:
-        try:
-            result = backend.run_kql(text, lo, hi)
-        except SourceError:
-            continue  # already reported by the main query if the backend is down
+    for backend, result in answers(backends, text, lo, hi, ("TimeGenerated",)):
         rows = feed(builder, result, Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), fetched,
                     backend.label)
         fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, rows))
@@ -151,11 +197,7 @@ def negotiations(backends: Sequence[KqlBackend], tunnel: Tunnel, start: float, e
     lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
     text = build_ike_query(tunnel.azure_gateway, tunnel.azure_remote_ip, lo, hi)
     tracker = NegotiationTracker()
-    for backend in backends:
-        try:
-            result = backend.run_kql(text, lo, hi)
-        except SourceError:
-            continue  # already reported by the main query if the backend is down
+    for backend, result in answers(backends, text, lo, hi, ("TimeGenerated", "Message")):
         i_time, i_msg = result.columns.index("TimeGenerated"), result.columns.index("Message")
         count = 0
         enabled = gc.isenabled()
@@ -184,11 +226,7 @@ def coverage(backends: Sequence[KqlBackend], tunnel: Tunnel, start: datetime, en
              fetched: Fetch) -> dict[str, int]:
     text = build_coverage_query(tunnel.azure_gateway, start, end)
     counts: dict[str, int] = {}
-    for backend in backends:
-        try:
-            result = backend.run_kql(text, start, end)
-        except SourceError:
-            continue
+    for backend, result in answers(backends, text, start, end, ("Category", "Rows")):
         i_cat, i_rows = result.columns.index("Category"), result.columns.index("Rows")
         for row in result.rows:
             counts[row[i_cat]] = counts.get(row[i_cat], 0) + int(row[i_rows])

@@ -5,6 +5,10 @@ IKEDiagnosticLog: docs/sources.md#azure-categories, docs/sources.md#azure-ike-lo
 docs/sources.md#azure-maintenance); we ask for all their rows in one round trip. The query stays within filtering
 and projection (no `serialize`/`prev()`): pairing disconnects with reconnects happens in Python (docs/rules.md).
 
+The same round trip carries one summary row about the whole gateway (`union` of a one-row `summarize`, first in the
+result: its TimeGenerated is null): its newest row, how regularly it logged before the window, and its ARM resource
+id. `diagnostics.azure.activity` reads it; see there why.
+
 Optional columns go through `column_ifexists()`: `remoteIP_s` and friends do not exist until a workspace has
 logged a first tunnel event (MicrosoftDocs/azure-docs #77298, docs/sources.md#azure-columns), and a plain reference
 would fail the whole query.
@@ -13,7 +17,7 @@ would fail the whole query.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 #: Categories the tunnel rules read (P2S has its own question; it is not needed to explain a tunnel drop).
 TUNNEL_CATEGORIES = ("TunnelDiagnosticLog", "GatewayDiagnosticLog", "RouteDiagnosticLog", "IKEDiagnosticLog")
@@ -27,6 +31,12 @@ PROJECTED_COLUMNS = ("TimeGenerated", "Category", "OperationName", "Message", "L
 #: Category-specific columns that may not exist yet in a workspace (docs/sources.md#azure-columns).
 OPTIONAL_COLUMNS = ("instance_s", "remoteIP_s", "status_s", "stateChangeReason_s", "operationStatus_s",
                     "AdditionalFields")
+
+#: The summary row's columns: the gateway's newest row (as text: a datetime column would cost the client a
+#: conversion on every other row, where it is null), how many `ACTIVITY_BIN`s before the window had a row, and its
+#: ARM resource id ("" when the name matches several resources).
+GATEWAY_LATEST, GATEWAY_ACTIVE_BINS, RESOURCE_ID = "GatewayLatest", "GatewayActiveBins", "ResourceId"
+ACTIVITY_BIN = timedelta(minutes=5)
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -62,6 +72,9 @@ class TunnelQuery:
     end: datetime
     ike_start: datetime
     ike_end: datetime
+    #: The window asked about begins here: with it, the query also returns the gateway's summary row (its cadence
+    #: is counted before this instant).
+    window_start: datetime | None = None
 
     def text(self) -> str:
         return build_tunnel_query(self)
@@ -87,8 +100,29 @@ def build_tunnel_query(q: TunnelQuery) -> str:
         )
     optional = ", ".join(f'{c} = column_ifexists("{c}", "")' for c in OPTIONAL_COLUMNS)
     lines.append(f"| project {', '.join(PROJECTED_COLUMNS)}, {optional}")
-    lines.append("| sort by TimeGenerated asc")
+    if q.window_start is None:
+        lines.append("| sort by TimeGenerated asc")
+        return "\n".join(lines)
+    lines += activity_union(q.gateway, q.start, q.end, q.window_start)
+    lines.append("| sort by TimeGenerated asc nulls first")  # the summary row (no TimeGenerated) first
     return "\n".join(lines)
+
+
+def activity_union(gateway: str, start: datetime, end: datetime, window_start: datetime) -> list[str]:
+    """The gateway's summary row, over every category: newest row, active 5-minute bins before the window, and
+    its resource id when exactly one resource has that name."""
+    bin_ = f"bin(TimeGenerated, {int(ACTIVITY_BIN.total_seconds() // 60)}m)"
+    return [
+        "| union (AzureDiagnostics",
+        f"    | where TimeGenerated between ({kql_datetime(start)} .. {kql_datetime(end)})",
+        f"    | where Resource =~ {kql_string(gateway)}",
+        f"    | summarize {GATEWAY_LATEST} = max(TimeGenerated), "
+        f"{GATEWAY_ACTIVE_BINS} = dcountif({bin_}, TimeGenerated < {kql_datetime(window_start)}), "
+        f"ResourceIds = dcount({RESOURCE_ID}), {RESOURCE_ID} = take_any({RESOURCE_ID})",
+        f'    | extend {RESOURCE_ID} = iff(ResourceIds == 1, {RESOURCE_ID}, ""), '
+        f"{GATEWAY_LATEST} = tostring({GATEWAY_LATEST})",
+        "    | project-away ResourceIds)",
+    ]
 
 
 def build_tunnel_state_query(gateway: str, start: datetime, end: datetime) -> str:

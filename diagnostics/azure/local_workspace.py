@@ -8,6 +8,7 @@ which duckdb-kql does not implement (docs/exports.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,6 +38,45 @@ def resolve_column_ifexists(query: str, columns: Iterable[str]) -> str:
     """`column_ifexists("remoteIP_s", "")` -> `remoteIP_s` when the table has that column, else `""`."""
     have = set(columns)
     return _COLUMN_IFEXISTS.sub(lambda m: m.group(1) if m.group(1) in have else m.group(2).strip(), query)
+
+
+#: A `datetime(...)` literal as `kql.kql_datetime` writes it: digits and separators only.
+_DATETIME_LITERAL = re.compile(r"datetime\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z)\)")
+TRANSLATIONS_KEPT = 256
+
+
+@functools.lru_cache(maxsize=TRANSLATIONS_KEPT)
+def _template_sql(template: str, columns: tuple[str, ...]) -> str | None:
+    """The SQL of `template` (datetime literals are placeholders), or None if it is not plain SQL text."""
+    sql = duckdb_kql.to_sql(template, schema={TABLE: list(columns)})
+    return None if getattr(sql, "parameters", None) else str(sql)
+
+
+def _placeholder(i: int) -> str:
+    return f"0001-01-01T00:00:00.{i:07d}Z"
+
+
+def to_sql(kql: str, columns: Sequence[str]) -> str:
+    """duckdb-kql's translation of `kql`, reused across queries that differ only in their datetime literals.
+
+    Parsing and lowering KQL costs ~50-100 ms a query, more than running it on a demo-sized table; the bot's
+    queries come in a handful of shapes per tunnel, each asked again for every time someone names. Datetime
+    literals pass into the SQL verbatim, so the translation of a template whose literals are unique placeholders is
+    the translation of every query of that shape, placeholders replaced. Anything else (strings, names) stays in the
+    cache key.
+    """
+    literals = _DATETIME_LITERAL.findall(kql)
+    if not literals:
+        return duckdb_kql.to_sql(kql, schema={TABLE: list(columns)})
+    counter = iter(range(len(literals)))
+    template = _DATETIME_LITERAL.sub(lambda _: f"datetime({_placeholder(next(counter))})", kql)
+    sql = _template_sql(template, tuple(columns))
+    placeholders = [_placeholder(i) for i in range(len(literals))]
+    if sql is None or any(p not in sql for p in placeholders):  # e.g. a literal the translator rewrote
+        return duckdb_kql.to_sql(kql, schema={TABLE: list(columns)})
+    for placeholder, literal in zip(placeholders, literals, strict=True):
+        sql = sql.replace(placeholder, literal)
+    return sql
 
 
 def _cell(value: Any) -> str:
@@ -149,7 +189,7 @@ class LocalWorkspace:
         )
         kql = resolve_column_ifexists(query, self._columns)
         try:
-            sql = duckdb_kql.to_sql(kql, schema={TABLE: list(self._columns)})
+            sql = to_sql(kql, self._columns)
             described = cursor.execute(f"DESCRIBE {sql}").fetchall()
         except duckdb_kql.KqlError as exc:
             raise SourceError(f"{self.label}: the query is not valid KQL: {exc}") from exc

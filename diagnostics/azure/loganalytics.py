@@ -1,15 +1,21 @@
 """Log Analytics as a `KqlBackend`: the real `azure.monitor.query.LogsQueryClient`, with failures in words.
 
-Retries are azure-core's own `RetryPolicy` (it honours `Retry-After` on 429 and retries 5xx), configured from
-the constructor; this module only decides what a person reads when the query still fails. Every failure
-becomes one `SourceError` sentence that names the workspace and says what to check, because the sentence is
-shown in Slack to an engineer in the middle of an incident, who needs the next step, not a stack trace.
-Messages are built from status codes and the service's own error text, never from request headers, so a
-bearer token cannot leak into them.
+Retries are azure-core's own `RetryPolicy` decisions (it honours `Retry-After` on 429 and retries 5xx), configured
+from the constructor, with the waits bounded (`DeadlineRetryPolicy`): a `Retry-After` is honoured up to
+`RETRY_AFTER_CAP_S`, and nothing outlasts the question's deadline (`diagnostics.deadline`): each call's connect and
+read timeouts and its total retry time are cut to what is left, and when nothing is left the workspace fails in
+one sentence while the other sources still answer.
+
+This module only decides what a person reads when the query still fails. Every failure becomes one `SourceError`
+sentence that names the workspace and says what to check, because the sentence is shown in Slack to an engineer in
+the middle of an incident, who needs the next step, not a stack trace: also a 200 whose body is not a query result
+(a proxy's HTML page, `{}`, garbage). Messages are built from status codes and the service's own error text, never
+from request headers or a body, so a bearer token cannot leak into them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 from collections.abc import Iterator, Mapping
@@ -24,8 +30,10 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.policies import RetryPolicy
 from azure.monitor.query import LogsQueryClient, LogsQueryError, LogsQueryPartialResult, LogsTable
 
+from diagnostics import deadline, replies
 from diagnostics.azure.sources import KqlResult
 from diagnostics.model import SourceError
 
@@ -36,6 +44,51 @@ CONNECT_TIMEOUT_S = 15
 #: Extra read time beyond the server-side timeout, for the answer to travel back.
 READ_MARGIN_S = 30
 MAX_SERVICE_MESSAGE = 400
+#: The longest a `Retry-After` is waited for: the service may ask for an hour, and a person is waiting.
+RETRY_AFTER_CAP_S = 30
+#: What the SDK raises when it cannot read a 200 body as a query result (JSON syntax, missing keys, wrong types).
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+
+
+class OutOfTime(Exception):
+    """The retry policy's answer to a wait or an attempt the question's deadline leaves no time for."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("the question's deadline has passed")
+        self.detail = detail  # what the refused wait was for, e.g. "Log Analytics asked to wait 3600 s (HTTP 429)"
+
+
+class DeadlineRetryPolicy(RetryPolicy):
+    """azure-core's `RetryPolicy` (the same decisions and counts), with bounded waits.
+
+    azure-core sleeps for whatever `Retry-After` says: here it is honoured up to `RETRY_AFTER_CAP_S`, and a wait
+    (Retry-After or backoff) the question's deadline cannot hold is not begun (`OutOfTime`). Before each attempt the
+    connect and read timeouts are cut to what is left of the deadline, as azure-core itself cuts the connect timeout
+    to its retry `timeout` (`_configure_timeout`, which this extends).
+    """
+
+    def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
+        asked = self.get_retry_after(response) if response is not None else None
+        wait = min(asked, RETRY_AFTER_CAP_S) if asked else self.get_backoff_time(settings)
+        left = deadline.remaining()
+        if left is not None and wait >= left:
+            status = f"HTTP {response.http_response.status_code}, and " if response is not None else ""
+            raise OutOfTime(f"{status}Log Analytics asked to wait {asked:g} s" if asked
+                            else f"{status}no time left to retry")
+        if wait > 0:
+            transport.sleep(wait)
+
+    def _configure_timeout(self, request: Any, absolute_timeout: float, is_response_error: bool) -> None:
+        super()._configure_timeout(request, absolute_timeout, is_response_error)
+        left = deadline.remaining()
+        if left is None:
+            return
+        if left <= 0:
+            raise OutOfTime()
+        options = request.context.options
+        for key in ("connection_timeout", "read_timeout"):
+            if key in options:
+                options[key] = min(options[key], left)
 
 
 class AzureLogAnalyticsSource:
@@ -61,6 +114,7 @@ class AzureLogAnalyticsSource:
         self.origin = workspace_id
         self.retry_total = retry_total
         self.server_timeout = server_timeout
+        self.read_timeout = server_timeout + READ_MARGIN_S
         self._client = LogsQueryClient(credential, **self._client_options(
             connection_verify, retry_total, retry_backoff_factor, retry_backoff_max))
 
@@ -68,33 +122,66 @@ class AzureLogAnalyticsSource:
                         retry_backoff_factor: float, retry_backoff_max: float) -> dict[str, Any]:
         """azure-core settings. `retry_status` follows `retry_total` (azure-core caps status retries at 3
         otherwise); `retry_read=0` because a query that timed out server-side would only time out again."""
+        retry_policy = DeadlineRetryPolicy(
+            retry_total=retry_total, retry_status=retry_total, retry_connect=retry_total, retry_read=0,
+            retry_backoff_factor=retry_backoff_factor, retry_backoff_max=retry_backoff_max)
         options: dict[str, Any] = {
             "endpoint": self.endpoint,
-            "retry_total": retry_total,
-            "retry_status": retry_total,
-            "retry_connect": retry_total,
-            "retry_read": 0,
-            "retry_backoff_factor": retry_backoff_factor,
-            "retry_backoff_max": retry_backoff_max,
+            "retry_policy": retry_policy,
             "connection_timeout": CONNECT_TIMEOUT_S,
-            "read_timeout": self.server_timeout + READ_MARGIN_S,
+            "read_timeout": self.read_timeout,
         }
         if connection_verify is not None:
             options["connection_verify"] = connection_verify
         return options
 
     def run_kql(self, query: str, start: datetime, end: datetime) -> KqlResult:
-        """Run `query` over [start, end] (the API's `timespan`); a partial answer keeps its rows and says why."""
+        """Run `query` over [start, end] (the API's `timespan`); a partial answer keeps its rows and says why.
+
+        Under a question's deadline the call's timeouts and retries end with it (`DeadlineRetryPolicy`)."""
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            raise SourceError(deadline.missed(self.label))
+        # Whether the deadline, not this source's own timeouts, is what can cut the connection and the read short.
+        connect_cut = left is not None and left < CONNECT_TIMEOUT_S
+        read_cut = left is not None and left < self.read_timeout
+        timeouts: dict[str, float] = {"connection_timeout": deadline.bounded(CONNECT_TIMEOUT_S),
+                                      "read_timeout": deadline.bounded(self.read_timeout)}
+        if left is not None:
+            timeouts["timeout"] = left  # azure-core's total time for the call, its retries included
+        answered: list[Any] = []  # the last HTTP response, to say what came back when it is not a query result
         try:
             response = self._client.query_workspace(
                 self.workspace_id, query, timespan=(start, end), server_timeout=self.server_timeout,
-                retry_on_methods=RETRY_METHODS,
+                retry_on_methods=RETRY_METHODS, raw_response_hook=lambda r: answered.append(r.http_response),
+                **timeouts,
             )
+        except OutOfTime as exc:
+            raise SourceError(deadline.missed(self.label, exc.detail)) from None
         except AzureError as exc:
+            cut = connect_cut if _caused_by(exc, ServiceRequestError) else read_cut
+            if deadline.expired() or (cut and _is_timeout(exc)):
+                status = _status_code(exc)
+                detail = f"HTTP {status}" if status else f"no answer from {self.endpoint}"
+                raise SourceError(deadline.missed(self.label, detail)) from exc
+            if answered and answered[-1].status_code == 200:
+                raise SourceError(self.unexpected(answered[-1])) from exc
             raise SourceError(self.explain(exc)) from exc
+        except UNREADABLE as exc:
+            raise SourceError(self.unexpected(answered[-1] if answered else None)) from exc
         if isinstance(response, LogsQueryPartialResult):
             return _result(response.partial_data or [], partial_message(response.partial_error))
+        if not response.tables or not response.tables[0].columns:
+            raise SourceError(self.unexpected(answered[-1] if answered else None))
         return _result(response.tables, None)
+
+    def unexpected(self, response: Any) -> str:
+        """One sentence for a 200 whose body is not a query result: what came back, and where to look."""
+        what = "a body the client could not read"
+        if response is not None:
+            what = _what_came_back(response.text(), response.headers.get("Content-Type", ""))
+        return (f"{self.label} answered 200 with {what}, not a query result{replies.proxy_hint(what)}; check "
+                f"[azure] endpoint ({self.endpoint}).")
 
     def explain(self, exc: BaseException) -> str:
         """One sentence for a failed query: what went wrong with this workspace and what to check."""
@@ -225,6 +312,23 @@ def _status_code(exc: BaseException) -> int | None:
         if isinstance(e, HttpResponseError) and e.status_code is not None:
             return int(e.status_code)
     return None
+
+
+def _what_came_back(text: str, content_type: str) -> str:
+    """A 200 body that is not a query result, in a few words: an HTML page, garbage, JSON without a result table."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return replies.describe(text, content_type)
+    tables = document.get("tables") if isinstance(document, dict) else None
+    if not isinstance(tables, list) or not tables:
+        return "JSON without a result table"
+    return "a result table the client could not read"
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A connect or read timeout somewhere down the chain (requests, urllib3, the socket)."""
+    return any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for e in _chain(exc))
 
 
 def _is_tls_failure(exc: BaseException) -> bool:

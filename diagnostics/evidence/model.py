@@ -8,6 +8,7 @@ that was never stored. The rows themselves are not stored; they are re-read with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,10 @@ from diagnostics.tunnels import Tunnel
 #: ARM resource types, for the resource ids support asks for first.
 GATEWAY_TYPE = "Microsoft.Network/virtualNetworkGateways"
 CONNECTION_TYPE = "Microsoft.Network/connections"
+#: A VPN gateway's ARM id as AzureDiagnostics logs it (`ResourceId`, upper-cased; `_ResourceId`, lower-cased).
+LOGGED_GATEWAY_ID = re.compile(r"^/subscriptions/(?P<subscription>[^/]+)/resourcegroups/(?P<group>[^/]+)/providers/"
+                               r"microsoft\.network/virtualnetworkgateways/(?P<name>[^/]+)/?$", re.IGNORECASE)
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -124,21 +129,34 @@ class Identifiers:
     log_streams: list[str] = field(default_factory=list)
 
 
+def logged_gateway(observed: Mapping[str, Sequence[str]], gateway: str) -> tuple[str, str]:
+    """(subscription, resource group) of `gateway` from the resource ids its rows carry (the tunnel query's summary
+    row has one), or ("", "") unless exactly one resource of that name was logged: a guess would send support to the
+    wrong resource. The subscription id is a GUID, shown lower-case as the portal shows it."""
+    found = {(m["subscription"].lower() if GUID.match(m["subscription"]) else m["subscription"], m["group"])
+             for column in ("ResourceId", "_ResourceId") for value in observed.get(column, ())
+             if (m := LOGGED_GATEWAY_ID.match(value)) and gateway and m["name"].lower() == gateway.lower()}
+    return next(iter(found)) if len({(sub.lower(), group.lower()) for sub, group in found}) == 1 else ("", "")
+
+
 def identifiers(record: EvidenceRecord, observed: Mapping[str, Sequence[str]]) -> Identifiers:
+    """What the configuration says, then what the rows re-read say where it says nothing (configuration wins)."""
     doc = record.answer.get("tunnel") or {}
     tunnel = record.tunnel
     extra = tunnel.extra if tunnel is not None else {}
 
-    def pick(attr: str, column: str = "") -> str:
+    def pick(attr: str, column: str = "", logged: str = "") -> str:
         value = str(getattr(tunnel, attr, "") or doc.get(attr, "") or "")
         if not value and column and len(observed.get(column, ())) == 1:
             value = observed[column][0]
-        return value
+        return value or logged
 
+    gateway = pick("azure_gateway")
+    subscription, group = logged_gateway(observed, gateway)
     ids = Identifiers(
-        subscription=pick("azure_subscription", "SubscriptionId"),
-        resource_group=pick("azure_resource_group", "ResourceGroup"),
-        gateway=pick("azure_gateway"),
+        subscription=pick("azure_subscription", "SubscriptionId", subscription),
+        resource_group=pick("azure_resource_group", "ResourceGroup", group),
+        gateway=gateway,
         connection=str(extra.get("azure_connection", "") or ""),
         remote_ip=pick("azure_remote_ip"),
         vpn_connection=pick("aws_vpn_connection"),

@@ -34,7 +34,7 @@ REDACTED = "[redacted]"
 #: credentials, passphrases and certificates are the same kind of thing.
 SECRET_KEY_NAME = re.compile(r"psk|secret|key|token|password|passwd|shared|credential|passphrase|cert|sas",
                              re.IGNORECASE)
-#: Known values shorter than this are not masked: they would mask ordinary words (as bot/slack/logs.py does).
+#: Known values shorter than this are not masked: they would mask ordinary words (as bot/logs.py does).
 MIN_SECRET_LENGTH = 8
 
 _VALUE = r"[^\s\"',;&<>\x00]+"
@@ -57,7 +57,7 @@ _PATTERNS = (
 #: Values that are secret whatever surrounds them.
 _STANDALONE = (
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\bx(?:ox[abposre]|app)-[0-9A-Za-z-]+"),  # Slack tokens (as bot/slack/logs.py)
+    re.compile(r"\bx(?:ox[abposre]|app)-[0-9A-Za-z-]+"),  # Slack tokens (as bot/logs.py)
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWTs (Entra ID tokens)
 )
 #: The cheap test run on every row before the patterns (most rows hold none of these): words that only matter

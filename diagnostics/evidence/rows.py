@@ -5,7 +5,8 @@ a million rows. A bundle re-runs each query, exactly as stored, against the sour
 origin and kind: KQL for Azure, a tunnel log read for AWS), so the rows in the bundle are the rows of the queries
 in the bundle, and support re-running a query gets the same rows. Log Analytics may have ingested late rows since
 the answer (it can lag ~15 min, docs/sources.md#azure-ingestion-lag): the report says the rows were re-read when the
-bundle was made, and how many each query returned then and now.
+bundle was made, and how many each query returned then and now. The tunnel query's one summary row about the whole
+gateway (`diagnostics.azure.activity`) is not a log row: only its resource id is kept, for the report.
 
 Rows are streamed (the local DuckDB workspace fetches them in batches; Log Analytics answers in one response, as
 the SDK reads it) and given a deterministic order: sources return rows with equal timestamps in any order, so each
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from diagnostics.aws.investigate import request_for
 from diagnostics.aws.sources import AwsLogSource
+from diagnostics.azure.activity import split_summary
 from diagnostics.azure.sources import KqlBackend
 from diagnostics.model import QueryRecord, SourceError
 from diagnostics.sources import Sources
@@ -30,7 +32,7 @@ from diagnostics.tunnels import Tunnel
 
 TIE_LIMIT = 50_000
 #: Columns whose values identify the resource (shown in the report when the configuration does not say).
-IDENTIFIER_COLUMNS = ("Resource", "ResourceGroup", "ResourceId", "SubscriptionId", "logStreamName")
+IDENTIFIER_COLUMNS = ("Resource", "ResourceGroup", "ResourceId", "_ResourceId", "SubscriptionId", "logStreamName")
 MAX_IDENTIFIER_VALUES = 50
 AWS_COLUMNS = ["time", "logStreamName", "timestamp", "message"]
 BACKEND_NAMES = {"log-analytics": "Log Analytics", "cloudwatch-logs": "CloudWatch Logs", "local": "local"}
@@ -100,6 +102,12 @@ def reread(index: int, query: QueryRecord, sources: Sources, tunnel: Tunnel | No
 def _kql(out: Reread, backend: KqlBackend) -> None:
     query = out.query
     result = backend.run_kql(query.text, query.start, query.end)
+    # The tunnel query's summary row about the whole gateway is not a log row: its resource id is kept for the
+    # report, the rows files hold the log rows (as many as the answer counted).
+    summary, rows = split_summary(result)
+    if summary is not None and summary.resource_id:
+        out.observed.setdefault("ResourceId", []).append(summary.resource_id)
+    result = replace(result, rows=rows)
     out.columns = list(result.columns)
     types = list(result.types) + [""] * (len(out.columns) - len(result.types))
     out.time_columns = frozenset(i for i, (name, kind) in enumerate(zip(out.columns, types, strict=True))

@@ -7,8 +7,10 @@ the service's JSON shapes for results, partial results and errors, and the `time
 for real on a `LocalWorkspace` (DuckDB + duckdb-kql) per workspace id, so every KQL string the bot sends is
 executed by the tests.
 
-Fault injection (`throttle`, `fail`, `partial`) queues canned answers that are served, in order, to the next
-requests; every request is recorded (path, parsed body, whether a token was presented) for assertions.
+Fault injection (`throttle`, `fail`, `partial`, `answer_with`, `hang`) queues canned answers that are served, in
+order, to the next requests (of one workspace, when the fault names one); every request is recorded (path, parsed
+body, whether a token was presented) for assertions. `hang` holds a request without answering until the test calls
+`release()` (or the server stops): an endpoint that accepts the connection and never replies.
 
 Usage::
 
@@ -53,6 +55,10 @@ DURATION = re.compile(
 #: With no timespan the service does not constrain the query; DuckDB wants a finite range.
 UNBOUNDED = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: A held request is let go after this long even if the test never releases it, so no handler thread outlives a
+#: broken test for ever.
+HOLD_LIMIT_S = 60.0
 
 #: Error bodies as the service words them (code, message), by HTTP status.
 SERVICE_ERRORS: dict[int, tuple[str, str]] = {
@@ -180,17 +186,20 @@ class RecordedRequest:
 class Fault:
     """A canned answer for one future request."""
 
-    kind: str  # "status" | "partial"
+    kind: str  # "status" | "partial" | "body" | "hang"
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     message: str = ""
+    body: bytes = b""  # "body": the bytes answered, as they are
+    workspace: str | None = None  # only a request for this workspace gets the fault (None: the next request)
 
 
 @dataclass
 class Reply:
     status: int
-    body: dict[str, Any]
+    body: Any
     headers: list[tuple[str, str]] = field(default_factory=list)
+    raw: bytes | None = None  # sent as it is instead of `body` as JSON (the Content-Type is then in `headers`)
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
@@ -254,9 +263,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
-        payload = json.dumps(reply.body).encode()
+        payload = json.dumps(reply.body).encode() if reply.raw is None else reply.raw
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if reply.raw is None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         for name, value in reply.headers:
@@ -299,6 +309,9 @@ class LogAnalyticsServer:
         self._workspaces: dict[str, LocalWorkspace] = {}
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._held = threading.Condition(self._lock)
+        self.held = 0  # requests held by `hang` so far
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: Path | None = None
@@ -328,7 +341,9 @@ class LogAnalyticsServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the port, join every thread and delete the certificate."""
+        """Stop serving (held requests are released first), close the port, join every thread and delete the
+        certificate."""
+        self.release()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -361,9 +376,12 @@ class LogAnalyticsServer:
 
     def reset(self) -> None:
         """Forget recorded requests and pending faults, so one running server can serve many tests."""
+        self.release()
         with self._lock:
             self.requests.clear()
             self._faults.clear()
+            self.held = 0
+        self._released.clear()
 
     def throttle(self, n: int, retry_after: float = 0) -> None:
         """The next `n` requests get 429 with `Retry-After`, as the service does when a caller is throttled."""
@@ -378,13 +396,46 @@ class LogAnalyticsServer:
         """The next query answers 200 with its tables AND a top-level `error` (a partial result)."""
         self._queue([Fault("partial", message=message)])
 
+    def answer_with(self, body: bytes | str, content_type: str = "text/html; charset=utf-8", status: int = 200,
+                    times: int = 1, workspace: str | None = None) -> None:
+        """The next `times` requests (for `workspace`, if given) get `body` as it is, with this status and
+        Content-Type: what a proxy, a captive portal or a broken gateway in front of the service answers."""
+        raw = body.encode() if isinstance(body, str) else body
+        headers = (("Content-Type", content_type),)
+        self._queue(Fault("body", status, headers, body=raw, workspace=workspace) for _ in range(times))
+
+    def hang(self, times: int = 1, workspace: str | None = None) -> None:
+        """The next `times` requests (for `workspace`, if given) are read and then held unanswered, the connection
+        open, until `release()`: a service that accepted the query and never answers."""
+        self._queue(Fault("hang", workspace=workspace) for _ in range(times))
+
+    def release(self) -> None:
+        """Let every held request (and any later `hang`) go on to its normal answer."""
+        self._released.set()
+
+    def wait_held(self, n: int = 1, timeout: float = 15.0) -> None:
+        """Wait until `n` requests are being (or were) held: the event itself, not a guess at how long it takes."""
+        with self._held:
+            if not self._held.wait_for(lambda: self.held >= n, timeout):
+                raise AssertionError(f"the server held {self.held} requests, not {n}, within {timeout:g} s")
+
     def _queue(self, faults: Iterable[Fault]) -> None:
         with self._lock:
             self._faults.extend(faults)
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, workspace: str | None) -> Fault | None:
+        """The first queued fault for this request: one that names its workspace, or names none."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            fault = next((f for f in self._faults if f.workspace in (None, workspace)), None)
+            if fault is not None:
+                self._faults.remove(fault)
+            return fault
+
+    def _hold(self) -> None:
+        with self._held:
+            self.held += 1
+            self._held.notify_all()
+        self._released.wait(HOLD_LIMIT_S)
 
     # -- answering ------------------------------------------------------------------------------------------
 
@@ -396,12 +447,16 @@ class LogAnalyticsServer:
         with self._lock:
             self.requests.append(RecordedRequest(method, path.split("?", 1)[0], body,
                                                  presented.lower().startswith("bearer "), auth_valid, prefer))
-        fault = self._next_fault()
+        match = QUERY_PATH.match(path.split("?", 1)[0])
+        fault = self._next_fault(match["workspace"] if match else None)
+        if fault is not None and fault.kind == "hang":
+            self._hold()
         if fault is not None and fault.kind == "status":
             return Reply(fault.status, error_body(fault.status), list(fault.headers))
+        if fault is not None and fault.kind == "body":
+            return Reply(fault.status, None, list(fault.headers), raw=fault.body)
         if not auth_valid:
             return Reply(401, error_body(401), [("WWW-Authenticate", 'Bearer error="invalid_token"')])
-        match = QUERY_PATH.match(path.split("?", 1)[0])
         if method != "POST" or not match:
             return Reply(404, {"error": {"message": f"The requested path does not exist: {path}",
                                          "code": "PathNotFoundError"}})

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from diagnostics.aws.investigate import AwsReading
 from diagnostics.aws.timeline import AwsTimeline
+from diagnostics.azure.activity import GatewayActivity
 from diagnostics.azure.investigate import AzureReading
 from diagnostics.azure.negotiation import IkeSummary
 from diagnostics.model import Drop, Event, EventKind
@@ -31,6 +32,7 @@ class RuleContext:
     # Azure: rows per category the gateway logged (when looked up), and the negotiations of the outage asked about.
     coverage: dict[str, int] = field(default_factory=dict)
     ike: IkeSummary | None = None
+    activity: GatewayActivity | None = None  # Azure: the whole gateway's newest row and cadence
     aws: AwsTimeline | None = None  # AWS: the connection's per-tunnel states
     window: list[Drop] | None = None  # the drops the question is about, when the provider decides (AWS)
 
@@ -42,7 +44,7 @@ class RuleContext:
                   rows_in_window=reading.rows_in_window, lookaround=reading.lookaround,
                   latest_row=reading.latest_row)
         if isinstance(reading, AzureReading):
-            ctx.coverage, ctx.ike = reading.coverage, reading.ike
+            ctx.coverage, ctx.ike, ctx.activity = reading.coverage, reading.ike, reading.activity
         elif isinstance(reading, AwsReading):
             ctx.aws, ctx.window = reading.atl, reading.window_drops
         return ctx
