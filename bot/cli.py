@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, state_path
 from bot.evidence import cli_user, keep_answer, make_bundle, open_investigation, store_answer
+from bot.state import StoreUnavailable
 from bot.workspace import Workspace, open_workspace, tunnels_json
 from diagnostics.azure.exports import ExportError
 from diagnostics.evidence import RedactionOptions
@@ -122,13 +123,16 @@ def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
 
 
-def resolve_setup(args: argparse.Namespace) -> tuple[Config | None, Workspace, ZoneInfo, datetime]:
+def resolve_setup(args: argparse.Namespace,
+                  serving: bool = False) -> tuple[Config | None, Workspace, ZoneInfo, datetime]:
     config_path = find_config_file(args.config)
     config = load_config(config_path) if config_path else None
     tz_name = args.tz or (config.timezone if config else None)
     zone = check_zone(tz_name) if tz_name else None
     now = parse_now(args.now, zone or ZoneInfo("UTC"))
-    workspace = open_workspace(config, args.azure_export, args.demo, now, args.aws_export)
+    # `serve` must start listening whatever EC2 does: its tunnel discovery runs in the background.
+    workspace = open_workspace(config, args.azure_export, args.demo, now, args.aws_export,
+                               discover_in_background=serving)
     if zone is None:
         zone = ZoneInfo(workspace.timezone)
     return config, workspace, zone, now
@@ -238,8 +242,8 @@ def run_chat(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from bot.slack.server import serve  # the Slack stack loads only for this command
 
-    config, workspace, zone, now = resolve_setup(args)
-    say(workspace.notes + workspace.problems)
+    config, workspace, zone, now = resolve_setup(args, serving=True)
+    say(workspace.notes + workspace.problems + workspace.pending)
     return serve(config, workspace, zone, now if args.now else None, host=args.host, port=args.port)
 
 
@@ -288,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             SummaryError) as exc:
         print(f"vpnbot: error: {exc}", file=sys.stderr)
         return BAD_INPUT
-    except InvestigationError as exc:
+    except (InvestigationError, StoreUnavailable) as exc:
         print(f"vpnbot: error: {exc}", file=sys.stderr)
         return SOURCE_FAILED
     except KeyboardInterrupt:

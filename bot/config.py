@@ -43,6 +43,9 @@ class SlackSettings:
     api_url: str = "https://slack.com/api/"
     admins: str = ""  # named in refusals as who can change [[channels]], e.g. "<@U0123ABCD> (network team)"
     retention_days: str = "90"  # days the state store keeps the audit rows of questions
+    question_deadline_s: str = "90"  # how long one question may take: the log sources bound their calls by it
+    shutdown_grace_s: str = "30"  # on SIGTERM, how long the questions already accepted may take before exit
+    dm_tunnels: tuple[str, ...] | None = None  # the only tunnels direct messages may ask about (None: every tunnel)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
         state_db=str(data.get("state_db", "vpnbot.db")),
         azure=azure,
         aws=AwsSettings(**_section(data, "aws", AwsSettings, where)),
-        slack=SlackSettings(**_section(data, "slack", SlackSettings, where)),
+        slack=_slack(data, registry, where),
         tunnels=tuple(tunnels),
         channels=channels,
         subscriptions=subscriptions,
@@ -166,6 +169,21 @@ def _channel(entry: Mapping[str, Any], where: str) -> ChannelSettings:
     if channel.timezone:
         check_zone(channel.timezone, f"{where}: [[channels]] id = {channel.id!r}: timezone")
     return channel
+
+
+def _slack(data: Mapping[str, Any], registry: TunnelRegistry | None, where: str) -> SlackSettings:
+    """[slack]; its `dm_tunnels` is a list of tunnel names (or aliases: their tunnels' names), checked now."""
+    values: dict[str, Any] = dict(_section(data, "slack", SlackSettings, where))
+    if "dm_tunnels" in values:
+        value = data["slack"]["dm_tunnels"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: [slack] dm_tunnels must be a list of tunnel names, "
+                              'e.g. dm_tunnels = ["paris"]')
+        try:
+            values["dm_tunnels"] = tuple(registry.resolve(v).name if registry is not None else v for v in value)
+        except LookupError as exc:  # UnknownTunnel / AmbiguousTunnel, with the closest names
+            raise ConfigError(f"{where}: [slack] dm_tunnels: {exc}") from None
+    return SlackSettings(**values)
 
 
 _SUBSCRIPTION_KEYS = {"channel", "time", "tunnels", "timezone"}

@@ -8,22 +8,21 @@ summary failed for good; a run too late to post is skipped and logged, never pos
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.logs import logger
 from bot.schedule import LATE, DueRun, Subscription, due_runs
 
 if TYPE_CHECKING:
     from bot.state import StateStore
 
-log = logging.getLogger("vpnbot.schedule")
+log = logger("vpnbot.schedule")
 
 #: How long a claim protects a run whose owner stops answering (a crash). The owner renews it while it works.
 LEASE = timedelta(minutes=10)
@@ -93,7 +92,7 @@ class Scheduler:
             try:
                 self.tick(self.clock())
             except Exception:  # a tick that fails (the database is locked for long) is retried at the next one
-                log.error("scheduler tick failed: %s", traceback.format_exc())
+                log.error("scheduler tick failed", exc_info=True)
             self._stop.wait(self.interval)
 
     # -- one tick -----------------------------------------------------------------------------------------------
@@ -144,7 +143,7 @@ class Scheduler:
         sub = due.subscription
         error_id = uuid.uuid4().hex[:8]
         log.error("daily summary of %s for %s failed (error id %s): %s", due.day, sub.channel, error_id,
-                  traceback.format_exc())
+                  _first_line(exc), exc_info=exc)
         attempts = self.state.run_attempts(sub.channel, due.day)
         detail = f"{type(exc).__name__}: {_first_line(exc)} (error id {error_id})"
         retry_at = now + BACKOFF[min(attempts, len(BACKOFF)) - 1] if attempts else now

@@ -10,6 +10,7 @@ EC2 `describe_vpn_connections` and added to the configured tunnels.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from bot.config import Config, ConfigError, config_from_mapping
 from diagnostics.aws import demo as aws_demo
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.aws.parser.rows import LogRecord, ParseError, parse_record
-from diagnostics.aws.sources import AwsLogSource, MemoryLogSource
+from diagnostics.aws.sources import AwsLogSource, MemoryLogSource, UnavailableSource
 from diagnostics.aws.streams import parse_stream_name
 from diagnostics.azure import demo
 from diagnostics.azure.exports import read_azure_export
@@ -28,6 +29,10 @@ from diagnostics.azure.sources import KqlBackend
 from diagnostics.model import SourceError
 from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel, TunnelRegistry
+
+#: Said in answers while `vpnbot serve` is still discovering the region's AWS VPN connections.
+DISCOVERY_PENDING = ("AWS tunnel discovery (EC2 describe_vpn_connections) has not finished yet: only the configured "
+                     "tunnels are known so far.")
 
 
 @dataclass
@@ -38,6 +43,14 @@ class Workspace:
     notes: list[str] = field(default_factory=list)  # said once, before the answer (e.g. "using the demo")
     problems: list[str] = field(default_factory=list)  # export rows that were skipped (file:line: reason)
     discovered: list[str] = field(default_factory=list)  # tunnels found by EC2 describe_vpn_connections
+    discovery: threading.Event | None = None  # set when discovery running in the background has finished
+
+    @property
+    def pending(self) -> list[str]:
+        """What the answers should say about the set-up still under way."""
+        if self.discovery is not None and not self.discovery.is_set():
+            return [DISCOVERY_PENDING]
+        return []
 
 
 def tunnels_json(workspace: Workspace) -> list[dict[str, Any]]:
@@ -130,7 +143,10 @@ def tunnels_seen_in(rows: Sequence[dict]) -> list[Tunnel]:
     return tunnels
 
 
-def cloud_workspace(config: Config) -> Workspace:
+def cloud_workspace(config: Config, discover_in_background: bool = False) -> Workspace:
+    """The configured log sources and tunnels. A source that cannot be set up fails only the questions that need
+    it, named in their answers. AWS tunnels are discovered from EC2 now, or (`vpnbot serve`, which must not wait on
+    a slow EC2 endpoint to start listening) in the background: `Workspace.pending` says so meanwhile."""
     kql: list[KqlBackend] = []
     aws: list[AwsLogSource] = []
     if config.azure.workspace_id:
@@ -143,44 +159,60 @@ def cloud_workspace(config: Config) -> Workspace:
             credential=credential_from_setting(config.azure.credential),
             endpoint=config.azure.endpoint,
         ))
-    tunnels, notes, discovered = list(config.tunnels), [], []
-    if config.aws.region or config.aws.log_group or any(t.aws_vpn_connection for t in config.tunnels):
-        source, tunnels, notes, discovered = aws_setup(config)
-        aws.append(source)
+    uses_aws = config.aws.region or config.aws.log_group or any(t.aws_vpn_connection for t in config.tunnels)
+    if uses_aws:
+        aws.append(aws_source(config))
     if not kql and not aws:
         raise ConfigError(f"{config.path}: no log source: set [azure] workspace_id or [aws] region and log_group, "
                           "or give --azure-export / --aws-export FILE")
-    return Workspace(TunnelRegistry(tunnels), Sources(kql, aws), config.timezone, notes=notes, discovered=discovered)
+    workspace = Workspace(TunnelRegistry(config.tunnels), Sources(kql, aws), config.timezone)
+    if uses_aws:
+        discovery = threading.Thread(target=discover_tunnels, args=(config, workspace), name="vpnbot-discovery",
+                                     daemon=True)
+        if discover_in_background:
+            workspace.discovery = threading.Event()
+            discovery.start()
+        else:
+            discover_tunnels(config, workspace)
+    return workspace
 
 
-def aws_setup(config: Config) -> tuple[AwsLogSource, list[Tunnel], list[str], list[str]]:
-    """The CloudWatch Logs source and the tunnels: configured ones, completed and extended by EC2 discovery.
-
-    Discovery failing is said in one line and the configured tunnels still work."""
+def aws_source(config: Config) -> AwsLogSource:
+    """CloudWatch Logs; when it cannot be set up (no region…), a source whose every read says why."""
     # boto3 loads only when [aws] is configured (exports and the demo never need it).
     from diagnostics.aws.cloudwatch import CloudWatchLogsSource
+
+    try:
+        return CloudWatchLogsSource(config.aws.log_group, region=config.aws.region)
+    except SourceError as exc:
+        return UnavailableSource("CloudWatch Logs", str(exc), config.aws.log_group)
+
+
+def discover_tunnels(config: Config, workspace: Workspace) -> None:
+    """Complete the configured AWS tunnels and add the other VPN connections of the region, from EC2
+    describe_vpn_connections. Discovery failing is said in one line and the configured tunnels still work."""
+    # boto3 loads only when [aws] is configured (exports and the demo never need it).
     from diagnostics.aws.discovery import discover, merge_discovered
 
-    notes: list[str] = []
     try:
         found = discover(config.aws.region)
     except SourceError as exc:
         found = []
-        notes.append(f"Tunnel discovery skipped: {exc}")
+        workspace.notes.append(f"Tunnel discovery skipped: {exc}")
     tunnels = merge_discovered(config.tunnels, found)
-    groups = {f.connection_id: f.log_groups[0] for f in found if f.log_groups}
-    try:
-        source = CloudWatchLogsSource(config.aws.log_group, region=config.aws.region, groups=groups)
-    except SourceError as exc:
-        raise ConfigError(f"{config.path}: {exc}") from None
-    discovered = [t.name for t in tunnels if t.extra.get("discovered")]
-    return source, tunnels, notes, discovered
+    for source in workspace.sources.aws:
+        if hasattr(source, "groups"):  # CloudWatch Logs: each connection's own log group, from its TunnelOptions
+            source.groups.update({f.connection_id: f.log_groups[0] for f in found if f.log_groups})
+    workspace.registry.update(tunnels)
+    workspace.discovered = [t.name for t in tunnels if t.extra.get("discovered")]
+    if workspace.discovery is not None:
+        workspace.discovery.set()
 
 
 def open_workspace(config: Config | None, azure_exports: Sequence[str], demo_flag: bool, now: datetime,
-                   aws_exports: Sequence[str] = ()) -> Workspace:
+                   aws_exports: Sequence[str] = (), discover_in_background: bool = False) -> Workspace:
     if azure_exports or aws_exports:
         return export_workspace(azure_exports, config, aws_exports)
     if demo_flag or config is None:
         return demo_workspace(now)
-    return cloud_workspace(config)
+    return cloud_workspace(config, discover_in_background)

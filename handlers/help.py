@@ -23,8 +23,16 @@ HELP_EXAMPLES: list[str] = [template.format(t="paris") for template in _EXAMPLE_
 
 def help_examples(registry: TunnelRegistry | None = None) -> list[str]:
     """HELP_EXAMPLES, naming the workspace's first tunnel so every example can be pasted as is."""
-    name = registry.names()[0] if registry is not None and len(registry) else "paris"
+    name = example_tunnel(registry)
     return [template.format(t=name) for template in _EXAMPLE_TEMPLATES]
+
+
+def example_tunnel(registry: TunnelRegistry | None) -> str:
+    """The tunnel examples name: the registry's first; "paris" without one, but "<tunnel>" for a view that shows
+    none (paris may be a tunnel it hides)."""
+    if registry is not None and len(registry):
+        return registry.names()[0]
+    return "<tunnel>" if registry is not None and registry.limited else "paris"
 
 
 def help_text() -> str:

@@ -10,11 +10,15 @@ from handlers.parse.question import Question, QuestionError
 
 
 def point_to_site(question: Question, registry: TunnelRegistry, sources: Sources) -> P2SReport:
-    """Point-to-site is per gateway: the named tunnel's gateway, else every Azure gateway the registry knows."""
+    """Point-to-site is per gateway: the named tunnel's gateway, else every Azure gateway the registry knows (a view
+    of it, `TunnelRegistry.only`: the gateways of the tunnels it shows)."""
     if question.tunnel is not None and question.tunnel.azure_gateway:
         gateways = [question.tunnel.azure_gateway]
     else:
         gateways = sorted({t.azure_gateway for t in registry if t.azure_gateway})
+    if not gateways and registry.limited:
+        raise QuestionError("none of the tunnels you can ask about here is on an Azure VPN gateway, and "
+                            "point-to-site logs come from one")
     if not gateways:
         raise QuestionError("no Azure VPN gateway is configured, and point-to-site logs come from one")
     return p2s_report(gateways, question.window.start, question.window.end, sources.kql,

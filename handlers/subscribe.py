@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry, UnknownTunnel
+from diagnostics.tunnels import AmbiguousTunnel, OutsideTunnel, TunnelRegistry, UnknownTunnel
+from handlers.help import example_tunnel
 from handlers.parse.question import clean_text
 
 SUBSCRIBE, UNSUBSCRIBE, LIST = "subscribe", "unsubscribe", "list"
@@ -46,7 +47,8 @@ def is_subscription_command(text: str) -> bool:
 
 
 def parse_subscription(text: str, registry: TunnelRegistry) -> SubscriptionCommand:
-    """The command in `text` (a /vpn text, mention or DM, with or without the mention)."""
+    """The command in `text` (a /vpn text, mention or DM, with or without the mention). Against a view of the
+    registry (`TunnelRegistry.only`), a tunnel outside it raises OutsideTunnel."""
     words = _words(text)
     if words and words[0] in ("list", "show", "my") and len(words) > 1:
         words = words[1:]
@@ -67,8 +69,7 @@ def parse_subscription(text: str, registry: TunnelRegistry) -> SubscriptionComma
 
 def example(registry: TunnelRegistry | None = None, time: str = "09:00") -> str:
     """`/vpn subscribe daily 09:00 <first tunnel>`: an example that works in this workspace."""
-    name = registry.names()[0] if registry is not None and len(registry) else "paris"
-    return f"`/vpn subscribe daily {time} {name}` (or `… {time} all`)"
+    return f"`/vpn subscribe daily {time} {example_tunnel(registry)}` (or `… {time} all`)"
 
 
 def parse_time_of_day(word: str) -> str | None:
@@ -116,6 +117,8 @@ def _subscribe(rest: list[str], registry: TunnelRegistry) -> SubscriptionCommand
             continue
         try:
             name = registry.resolve(word).name
+        except OutsideTunnel:
+            raise  # a tunnel the channel may not see (a view of the registry): the caller refuses it
         except (UnknownTunnel, AmbiguousTunnel) as exc:
             sep = " " if str(exc).endswith(("?", ".")) else ". "
             raise SubscriptionError(f"{exc}{sep}For example {example(registry, at)}") from None

@@ -6,6 +6,8 @@ from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 
 def tunnels_text(registry: TunnelRegistry | None) -> str:
+    if registry is not None and registry.limited and not len(registry):
+        return "There is no tunnel you can ask about here.\n"
     if registry is None or not len(registry):
         return "No tunnels are configured.\n"
     return "\n".join([f"{len(registry)} tunnels:", *(f"  {tunnel_line(t)}" for t in registry)]) + "\n"

@@ -33,6 +33,7 @@ from support.demo import DEMO_NOW
 from support.fake_slack_api import FakeSlackAPI
 from support.loganalytics_server import LogAnalyticsServer
 from support.moto_server import MotoServer
+from support.serve import Serve
 
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
 
@@ -174,6 +175,21 @@ def slack_api() -> Iterator[Callable[..., FakeSlackAPI]]:
     yield start
     for api in started:
         api.stop()
+
+
+@pytest.fixture
+def serve(api: FakeSlackAPI, tmp_path: Path) -> Iterator[Callable[..., Serve]]:
+    """`serve(*args, env=...)`: `vpnbot serve` in a child process talking to the test's `api`, in `tmp_path`
+    (its state file too); killed when the test ends."""
+    started: list[Serve] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Serve:
+        started.append(Serve(api, tmp_path, *args, env=env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.kill()
 
 
 # ------------------------------------------------------------------------------------------------- local state

@@ -144,7 +144,7 @@ def test_a_crash_in_a_handler_becomes_an_apology_with_an_error_id_and_a_log_line
     options = BotOptions(admins="<@U0NETOPS>")
     caplog.set_level(logging.INFO)
     with running_bot(api, workspace, tmp_path / "state.db", NOW, options) as bot:
-        from bot.slack.logs import register_secrets
+        from bot.logs import register_secrets
         register_secrets(BOT_TOKEN, SIGNING_SECRET)
         _, ts = bot.sender.mention("why did paris drop yesterday at 15:02")
         api.wait_for(lambda a: [c for c in a.calls_to("reactions.add") if c["name"] == "x"])

@@ -5,106 +5,23 @@ refuses to start, in one line without secrets, when the tokens are missing or wr
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
-from http.client import HTTPConnection
-from pathlib import Path
 
 import pytest
-from support.fake_slack_api import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SlackSender, answered
+from support.fake_slack_api import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackSender, answered
 
 from bot.cli import main
 from bot.state import StateStore
 
-NOW = "2026-11-22T18:00:00Z"
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)/slack/events)")
 STOPPING = re.compile(r"vpnbot: stopping: finishing the questions already accepted")
 CHECKED = ("white_check_mark",)
-
-
-class Serve:
-    """`python -m bot.cli serve …` in a child process; stderr is collected line by line."""
-
-    def __init__(self, api: FakeSlackAPI, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VPNBOT_"))}
-        environ.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                        "SLACK_API_URL": api.base_url, **(env or {})})
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--now", NOW, *args],
-            cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stderr: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.url = ""
-        self.port = 0
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            self.lines.put(line)
-
-    def wait_line(self, pattern: re.Pattern[str], timeout: float = 60) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    raise AssertionError("vpnbot serve exited: " + "".join(self.stderr)) from None
-                continue
-            match = pattern.search(line)
-            if match:
-                return match
-        raise AssertionError(f"vpnbot serve never said {pattern.pattern!r}: " + "".join(self.stderr))
-
-    def wait_listening(self, timeout: float = 60) -> Serve:
-        match = self.wait_line(LISTENING, timeout)
-        self.url, self.port = match.group(1), int(match.group(2))
-        return self
-
-    def get(self, path: str) -> tuple[int, str]:
-        connection = HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read().decode()
-        finally:
-            connection.close()
-
-    def terminate(self, timeout: float = 40) -> int:
-        """SIGTERM, then its exit status once it has finished what it accepted."""
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture
 def api(slack_api):
     return slack_api({"U0ALICE": "Europe/Paris"})
-
-
-@pytest.fixture
-def serve(api, tmp_path):
-    started: list[Serve] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Serve:
-        started.append(Serve(api, tmp_path, *args, env=env))
-        return started[-1]
-
-    yield start
-    for process in started:
-        process.kill()
 
 
 def test_serve_answers_a_signed_slash_command_reports_health_and_stops_cleanly_on_sigterm(api, serve, tmp_path):

@@ -4,10 +4,11 @@ the users.info zone cache, and retention."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.state import StateStore
+from bot.state import Claim, StateStore
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -25,11 +26,11 @@ def test_the_state_file_is_created_on_first_run_in_wal_mode(tmp_path):
 def test_a_delivery_is_claimed_once_whichever_of_its_keys_comes_back(tmp_path):
     one, two = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
     try:
-        assert one.claim(["event:Ev1", "message:C1:1.000"])
-        assert not two.claim(["event:Ev1"])  # Slack's retry, on the other process
-        assert not two.claim(["event:Ev2", "message:C1:1.000"])  # the same message as another event type
-        assert two.claim(["event:Ev3", "message:C1:2.000"])
-        assert one.claim([])  # nothing to dedupe on: answered
+        assert one.claim(["event:Ev1", "message:C1:1.000"]) is Claim.NEW
+        assert two.claim(["event:Ev1"]) is Claim.REPEAT  # Slack's retry, on the other process
+        assert two.claim(["event:Ev2", "message:C1:1.000"]) is Claim.REPEAT  # the same message, another event type
+        assert two.claim(["event:Ev3", "message:C1:2.000"]) is Claim.NEW
+        assert one.claim([]) is Claim.NEW  # nothing to dedupe on: answered
     finally:
         one.close()
         two.close()
@@ -38,7 +39,7 @@ def test_a_delivery_is_claimed_once_whichever_of_its_keys_comes_back(tmp_path):
 def _claim_many(path: str, keys: list[str], out: str) -> None:
     store = StateStore(path)
     try:
-        won = [key for key in keys if store.claim([key])]
+        won = [key for key in keys if store.claim([key]) is Claim.NEW]
     finally:
         store.close()
     Path(out).write_text("\n".join(won))
@@ -82,8 +83,8 @@ def test_purge_keeps_questions_for_the_retention_and_delivery_ids_for_a_day(tmp_
         deleted = store.purge(now=T0)
         assert deleted["questions"] == 1 and deleted["slack_events"] == 1
         assert [q["id"] for q in store.questions()] == [recent]
-        assert store.claim(["event:old"])  # forgotten: a day is far beyond Slack's retries
-        assert not store.claim(["event:new"])
+        assert store.claim(["event:old"]) is Claim.NEW  # forgotten: a day is far beyond Slack's retries
+        assert store.claim(["event:new"]) is Claim.REPEAT
     finally:
         store.close()
 
@@ -101,5 +102,46 @@ def test_question_rows_keep_json_as_text_and_reject_unknown_columns(tmp_path):
         else:
             raise AssertionError("an unknown column was accepted")
         assert store.question(qid + 1) is None
+    finally:
+        store.close()
+
+
+def test_a_claim_is_a_lease_held_by_a_live_process_not_a_tombstone(tmp_path):
+    store = StateStore(tmp_path / "s.db")
+    try:
+        assert store.claim(["event:Ev1"], "host-1-a", '{"job": 1}', now=T0) is Claim.NEW
+        assert store.claim(["event:Ev1"], "host-2-b", '{"job": 1}', now=T0) is Claim.REPEAT  # its owner is alive
+        later = T0 + timedelta(minutes=5)  # the owner stopped beating: it died before answering
+        assert store.abandoned(now=later) == ['{"job": 1}']
+        assert store.claim(["event:Ev1"], "host-2-b", '{"job": 1}', now=later) is Claim.RESUMED
+        assert store.abandoned(now=later) == []  # taken over: its new owner is alive
+        store.settle(["event:Ev1"], now=later)
+        assert store.claim(["event:Ev1"], "host-3-c", '{"job": 1}', now=later + timedelta(hours=1)) is Claim.REPEAT
+    finally:
+        store.close()
+
+
+def test_a_dead_process_of_this_host_is_taken_over_at_once_without_waiting_for_its_heartbeat(tmp_path):
+    store = StateStore(tmp_path / "s.db")
+    try:
+        store.claim(["event:Ev1"], "host-1-a", '{"job": 1}', now=T0)
+        assert store.abandoned(now=T0) == []
+        assert store.abandoned(now=T0, dead=frozenset({"host-1-a"})) == ['{"job": 1}']
+        assert store.claim(["event:Ev1"], "host-2-b", "{}", now=T0, dead=frozenset({"host-1-a"})) is Claim.RESUMED
+    finally:
+        store.close()
+
+
+def test_a_state_file_from_before_claims_were_leases_keeps_its_rows_and_its_claims_stay_answered(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE slack_events (key TEXT PRIMARY KEY, seen_at TEXT)")
+    old.execute("INSERT INTO slack_events VALUES ('event:Ev9', '2026-11-22T11:00:00Z')")
+    old.commit()
+    old.close()
+    store = StateStore(path)
+    try:
+        assert store.claim(["event:Ev9"], "host-1-a", "{}", now=T0) is Claim.REPEAT
+        assert {"owner", "job_json", "done_at"} <= set(store.db.table("slack_events").columns_dict)
     finally:
         store.close()

@@ -17,11 +17,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.logs import logger, quiet_bolt, redact
 from bot.slack.jobs import BUSY, COMMAND, Job, click_from_action, question_from_command, question_from_event
-from bot.slack.logs import redact
 from handlers.render.blocks import EVIDENCE_BUNDLE, OPEN_LOG_ANALYTICS, SHOW_QUERIES, WIDER_WINDOW
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 
 class Submitter(Protocol):
@@ -39,6 +39,7 @@ def make_client(token: str, api_url: str) -> WebClient:
 
 def build_app(submitter: Submitter, client: WebClient, signing_secret: str | None, socket_mode: bool = False) -> App:
     """The app for `client`'s token. In HTTP mode every request must carry a valid Slack signature."""
+    quiet_bolt()  # a request Bolt refuses is one short line, not its whole body
     app = App(
         client=client,
         signing_secret=signing_secret,

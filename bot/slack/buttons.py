@@ -1,22 +1,25 @@
 """The buttons under an answer (docs/slack.md, "Buttons"): Show queries, Wider window, Evidence bundle.
 
-A click is a job like a question: claimed once, answered in the answer's thread, audited (source "button").
+A click is a job like a question: claimed once, answered in the answer's thread, audited (source "button"). A click
+carries what Slack sends back, which anyone can craft: a stored answer is shown only in the channel it was given in,
+and no button shows a tunnel the channel may not see ([[channels]], [slack] dm_tunnels).
 "Open in Log Analytics" is a link: the browser follows it and the listener only acknowledges it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.slack import evidence
+from bot.logs import logger
+from bot.slack import deliveries, evidence
 from bot.slack.conversation import Conversation
 from bot.slack.core import Audit, SlackBot
 from bot.slack.jobs import ClickJob, QuestionJob
 from bot.slack.questions import investigate_in_thread
+from bot.state import Claim
 from bot.workspace import Workspace
 from diagnostics.investigate import investigate
 from diagnostics.model import QueryRecord
@@ -34,16 +37,24 @@ from handlers.render.blocks import (
     queries_text,
 )
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 #: "Wider window" re-runs ±1 h around the asked time, then grows by an hour a side per click.
 WIDER = timedelta(hours=1)
 
 
-def click(bot: SlackBot, job: ClickJob) -> None:
-    if not bot.state.claim(job.keys):
-        log.info("repeat delivery of %s ignored", job.keys[0])
+def click(bot: SlackBot, job: ClickJob, admitted: Claim | str = deliveries.UNCLAIMED) -> None:
+    delivery = deliveries.take(bot, job, admitted)
+    if delivery is None:
         return
+    try:
+        _click(bot, job)
+    finally:
+        if delivery.stored:
+            deliveries.settle(bot, job)
+
+
+def _click(bot: SlackBot, job: ClickJob) -> None:
     audit = Audit()
     audit.set(team=job.team, channel=job.channel, user=job.user, source="button", intent=job.action,
               text=job.value)
@@ -65,19 +76,25 @@ def click(bot: SlackBot, job: ClickJob) -> None:
 
 
 def _show_queries(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], audit: Audit) -> None:
-    row = None
-    if str(value.get("id", "")).isdigit():
-        bot.wait_stored(int(value["id"]))
-        row = bot.state.question(int(value["id"]))
+    # The answer was stored before its buttons were shown: a click finds it, or it is gone.
+    row = bot.state.question(evidence.as_id(str(value.get("id", ""))))
+    if row is not None and row.get("channel") != conv.job.channel:
+        row = None  # another channel's answer (an id is easy to guess): as unknown here as one never stored
     if row is None or not row.get("queries_json"):
         days = bot.options.retention_days
-        text = f"That answer is no longer stored (answers are kept {days} days): ask the question again."
+        text = (f"That answer is not stored for this channel (answers are kept {days} days, and shown only where "
+                "they were given): ask the question again.")
         conv.reply(Rendered(text, [section(text)]))
         bot.record(audit, outcome="bad_input", detail=text)
         return
+    refusal = bot.policy.refusal(conv.job.channel, row.get("tunnel"))  # asked before the channel was limited
+    if refusal is not None:
+        conv.reply(Rendered(refusal, [section(refusal)]))
+        bot.record(audit, outcome="refused", tunnel=row.get("tunnel"), detail=refusal)
+        return
     tz = bot.user_zone(conv.job.user)
     queries = [QueryRecord.from_json(q) for q in json.loads(row["queries_json"])]
-    tunnel = row.get("tunnel") or value.get("tunnel") or "the tunnel"
+    tunnel = row.get("tunnel") or "the tunnel"
     message = queries_message(tunnel, queries, tz)
     conv.reply(message)
     if message.overflow:

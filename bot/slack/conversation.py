@@ -18,9 +18,8 @@ apology with an error id, and the log line with that id holds the details, witho
 
 from __future__ import annotations
 
-import logging
+import sys
 import time
-import traceback
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -29,12 +28,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.logs import logger, redact
 from bot.slack.jobs import QuestionJob
-from bot.slack.logs import redact
 from handlers.render.blockkit import Rendered, context, escape, section
 from handlers.render.blocks import FILE_NOTE
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 WORKING, DONE, DEGRADED, FAILED = "eyes", "white_check_mark", "warning", "x"
 #: Slack shares an uploaded file asynchronously: files.info is asked a few times before saying so.
@@ -49,11 +48,12 @@ NOT_IN_CHANNEL = ("I can't post in this channel yet: invite me with `/invite @vp
 class Conversation:
     """Where one question's replies go, and the messages and reactions already made there."""
 
-    def __init__(self, client: WebClient, job: QuestionJob) -> None:
+    def __init__(self, client: WebClient, job: QuestionJob, thread_ts: str = "") -> None:
         self.client = client
         self.job = job
         self.channel = job.channel
-        self.thread_ts = job.thread_ts  # "" until a slash command posts its first message
+        # "" until a slash command posts its first message (or the thread an earlier attempt at it opened)
+        self.thread_ts = job.thread_ts or thread_ts
         self.reacted_on = job.message_ts
         self.looking_ts = ""
         self._last_looking: dict[str, Any] = {}
@@ -71,7 +71,10 @@ class Conversation:
             self.client.reactions_add(channel=self.channel, timestamp=self.reacted_on, name=name)
             self._reactions.append(name)
         except SlackApiError as exc:  # a reaction is a courtesy: never worth failing an answer
-            log.info("reactions.add %s failed: %s", name, exc.response.get("error"))
+            if exc.response.get("error") == "already_reacted":  # an earlier attempt's 👀: ours to swap all the same
+                self._reactions.append(name)
+            else:
+                log.info("reactions.add %s failed: %s", name, exc.response.get("error"))
 
     def finish(self, reaction: str | None) -> None:
         """Swap 👀 for the outcome's reaction (none for a reply that is not an answer)."""
@@ -99,7 +102,7 @@ class Conversation:
         told how to fix it) when the bot cannot post there."""
         if self.thread_ts:
             return True
-        text = f"<@{self.job.user}> asked: `/vpn {escape(self.job.text)}`"
+        text = f"<@{self.job.user}> asked: `/vpn {echo(self.job.text)}`"
         try:
             posted = self.client.chat_postMessage(channel=self.channel, text=text)
         except SlackApiError as exc:
@@ -171,7 +174,7 @@ class Conversation:
     def apologise(self, admins: str) -> str:
         """A short apology with an error id where the asker will see it; the id's log line has the details."""
         error_id = uuid.uuid4().hex[:8]
-        log.error("error %s (%s in %s): %s", error_id, self.job.source, self.channel, redact(traceback.format_exc()))
+        log.error("error %s (%s in %s): %s", error_id, self.job.source, self.channel, _current(), exc_info=True)
         who = f" or give it to {admins}" if admins else ""
         text = (f"Sorry, something went wrong on my side while answering (error id `{error_id}`). "
                 f"It is logged; please try again{who}.")
@@ -183,8 +186,20 @@ class Conversation:
                 self.reply(message)
             self.finish(FAILED)
         except Exception:
-            log.error("could not apologise for error %s: %s", error_id, redact(traceback.format_exc()))
+            log.error("could not apologise for error %s", error_id, exc_info=True)
         return error_id
+
+
+def _current() -> str:
+    """The exception being handled, on one line (its traceback follows the log line)."""
+    exc = sys.exc_info()[1]
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "no exception"
+
+
+def echo(text: str) -> str:
+    """The question as it is shown back inside a code span: secret-looking values masked, and nothing that could
+    end the span or make a link (a backtick becomes a look-alike, `<`/`>`/`&` are escaped, one line)."""
+    return escape(redact(text)).replace("`", "\u02cb").replace("\r", " ").replace("\n", " ")
 
 
 def _shared_in(info: Mapping[str, Any], channel: str) -> bool:

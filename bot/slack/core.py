@@ -7,9 +7,10 @@ and a job; the worker pool (pool.py) runs them, wired by server.py.
 
 from __future__ import annotations
 
-import logging
+import os
+import socket
 import time
-import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,23 +20,25 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 
 from bot.config import ChannelSettings
+from bot.logs import logger
 from bot.slack.conversation import Conversation
-from bot.slack.logs import redact
 from bot.slack.policy import ChannelPolicy, user_zone
-from bot.state import StateStore
+from bot.state import StateStore, StoreUnavailable
 from bot.workspace import Workspace
 from handlers.render.blocks import LogAnalyticsLink
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
-#: How long a click waits for the answer it belongs to to be stored (it is, milliseconds after it is shown).
-SETTLE_S = 10.0
+#: Said under an answer the state store could not record.
+NOT_STORED = ("I could not record this answer (my state store is failing), so the buttons that need it (Show queries, "
+              "Evidence bundle) won't work: ask again later for those.")
 
 
 @dataclass
 class BotOptions:
     admins: str = ""  # who can change [[channels]], named in refusals
     channels: tuple[ChannelSettings, ...] = ()
+    dm_tunnels: tuple[str, ...] | None = None  # [slack] dm_tunnels: the only tunnels DMs may ask about (None: all)
     log_analytics: LogAnalyticsLink | None = None  # "Open in Log Analytics" needs the workspace's resource id
     evidence_bundle: bool = True  # the "Evidence bundle" button (bot/slack/evidence.py); False hides it
     default_tz: str = "UTC"  # for askers whose users.info has no zone
@@ -44,6 +47,10 @@ class BotOptions:
     retention_days: int = 90
     #: Worker threads run this much nicer than the rest (Linux): answering may wait a few ms, acknowledging not.
     worker_nice: int = 10
+    #: How long one question may take: the log sources bound their calls by it (`[slack] question_deadline_s`).
+    question_deadline_s: float = 90.0
+    #: On SIGTERM, how long the questions already accepted may take; then the process exits (`shutdown_grace_s`).
+    shutdown_grace_s: float = 30.0
 
 
 @dataclass
@@ -67,7 +74,10 @@ class SlackBot:
         self.state = state
         self.options = options or BotOptions()
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.policy = ChannelPolicy(self.options.channels, workspace.registry, self.options.admins)
+        self.policy = ChannelPolicy(self.options.channels, workspace.registry, self.options.admins,
+                                    self.options.dm_tunnels)
+        #: This process, as the owner of the deliveries it claims (its heartbeat keeps them its own).
+        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._last_purge = 0.0
 
     def user_zone(self, user: str) -> ZoneInfo:
@@ -76,31 +86,30 @@ class SlackBot:
 
     # -- audit ----------------------------------------------------------------------------------------------
 
-    def record(self, audit: Audit, **values: Any) -> None:
-        """The audit row of a question answered (or refused) in one step."""
+    def record(self, audit: Audit, **values: Any) -> int | None:
+        """The audit row of a question answered (or refused) in one step; None when the store could not take it
+        (the person was answered all the same: the store's failure is logged and shown by /healthz)."""
         audit.set(**values)
-        self.state.start_question(**audit.fields, duration_ms=_elapsed_ms(audit))
+        try:
+            return self.state.start_question(**audit.fields, duration_ms=_elapsed_ms(audit))
+        except StoreUnavailable as exc:
+            log.warning("question not audited: %s", exc)
+            return None
 
-    def finish(self, question_id: int, audit: Audit) -> None:
-        """Complete the audit row started when the investigation began."""
-        self.state.finish_question(question_id, **audit.fields, duration_ms=_elapsed_ms(audit))
+    def finish(self, question_id: int | None, audit: Audit) -> bool:
+        """Complete the audit row started when the investigation began; False when the store could not."""
+        if question_id is None:
+            return False
+        try:
+            self.state.finish_question(question_id, **audit.fields, duration_ms=_elapsed_ms(audit))
+        except StoreUnavailable as exc:
+            log.warning("question %s not audited: %s", question_id, exc)
+            return False
+        return True
 
     def apologise(self, conv: Conversation, audit: Audit) -> None:
         error_id = conv.apologise(self.options.admins)
-        try:
-            self.record(audit, outcome="error", error_id=error_id)
-        except Exception:
-            log.error("could not audit error %s: %s", error_id, redact(traceback.format_exc()))
-
-    def wait_stored(self, question_id: int) -> None:
-        """Wait (a little) for an answer still being stored: its buttons are on screen a moment before the worker
-        that posted it has written the answer's row, and a quick click must not be told there is nothing there."""
-        deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline:
-            row = self.state.question(question_id)
-            if row is None or row.get("outcome") != "running":
-                return
-            time.sleep(0.05)
+        self.record(audit, outcome="error", error_id=error_id)
 
     def purge_now_and_then(self) -> None:
         """The state store's retention, applied at most once an hour (after a job)."""
@@ -108,8 +117,8 @@ class SlackBot:
             self._last_purge = time.monotonic()
             try:
                 self.state.purge()
-            except Exception as exc:
-                log.warning("state purge failed: %s", redact(str(exc)))
+            except StoreUnavailable as exc:
+                log.warning("state purge failed: %s", exc)
 
 
 def _elapsed_ms(audit: Audit) -> int:

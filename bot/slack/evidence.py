@@ -17,22 +17,22 @@ redaction options of `vpnbot evidence --redact-ips / --hash-users`. Every bundle
 
 from __future__ import annotations
 
-import logging
 import re
 import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from bot.evidence import make_bundle
+from bot.logs import logger, redact
 from bot.slack.conversation import DEGRADED, DONE, Conversation
 from bot.slack.core import Audit, SlackBot
-from bot.slack.logs import redact
+from bot.state import StoreUnavailable
 from diagnostics.evidence import RedactionOptions
 from diagnostics.model import InvestigationError
 from handlers.evidence import EvidenceError, MadeBundle, load_record
 from handlers.render.blockkit import MAX_SECTION, Rendered, context, escape, section
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 #: "evidence 42", "bundle #42", "evidence for investigation 42 redact ips": a stored investigation by id. The id must
 #: stand alone, so "evidence 203.0.113.10 at 14:02" stays a question about a tunnel.
@@ -45,14 +45,22 @@ REDACT_IPS = re.compile(r"--redact-ips|\bredact(?:ed)?[- ]?(?:the[- ])?ips?\b|\b
 LATEST = re.compile(r"^\s*(?:(?:<@[A-Z0-9]+(?:\|[^>]*)?>|/vpn\b)[\s,:]*)*(?:evidence|bundle)\b(.*)$",
                     re.IGNORECASE | re.DOTALL)
 HASH_USERS = re.compile(r"--hash-users|\bhash(?:ed)?[- ]?(?:the[- ])?(?:user(?:name)?s?)\b", re.IGNORECASE)
+#: A row id has at most 19 digits (SQLite's integers are 64-bit).
+MAX_ID_DIGITS = 19
 #: Slack's limit for one uploaded file.
 MAX_UPLOAD = 1 << 30
 
 
 def stored_id(text: str) -> int | None:
-    """The investigation id of "evidence 42" (also "bundle #42 redact ips"), None for anything else."""
+    """The investigation id of "evidence 42" (also "bundle #42 redact ips"), None for anything else; an id no
+    investigation can have (more digits than a row id holds) is 0, which finds none."""
     match = STORED.match(text or "")
-    return int(match.group(1)) if match else None
+    return as_id(match.group(1)) if match else None
+
+
+def as_id(digits: str) -> int:
+    """A number someone typed or a button carried, as a row id: 0 (no row) when it cannot be one."""
+    return int(digits) if digits.isdigit() and len(digits) <= MAX_ID_DIGITS else 0
 
 
 def wants_stored(text: str) -> bool:
@@ -96,7 +104,8 @@ def send_stored(bot: SlackBot, conv: Conversation, text: str, audit: Audit) -> N
     row = bot.state.question(question_id)
     if row is None or row.get("channel") != conv.channel:
         days = bot.options.retention_days
-        reply = (f"Sorry, I can only bundle investigations asked in this channel, and {question_id} is not one of "
+        reply = (f"Sorry, I can only bundle investigations asked in this channel, and {question_id or 'that'} is "
+                 "not one of "
                  f"them (or it is older than {days} days). Use the *Evidence bundle* button under an answer here, "
                  "or ask `evidence <tunnel> at <time>`.")
         _refuse(bot, conv, audit, reply, "bad_input")
@@ -111,7 +120,7 @@ def send_stored(bot: SlackBot, conv: Conversation, text: str, audit: Audit) -> N
 
 def on_click(bot: SlackBot, conv: Conversation, value: Mapping[str, Any], audit: Audit) -> None:
     """The "Evidence bundle" button under an answer."""
-    question_id = int(value["id"]) if str(value.get("id", "")).isdigit() else None
+    question_id = as_id(str(value.get("id", ""))) or None
     if question_id is None:
         _refuse(bot, conv, audit, "I can't tell which answer this button belongs to: ask the question again.",
                 "bad_input")
@@ -128,11 +137,14 @@ def after_answer(bot: SlackBot, conv: Conversation, question_id: int | None, tex
 def bundle(bot: SlackBot, conv: Conversation, question_id: int, options: RedactionOptions,
            audit: Audit | None) -> MadeBundle | None:
     """Make the bundle of `question_id`, upload it to the conversation's thread, say what it is; audited."""
-    bot.wait_stored(question_id)
     try:
         record = load_record(bot.state, question_id, bot.workspace.registry, channel=conv.channel)
     except EvidenceError as exc:
         _refuse(bot, conv, audit, f"Sorry: {escape(str(exc))}.", "bad_input")
+        return None
+    except StoreUnavailable:
+        _refuse(bot, conv, audit, "Sorry, I can't read the stored answer right now (my state store is failing): "
+                                  "try again in a few minutes.", "error")
         return None
     refusal = bot.policy.refusal(conv.channel, record.tunnel)
     if refusal is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 import signal
 import threading
@@ -19,15 +18,16 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+from urllib.error import URLError
 
 from slack_bolt.error import BoltError
 
+from bot.logs import configure_logging, logger, redact, register_secrets
 from bot.slack.app import build_app, make_client
 from bot.slack.httpd import EventsServer
 from bot.slack.jobs import Job, QuestionJob
-from bot.slack.logs import configure_logging, redact, register_secrets
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 #: The answering process updates its heartbeat every 0.2 s; older than this, /healthz says it is not answering.
 HEARTBEAT_STALE_S = 5.0
@@ -67,7 +67,8 @@ class QueueSubmitter:
         return True
 
 
-def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat: Any, status: Connection) -> None:
+def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat: Any, status: Connection,
+              troubles: Any = None) -> None:
     """Entry point of the acknowledging process: serve until SIGTERM, then close the job pipe and return."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -82,10 +83,20 @@ def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat
     except BoltError as exc:
         status.send(("error", f"Slack refused SLACK_BOT_TOKEN at {settings.api_url}: {redact(str(exc))}"))
         return
+    except (OSError, URLError) as exc:  # auth.test never got an answer: the network, a proxy, a wrong api_url
+        reason = getattr(exc, "reason", None) or exc
+        status.send(("error", f"cannot reach the Slack Web API at {settings.api_url} ({redact(str(reason))}): check "
+                              "the network, the proxy settings (HTTPS_PROXY) and [slack] api_url / SLACK_API_URL"))
+        return
 
     def health() -> dict[str, Any]:
         answering = time.time() - heartbeat.value < HEARTBEAT_STALE_S
-        return {"ok": answering, "mode": "http", "answering": answering, "pending": pending.value}
+        # `troubles` (set by the answering process): [0] the state store is failing, [1] every worker is stuck.
+        store_ok = not (troubles is not None and troubles[0])
+        stuck = troubles is not None and bool(troubles[1])
+        return {"ok": answering and store_ok and not stuck, "mode": "http", "answering": answering,
+                "store": "ok" if store_ok else "failing", "workers": "stuck" if stuck else "ok",
+                "pending": pending.value}
 
     # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's full passes,
     # which otherwise land in the middle of a burst of acknowledgements.
@@ -104,7 +115,8 @@ def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat
         closer = handler.close
     else:
         try:
-            server = EventsServer(app, health, settings.host, settings.port).start()
+            server = EventsServer(app, health, settings.host, settings.port,
+                                  signing_secret=settings.signing_secret).start()
         except OSError as exc:
             status.send(("error", f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"))
             return

@@ -6,6 +6,8 @@ payload shapes. Every job carries the keys that identify its delivery, claimed o
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,20 @@ class ClickJob:
 
 
 Job = QuestionJob | ClickJob
+_KINDS: dict[str, type[QuestionJob] | type[ClickJob]] = {"question": QuestionJob, "click": ClickJob}
+
+
+def job_json(job: Job) -> str:
+    """The job as the state store keeps it with its claim, so another process can answer it (`job_from_json`)."""
+    kind = "question" if isinstance(job, QuestionJob) else "click"
+    return json.dumps({"kind": kind, **dataclasses.asdict(job)}, sort_keys=True)
+
+
+def job_from_json(text: str) -> Job:
+    data = json.loads(text)
+    cls = _KINDS[data.pop("kind")]
+    data["keys"] = tuple(data.get("keys") or ())
+    return cls(**data)
 
 
 def question_from_command(body: Mapping[str, Any]) -> QuestionJob:

@@ -1,26 +1,32 @@
 """A question job: `/vpn …`, an @mention or a direct message, answered in a thread.
 
-The delivery is claimed once in the state store (Slack re-delivers what it thinks was not acknowledged), then the
-question goes where it belongs: a subscription command (subscriptions.py), a stored investigation's evidence bundle
-(evidence.py), the daily summary (summaries.py), a direct reply (`help`, `tunnels`, bad input, a tunnel the
-channel may not ask about), or an investigation answered in the thread (the conversation of conversation.py).
-Every question and refusal is a row in the state store.
+The delivery is claimed once in the state store (deliveries.py: Slack re-delivers what it thinks was not
+acknowledged, and a process may die mid-answer), then the question goes where it belongs: a subscription command
+(subscriptions.py), a stored investigation's evidence bundle (evidence.py), the daily summary (summaries.py), a
+direct reply (`help`, `tunnels`, bad input, a tunnel the channel may not ask about), or an investigation answered
+in the thread (the conversation of conversation.py).
+Every question and refusal is a row in the state store; an investigation's answer is stored before it is shown (its
+buttons read it), and when the store fails the answer is shown all the same, saying its buttons won't work.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.slack import evidence, summaries
+from slack_sdk.webhook import WebhookClient
+
+from bot.logs import logger, redact
+from bot.slack import deliveries, evidence, summaries
 from bot.slack.conversation import DEGRADED, DONE, WORKING, Conversation
-from bot.slack.core import Audit, SlackBot
-from bot.slack.jobs import QuestionJob
+from bot.slack.core import NOT_STORED, Audit, SlackBot
+from bot.slack.deliveries import Delivery
+from bot.slack.jobs import Job, QuestionJob
 from bot.slack.subscriptions import handle_subscription, is_subscription_command
+from bot.state import Claim, StoreUnavailable
 from diagnostics.model import InvestigationError
-from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry, UnknownTunnel
+from diagnostics.tunnels import AmbiguousTunnel, OutsideTunnel, UnknownTunnel
 from handlers.answer import Answer
 from handlers.ask import ask
 from handlers.evidence import stored_answer
@@ -31,19 +37,33 @@ from handlers.render.blocks import Buttons, help_message, looking_message, rende
 from handlers.render.text import render_text
 from handlers.summary import summary_for
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 
-def answer(bot: SlackBot, job: QuestionJob) -> None:
-    if not bot.state.claim(job.keys):
-        log.info("repeat delivery of %s ignored", job.keys[0])
+#: Said in place of the "Looking…" message a stopped process left behind; the answer follows in the thread.
+RESTARTED = "I was restarted while answering this; the answer follows below."
+
+
+def answer(bot: SlackBot, job: QuestionJob, admitted: Claim | str = deliveries.UNCLAIMED) -> None:
+    delivery = deliveries.take(bot, job, admitted)
+    if delivery is None:
         return
+    try:
+        _answer(bot, job, delivery)
+    finally:
+        if delivery.stored:
+            deliveries.settle(bot, job)
+
+
+def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
     if is_subscription_command(job.text):  # daily summaries: docs/summaries.md
         handle_subscription(bot, job)
         return
     audit = Audit()
-    audit.set(team=job.team, channel=job.channel, user=job.user, source=job.source, text=job.text)
-    conv = Conversation(bot.client, job)
+    # The question as stored and shown: secret-looking values (a key someone pasted) masked.
+    audit.set(team=job.team, channel=job.channel, user=job.user, source=job.source, text=redact(job.text),
+              delivery=job.keys[0] if job.keys else None)
+    conv = Conversation(bot.client, job, thread_ts=_resume(bot, job) if delivery.resumed else "")
     try:
         conv.react(WORKING)
         tz = bot.user_zone(job.user)
@@ -51,15 +71,22 @@ def answer(bot: SlackBot, job: QuestionJob) -> None:
         if evidence.wants_stored(job.text):  # "/vpn evidence 42", "/vpn evidence": docs/evidence.md
             evidence.send_stored(bot, conv, job.text, audit)
             return
+        registry = bot.policy.registry_for(job.channel)  # the tunnels this channel may see, alone
         try:
-            question = parse_question(job.text, bot.workspace.registry, now, tz)
+            question = parse_question(job.text, registry, now, tz)
+        except OutsideTunnel as exc:  # refused naming the asker's words, not the tunnel they stand for
+            refusal = bot.policy.refuse(job.channel, exc.reference)
+            audit.set(tunnel=exc.hidden[0] if len(exc.hidden) == 1 else None)
         except (QuestionError, UnknownTunnel, AmbiguousTunnel) as exc:
-            conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
+            # A tunnel not known yet may be one discovery has not found yet: say so.
+            sorry = " ".join([f"Sorry: {exc}", *(bot.workspace.pending if isinstance(exc, UnknownTunnel) else [])])
+            conv.reply(Rendered(escape(sorry), [section(escape(sorry))]))
             conv.finish(None)
             bot.record(audit, outcome="bad_input", detail=str(exc))
             return
-        audit.set(intent=question.intent.value, tunnel=question.tunnel.name if question.tunnel else None)
-        refusal = bot.policy.refusal(job.channel, question.tunnel)
+        else:
+            audit.set(intent=question.intent.value, tunnel=question.tunnel.name if question.tunnel else None)
+            refusal = bot.policy.question_refusal(job.channel, question)
         if refusal is not None:
             conv.reply(Rendered(refusal, [section(refusal)]))
             conv.finish(None)
@@ -73,8 +100,8 @@ def answer(bot: SlackBot, job: QuestionJob) -> None:
             return
         question_id = investigate_in_thread(
             bot, conv, question, now, audit,
-            lambda progress: ask(job.text, bot.workspace.registry, bot.workspace.sources, now, tz,
-                                 progress=progress))
+            lambda progress: ask(job.text, registry, bot.workspace.sources, now, tz,
+                                 progress=progress), stored=delivery.stored)
         if question.intent is Intent.EVIDENCE:  # "/vpn evidence paris at 14:02": the answer, then its bundle
             evidence.after_answer(bot, conv, question_id, job.text, audit)
     except Exception:
@@ -85,15 +112,12 @@ def _answer_directly(bot: SlackBot, conv: Conversation, job: QuestionJob, questi
                      tz: ZoneInfo, audit: Audit) -> None:
     """help, tunnels (and what is not available yet): no logs to read, one reply."""
     try:
-        answer = ask(job.text, bot.workspace.registry, bot.workspace.sources, now, tz)
+        answer = ask(job.text, bot.policy.registry_for(job.channel), bot.workspace.sources, now, tz)
     except (QuestionError, UnknownTunnel, AmbiguousTunnel, InvestigationError) as exc:
         conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
         conv.finish(None)
         bot.record(audit, outcome="bad_input", detail=str(exc))
         return
-    allowed = bot.policy.allowed_tunnels(job.channel)
-    if answer.intent is Intent.TUNNELS and allowed is not None:
-        answer.registry = TunnelRegistry(t for t in bot.workspace.registry if t.name.lower() in allowed)
     rendered = help_message(answer) if answer.intent is Intent.HELP else render_answer(answer)
     conv.reply(rendered)
     if rendered.overflow and not conv.private:  # e.g. a long tunnel listing: the whole of it as a file
@@ -122,17 +146,18 @@ def _summary(bot: SlackBot, conv: Conversation, question: Question, now: datetim
 
 
 def investigate_in_thread(bot: SlackBot, conv: Conversation, question: Question, now: datetime, audit: Audit,
-                          run: Callable[[Callable[[str], None]], Answer]) -> int | None:
+                          run: Callable[[Callable[[str], None]], Answer], stored: bool = True) -> int | None:
     """Looking… → progress per source → the answer (+ file) → ✅/⚠️, all in the thread; audited. Returns the
-    stored investigation's id (None when nothing could be posted)."""
+    stored investigation's id (None when nothing could be posted or stored). `stored=False`: the store failed
+    already, the answer says its buttons won't work."""
     assert question.tunnel is not None
     if not conv.open_thread():
         bot.record(audit, outcome="error", detail="the bot is not in the channel")
         return None
-    question_id = bot.state.start_question(**audit.fields, window_start=question.window.start,
-                                           window_end=question.window.end, thread_ts=conv.thread_ts)
+    question_id = bot.record(audit, window_start=question.window.start, window_end=question.window.end,
+                             thread_ts=conv.thread_ts, outcome="running") if stored else None
     try:
-        _investigate(bot, conv, question, now, audit, run, question_id)
+        question_id = _investigate(bot, conv, question, now, audit, run, question_id)
     except Exception:
         audit.set(outcome="error", error_id=conv.apologise(bot.options.admins))
     bot.finish(question_id, audit)
@@ -140,9 +165,13 @@ def investigate_in_thread(bot: SlackBot, conv: Conversation, question: Question,
 
 
 def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: datetime, audit: Audit,
-                 run: Callable[[Callable[[str], None]], Answer], question_id: int) -> None:
+                 run: Callable[[Callable[[str], None]], Answer], question_id: int | None) -> int | None:
+    """The investigation shown in the thread; the stored investigation's id (None when it could not be stored)."""
     sources: dict[str, str] = dict.fromkeys(bot.workspace.sources.labels, "waiting…")
     conv.post_looking(looking_message(question, now, sources))
+    audit.set(answer_ts=conv.looking_ts)  # where the answer will be: a restarted process can say what happened
+    if not bot.finish(question_id, audit):
+        question_id = None
 
     def progress(line: str) -> None:
         label, _, status = line.rpartition(": ")
@@ -157,20 +186,45 @@ def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: dat
         conv.update_looking(Rendered(text, [section(text)]))
         conv.finish(DEGRADED if failed else None)
         audit.set(outcome="source_failed" if failed else "bad_input", detail=str(exc))
-        return
-    answer.notes += bot.workspace.problems
+        return question_id
+    answer.notes += bot.workspace.problems + bot.workspace.pending
     inv = answer.investigation
-    buttons = Buttons(question_id, bot.options.log_analytics, bot.options.evidence_bundle)
-    conv.show_answer(render_answer(answer, buttons, files=True), render_text(answer), _file_name(answer))
     failures = bool(inv and inv.failures)
-    conv.finish(DEGRADED if failures else DONE)
     primary = inv.primary if inv else None
     audit.set(outcome="answered", cause=primary.cause.value if primary else None,
               confidence=primary.confidence.value if primary else None,
               window_start=inv.start if inv else None, window_end=inv.end if inv else None,
-              answer_ts=conv.looking_ts, detail="; ".join(inv.failures) if failures and inv else None,
+              detail="; ".join(inv.failures) if failures and inv else None,
               answer_json=stored_answer(answer),
               queries_json=[q.to_json() for q in inv.queries] if inv else None)
+    # Stored before it is shown: its buttons read the stored answer, and may be clicked at once.
+    if not bot.finish(question_id, audit):
+        question_id = None
+        answer.notes.append(NOT_STORED)
+    buttons = Buttons(question_id, bot.options.log_analytics, bot.options.evidence_bundle, question_id is not None)
+    conv.show_answer(render_answer(answer, buttons, files=True), render_text(answer), _file_name(answer))
+    conv.finish(DEGRADED if failures else DONE)
+    return question_id
+
+
+def _resume(bot: SlackBot, job: QuestionJob) -> str:
+    """A stopped process's attempt at this job: its "Looking…" message says what happened, its row is closed; the
+    thread it opened is reused (a slash command's)."""
+    try:
+        previous = bot.state.interrupted_question(job.keys[0]) if job.keys else None
+        if previous is None:
+            return ""
+        bot.state.finish_question(previous["id"], outcome="restarted", detail=RESTARTED)
+    except StoreUnavailable as exc:
+        log.warning("could not close the interrupted answer to %s: %s", job.keys[0], exc)
+        return ""
+    if previous.get("answer_ts"):
+        try:
+            bot.client.chat_update(channel=job.channel, ts=previous["answer_ts"], text=RESTARTED,
+                                   blocks=[section(RESTARTED)])
+        except Exception as exc:  # a courtesy: the answer follows either way
+            log.info("could not edit the interrupted answer: %s", exc)
+    return previous.get("thread_ts") or ""
 
 
 def _file_name(answer: Answer) -> str:
@@ -179,3 +233,20 @@ def _file_name(answer: Answer) -> str:
         return "vpnbot-answer.txt"
     return f"vpnbot-{inv.tunnel.name}-{inv.start.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}.txt"
 
+
+
+#: Said to the jobs still unanswered when the process stops (SIGTERM): the next process answers them.
+STOPPING = "I'm being restarted and could not finish answering this: I'll answer as soon as I'm back."
+
+
+def tell_stopping(bot: SlackBot, jobs: list[Job]) -> None:
+    """Tell each unfinished job, where its answer would have gone, that it will be answered after the restart
+    (its claim stays unanswered: the next process takes it over)."""
+    for job in jobs:
+        try:
+            if isinstance(job, QuestionJob) and job.source == "slash" and job.response_url and not job.thread_ts:
+                WebhookClient(job.response_url).send(text=STOPPING, response_type="ephemeral")
+            else:
+                bot.client.chat_postMessage(channel=job.channel, thread_ts=job.thread_ts or None, text=STOPPING)
+        except Exception as exc:  # stopping: say what could not be said, and go on
+            log.warning("could not tell %s about the restart: %s", job.channel, redact(str(exc)))

@@ -34,21 +34,23 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 
 from bot.config import Config, ConfigError, SlackSettings, state_path
-from bot.slack import buttons, questions
+from bot.logs import configure_logging, logger, register_secrets
+from bot.slack import buttons, deliveries, questions
 from bot.slack.app import make_client
 from bot.slack.core import BotOptions, SlackBot
 from bot.slack.front import FrontSettings, run_front
 from bot.slack.jobs import Job, QuestionJob
-from bot.slack.logs import configure_logging, register_secrets
-from bot.slack.pool import WorkerPool
-from bot.slack.subscriptions import summary_scheduler
-from bot.state import DEFAULT_RETENTION_DAYS, StateStore
+from bot.slack.pool import LOGS, QUICK, WorkerPool
+from bot.slack.subscriptions import is_subscription_command, summary_scheduler
+from bot.state import DEFAULT_RETENTION_DAYS, Claim, StateStore, StoreUnavailable
 from bot.workspace import Workspace
-from handlers.render.blocks import PORTAL, LogAnalyticsLink
+from handlers.parse.intent import Intent, detect_intent
+from handlers.parse.lexer import tokenize
+from handlers.parse.question import clean_text
+from handlers.render.blocks import PORTAL, SHOW_QUERIES, LogAnalyticsLink
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
-SHUTDOWN_GRACE_S = 30.0
 START_TIMEOUT_S = 60.0
 #: Portals of the sovereign clouds, by the Log Analytics query endpoint's host.
 PORTALS = {"api.loganalytics.us": "https://portal.azure.us", "api.loganalytics.azure.cn": "https://portal.azure.cn"}
@@ -57,11 +59,12 @@ PORTALS = {"api.loganalytics.us": "https://portal.azure.us", "api.loganalytics.a
 def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
     """The bot's settings from the configuration (keys missing from an older Config fall back to defaults)."""
     slack = config.slack if config else SlackSettings()
+    where = config.path if config else "configuration"
     try:
         retention = int(getattr(slack, "retention_days", DEFAULT_RETENTION_DAYS))
     except ValueError:
-        raise ConfigError(f"{config.path if config else 'configuration'}: [slack] retention_days must be a "
-                          "number of days") from None
+        raise ConfigError(f"{where}: [slack] retention_days must be a number of days") from None
+    deadline_s, grace_s = (_seconds(slack, key, where) for key in ("question_deadline_s", "shutdown_grace_s"))
     link = None
     # The portal opens a workspace by its ARM resource id, not by the GUID the query API uses: without it
     # configured, the "Open in Log Analytics" button is not shown.
@@ -70,26 +73,53 @@ def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
         host = urlsplit(config.azure.endpoint).hostname or ""
         link = LogAnalyticsLink(resource_id, PORTALS.get(host, PORTAL))
     return BotOptions(admins=getattr(slack, "admins", ""), channels=config.channels if config else (),
-                      log_analytics=link, default_tz=zone.key, retention_days=retention)
+                      dm_tunnels=getattr(slack, "dm_tunnels", None),
+                      log_analytics=link, default_tz=zone.key, retention_days=retention,
+                      question_deadline_s=deadline_s, shutdown_grace_s=grace_s)
+
+
+def _seconds(slack: SlackSettings, key: str, where: str) -> float:
+    try:
+        value = float(getattr(slack, key))
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86_400:
+        raise ConfigError(f"{where}: [slack] {key} must be a number of seconds, e.g. {getattr(SlackSettings, key)}")
+    return value
 
 
 def answering(client: WebClient, workspace: Workspace, state: StateStore, options: BotOptions | None = None,
-              clock: Callable[[], datetime] | None = None,
-              on_done: Callable[[], None] | None = None) -> tuple[SlackBot, WorkerPool]:
-    """The answering side: the bot's shared parts, and the worker pool that runs each job's route on them."""
+              clock: Callable[[], datetime] | None = None, on_done: Callable[[], None] | None = None,
+              resubmit: Callable[[Job, Claim], object] | None = None) -> tuple[SlackBot, WorkerPool]:
+    """The answering side: the bot's shared parts, the worker pool that runs each job's route on them, and the
+    keeper of the pool's claims (which hands the jobs dead processes left to `resubmit`, by default the pool)."""
     bot = SlackBot(client, workspace, state, options, clock)
 
-    def run(job: Job) -> None:
+    def run(job: Job, admitted: Claim | str) -> None:
         try:
             if isinstance(job, QuestionJob):
-                questions.answer(bot, job)
+                questions.answer(bot, job, admitted)
             else:
-                buttons.click(bot, job)
+                buttons.click(bot, job, admitted)
         finally:
             bot.purge_now_and_then()
 
-    pool = WorkerPool(run, client, bot.options.workers, bot.options.queue_limit, bot.options.worker_nice, on_done)
+    pool = WorkerPool(run, client, bot.options.workers, bot.options.queue_limit, bot.options.worker_nice, on_done,
+                      admit=lambda job: deliveries.admit(bot, job), lane=lane,
+                      deadline_s=bot.options.question_deadline_s)
+    keeper = deliveries.Keeper(bot, resubmit or (lambda job, claim: pool.submit(job, True, claim))).start()
+    pool.on_close.append(keeper.stop)
     return bot, pool
+
+
+def lane(job: Job) -> str:
+    """Jobs that read no logs (help, the tunnel list, subscriptions, Show queries) never wait behind those that do."""
+    if isinstance(job, QuestionJob):
+        if is_subscription_command(job.text):
+            return QUICK
+        intent = detect_intent([token.lower() for token in tokenize(clean_text(job.text))])
+        return QUICK if intent in (Intent.HELP, Intent.TUNNELS) else LOGS
+    return QUICK if job.action == SHOW_QUERIES else LOGS
 
 
 def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_now: datetime | None,
@@ -114,17 +144,20 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
     jobs_in, jobs_out = ctx.Pipe(duplex=False)
     pending = ctx.Value("i", 0)
     heartbeat = ctx.Value("d", time.time())
+    troubles = ctx.Array("b", 2)  # for /healthz: [0] the state store is failing, [1] every worker is stuck
     status_in, status_out = ctx.Pipe(duplex=False)
     settings = FrontSettings(token, secret, app_token, api_url, host, port, options.queue_limit)
-    front = ctx.Process(target=run_front, args=(settings, jobs_out, pending, heartbeat, status_out),
+    front = ctx.Process(target=run_front, args=(settings, jobs_out, pending, heartbeat, status_out, troubles),
                         name="vpnbot-front")
 
     stop = threading.Event()
     crashed = False
+    unfinished: list[Job] = []
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     state = StateStore(state_path(config), options.retention_days)
     try:
-        state.purge()
+        with contextlib.suppress(StoreUnavailable):  # retention waits for a store that works (each hour after)
+            state.purge()
         front.start()
         jobs_out.close()  # the acknowledging process holds the only writing ends: its exit ends the pipes
         status_out.close()
@@ -139,26 +172,40 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
             with pending.get_lock():
                 pending.value -= 1
 
+        def resubmit(job: Job, claim: Claim) -> None:  # a job taken over from a dead process counts as pending
+            with pending.get_lock():
+                pending.value += 1
+            pool.submit(job, True, claim)
+
         clock = (lambda: pinned_now) if pinned_now else (lambda: datetime.now(UTC))
-        bot, pool = answering(make_client(token, api_url), workspace, state, options, clock, on_done=done)
+        bot, pool = answering(make_client(token, api_url), workspace, state, options, clock, on_done=done,
+                              resubmit=resubmit)
         dispatcher = threading.Thread(target=_dispatch, args=(jobs_in, pool), name="vpnbot-dispatch", daemon=True)
         dispatcher.start()
         # Daily summaries: the configuration's [[subscriptions]] join the Slack-made ones in the state file.
         scheduler = summary_scheduler(bot, config.subscriptions if config else ()).start()
         while not stop.wait(0.2) and front.is_alive():
             heartbeat.value = time.time()
+            troubles[0], troubles[1] = (not state.health.ok), pool.stuck()
         crashed = not stop.is_set()
         if crashed:
             log.error("the acknowledging process exited (code %s): stopping", front.exitcode)
         say("vpnbot: stopping: finishing the questions already accepted…")
-        if not scheduler.stop(SHUTDOWN_GRACE_S):  # no new summary once stopping; one being posted may finish
-            log.warning("a daily summary was still being posted at exit: its claim expires and another run takes it")
+        ends = time.monotonic() + options.shutdown_grace_s  # a hard limit: what is not done by then is told
+
+        def left() -> float:
+            return max(0.0, ends - time.monotonic())
+
         if front.is_alive():
             front.terminate()  # SIGTERM: it stops listening, then closes the pipe behind its last job
-            front.join(15)
-        dispatcher.join(15)
-        if not pool.close(SHUTDOWN_GRACE_S):
-            log.warning("stopped with %d questions unanswered", pool.pending)
+            front.join(min(15.0, left()))
+        dispatcher.join(left())
+        if not scheduler.stop(left()):  # no new summary once stopping; one being posted may finish
+            log.warning("a daily summary was still being posted at exit: its claim expires and another run takes it")
+        unfinished = pool.close(left())
+        if unfinished:
+            log.warning("stopping with %d questions unanswered: told, and left for the next process", len(unfinished))
+            questions.tell_stopping(bot, unfinished)
     finally:
         if front.is_alive():
             front.kill()
@@ -166,6 +213,9 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     say("vpnbot: stopped")
+    if unfinished:  # worker threads still stuck in a source: the interpreter would wait for them at exit
+        logging.shutdown()
+        os._exit(1 if crashed else 0)
     return 1 if crashed else 0
 
 

@@ -11,7 +11,7 @@ summary is made (so a narrowed [[channels]] entry narrows tomorrow's summary too
 
 from __future__ import annotations
 
-import logging
+import threading
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 
 from bot.config import SubscriptionSettings
+from bot.logs import logger, redact
 from bot.schedule import Subscription, load_subscriptions, next_run
 from bot.scheduler import Scheduler
 from bot.slack import summaries
 from bot.slack.conversation import NOT_IN_CHANNEL, NOT_THERE, Conversation
 from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
-from bot.slack.logs import redact
+from diagnostics.tunnels import OutsideTunnel
+from handlers.help import example_tunnel
 from handlers.render.blockkit import Rendered, escape, section
 from handlers.subscribe import (
     LIST,
@@ -37,7 +39,7 @@ from handlers.subscribe import (
     parse_subscription,
 )
 
-log = logging.getLogger("vpnbot.slack")
+log = logger("vpnbot.slack")
 
 __all__ = ["handle_subscription", "is_subscription_command", "summary_scheduler"]
 
@@ -52,7 +54,11 @@ def handle_subscription(bot: SlackBot, job: QuestionJob) -> None:
     outcome, detail, intent = "answered", "", "subscriptions"
     try:
         try:
-            command = parse_subscription(job.text, bot.workspace.registry)
+            command = parse_subscription(job.text, bot.policy.registry_for(job.channel))
+        except OutsideTunnel as exc:  # refused naming the asker's words, not the tunnel they stand for
+            outcome, detail, intent = "refused", bot.policy.refuse(job.channel, exc.reference), "subscribe"
+            _say(conv, detail)
+            return
         except SubscriptionError as exc:
             outcome, detail = "bad_input", str(exc)
             _say(conv, escape(f"Sorry: {exc}"))
@@ -137,7 +143,7 @@ def listing(bot: SlackBot, channel: str) -> str:
         subs = [s for s in subs if s.channel == channel]
     if not subs:
         return ("No daily summaries yet. Subscribe this channel with `/vpn subscribe daily 09:00` (all tunnels) or "
-                f"`/vpn subscribe daily 09:00 {escape(_first_tunnel(bot))}`.")
+                f"`/vpn subscribe daily 09:00 {escape(example_tunnel(bot.policy.registry_for(channel)))}`.")
     subs.sort(key=lambda s: (s.channel != channel, s.channel))
     lines = [f"Daily summaries ({len(subs)}):"]
     for sub in subs:
@@ -188,10 +194,17 @@ def is_permanent(exc: BaseException) -> bool:
 
 def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[SubscriptionSettings] = ()) -> Scheduler:
     """The scheduler of `vpnbot serve`: the configuration's [[subscriptions]] copied into the state store (where
-    every process reads them with the Slack-made ones), posting with bot/slack/summaries.py. Not started."""
-    bot.state.sync_config_subscriptions(
-        [{"channel": s.channel, "time": s.time, "tz": s.timezone, "tunnels": s.tunnels} for s in config_subscriptions],
-        bot.clock())
+    every process reads them with the Slack-made ones), posting with bot/slack/summaries.py. Not started. The copy
+    is made by the first tick that can (a failing store fails that tick, and the next tries again)."""
+    wanted = [{"channel": s.channel, "time": s.time, "tz": s.timezone, "tunnels": s.tunnels}
+              for s in config_subscriptions]
+    synced = threading.Event()
+
+    def subscriptions() -> list[Subscription]:
+        if not synced.is_set():
+            bot.state.sync_config_subscriptions(wanted, bot.clock())
+            synced.set()
+        return load_subscriptions(bot.state)
 
     def run(sub: Subscription, day: date) -> str:
         tunnels = summary_tunnels(bot, sub)
@@ -199,7 +212,7 @@ def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[Subscription
                                       list(tunnels) if tunnels is not None else None,
                                       on_posted=lambda ts: bot.state.note_run_message(sub.channel, day, ts))
 
-    return Scheduler(bot.state, lambda: load_subscriptions(bot.state), run, bot.clock,
+    return Scheduler(bot.state, subscriptions, run, bot.clock,
                      notify=lambda sub, day, error_id: tell_failure(bot, sub, day, error_id), permanent=is_permanent)
 
 
@@ -250,13 +263,14 @@ def _config_row(bot: SlackBot, channel: str) -> Subscription | None:
 
 
 def _tunnels(bot: SlackBot, sub: Subscription) -> str:
-    if sub.tunnels:
-        return _and(sub.tunnels)
     allowed = bot.policy.subscription_tunnels(sub.channel)
+    if sub.tunnels:  # those the channel may still see (it may have been limited since)
+        names = [t for t in sub.tunnels if allowed is None or t.lower() in allowed]
+        return _and(names) if names else "no tunnel this channel may see"
     if allowed is None:
         return "all tunnels"
-    names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed]
-    return f"all tunnels this channel may see ({_and(names or sorted(allowed))})"
+    names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed] or sorted(allowed)
+    return f"all tunnels this channel may see ({_and(names)})" if names else "no tunnel this channel may see"
 
 
 def _describe(sub: Subscription, bot: SlackBot) -> str:
@@ -270,8 +284,3 @@ def _and(names: Sequence[str]) -> str:
 
 def _admins(bot: SlackBot, start: bool = False) -> str:
     return bot.options.admins or ("The vpnbot administrators" if start else "the vpnbot administrators")
-
-
-def _first_tunnel(bot: SlackBot) -> str:
-    names = bot.workspace.registry.names()
-    return names[0] if names else "paris"

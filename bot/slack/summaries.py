@@ -15,6 +15,7 @@ from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
 from diagnostics.summary.build import summarize_day
 from diagnostics.summary.model import DaySummary
+from handlers.render.blockkit import section
 from handlers.render.summary import summary_title
 from handlers.render.summary_blocks import summary_blocks
 from handlers.render.timeline_png import render_timeline_png
@@ -26,8 +27,15 @@ def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels
     timeline PNG in the summary's thread. Returns the summary message's ts. Raises on failure (the caller decides
     whether to retry). `on_posted(ts)` is called as soon as the message exists, before the picture is uploaded:
     the scheduler records it there, so a crash during the upload cannot lead to a second copy."""
-    summary = summarize_day(bot.workspace.registry, bot.workspace.sources, day, zone, bot.clock(),
-                            visible_tunnels(bot, channel, tunnels))
+    visible = visible_tunnels(bot, channel, tunnels)
+    if visible == []:  # none the channel may see (it was limited since): not every tunnel, which [] would mean
+        text = (f"No VPN summary for {day:%A %d %B}: this channel may see none of the tunnels its daily summary "
+                "covers ([[channels]]). `/vpn subscriptions` says what it covers.")
+        ts = bot.client.chat_postMessage(channel=channel, text=text, blocks=[section(text)])["ts"]
+        if on_posted is not None:
+            on_posted(ts)
+        return ts
+    summary = summarize_day(bot.workspace.registry, bot.workspace.sources, day, zone, bot.clock(), visible)
     return post(bot, channel, summary, on_posted=on_posted)
 
 

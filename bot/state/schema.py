@@ -5,9 +5,13 @@ What the store keeps, and why:
 * `questions`: one row per question or button click (who, where, what, the outcome, the primary cause, the time
   taken, and the answer with its queries), so the bot's answers can be audited and "Show queries" can print what
   an answer ran. Kept `retention_days`, then purged.
-* `slack_events`: the ids of the Slack deliveries already taken (event_id, the asking message, the slash
-  command's trigger_id). Slack re-delivers an event it thinks was not acknowledged, possibly to another instance
-  behind the load balancer; claiming the id in the shared file is what makes "never twice" hold across processes.
+* `slack_events`: the ids of the Slack deliveries taken (event_id, the asking message, the slash command's
+  trigger_id), each with the process answering it (`owner`), the job itself and when it was answered. Slack
+  re-delivers an event it thinks was not acknowledged, possibly to another instance behind the load balancer;
+  claiming the id in the shared file is what makes "never twice" hold across processes. A claim is a lease held by
+  a live process, not a tombstone: the job of a process that died before answering (its `owners` heartbeat went
+  stale) is taken over and answered by another, or by the same one restarted.
+* `owners`: each answering process and its heartbeat, which keeps its claims alive.
 * `user_zones`: the asker's IANA time zone from `users.info`, cached for a day (people travel, but not hourly).
 * `subscriptions`: the channels' daily summaries, one per (channel, source): made in Slack (`/vpn subscribe`) or
   copied from the configuration's [[subscriptions]] at start (the configuration one wins). Every process reads them
@@ -32,7 +36,9 @@ DEFAULT_RETENTION_DAYS = 90
 EVENT_RETENTION = timedelta(days=1)
 ZONE_MAX_AGE = timedelta(days=1)
 
-OUTCOMES = ("running", "answered", "bad_input", "refused", "source_failed", "error")
+OUTCOMES = ("running", "answered", "bad_input", "refused", "source_failed", "error", "restarted")
+#: A process that has not beaten for this long is dead: its unanswered claims may be taken over.
+OWNER_STALE = timedelta(seconds=30)
 
 QUESTION_COLUMNS: dict[str, type] = {
     "id": int,
@@ -56,7 +62,16 @@ QUESTION_COLUMNS: dict[str, type] = {
     "answer_ts": str,
     "answer_json": str,  # the JSON answer (schema 1)
     "queries_json": str,  # the queries as run: backend, origin, range, rows, text
+    "delivery": str,  # the first delivery key of the job (slack_events.key): what a restarted answer replaces
 }
+DELIVERY_COLUMNS: dict[str, type] = {
+    "key": str,
+    "seen_at": str,
+    "owner": str,  # the process answering it ("" in files from before claims were leases: answered)
+    "job_json": str,  # the job, so another process can answer it if this one dies
+    "done_at": str,  # when it was answered (or refused): never taken over again
+}
+OWNER_COLUMNS: dict[str, type] = {"owner": str, "beat_at": str, "started_at": str}
 
 
 SUBSCRIPTION_COLUMNS: dict[str, type] = {
@@ -106,7 +121,14 @@ def iso(ts: datetime) -> str:
 def create_tables(db: sqlite_utils.Database) -> None:
     """Every table and index, unless it exists already."""
     db.table("questions").create(QUESTION_COLUMNS, pk="id", if_not_exists=True)
-    db.table("slack_events").create({"key": str, "seen_at": str}, pk="key", if_not_exists=True)
+    db.table("slack_events").create(DELIVERY_COLUMNS, pk="key", if_not_exists=True)
+    db.table("owners").create(OWNER_COLUMNS, pk="owner", if_not_exists=True)
+    # A file made by an earlier version gains the new columns (its rows keep their values).
+    for table, columns in (("questions", QUESTION_COLUMNS), ("slack_events", DELIVERY_COLUMNS)):
+        have = db.table(table).columns_dict
+        for name, kind in columns.items():
+            if name not in have:
+                db.table(table).add_column(name, kind)
     db.table("user_zones").create({"user": str, "tz": str, "fetched_at": str}, pk="user", if_not_exists=True)
     db.table("questions").create_index(["asked_at"], if_not_exists=True)
     db.table("slack_events").create_index(["seen_at"], if_not_exists=True)
@@ -119,7 +141,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
 def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str, datetime]]:
     """Per table, the column that dates a row and the oldest date kept (`retention`: retention_days)."""
     return {"questions": ("asked_at", now - retention), "slack_events": ("seen_at", now - EVENT_RETENTION),
-            "user_zones": ("fetched_at", now - ZONE_MAX_AGE),
+            "user_zones": ("fetched_at", now - ZONE_MAX_AGE), "owners": ("beat_at", now - EVENT_RETENTION),
             "summary_runs": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "bundles": ("created_at", now - retention)}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.state.audit import AuditStore
+from bot.state.database import retried
 from bot.state.schema import iso, retention_limits
 from bot.state.summaries import SummaryStore
 
@@ -14,6 +15,7 @@ class StateStore(AuditStore, SummaryStore):
 
     # -- retention ----------------------------------------------------------------------------------------------
 
+    @retried
     def purge(self, now: datetime | None = None) -> dict[str, int]:
         """Delete what is older than its retention; returns the number of rows deleted per table."""
         now = now or datetime.now(UTC)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.state.database import Database
+from bot.state.database import Database, retried
 from bot.state.schema import iso
 
 
@@ -17,6 +17,7 @@ class SummaryStore(Database):
 
     # -- daily summaries: subscriptions -------------------------------------------------------------------------
 
+    @retried
     def subscribe(self, channel: str, time: str, tz: str, tunnels: Iterable[str], created_by: str,
                   now: datetime | None = None) -> dict[str, Any]:
         """Make or change `channel`'s Slack-made subscription (one per channel); returns the stored row."""
@@ -31,6 +32,7 @@ class SummaryStore(Database):
                 " VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at)", row)
         return row
 
+    @retried
     def unsubscribe(self, channel: str) -> bool:
         """Remove `channel`'s Slack-made subscription; False when it had none (configuration ones stay)."""
         with self._lock:
@@ -38,12 +40,14 @@ class SummaryStore(Database):
                                         (channel,))
         return cursor.rowcount > 0
 
+    @retried(read=True)
     def subscription_rows(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every stored subscription (or `channel`'s), Slack-made and configuration ones, by channel."""
         where, args = ("channel = ?", [channel]) if channel else (None, [])
         with self._lock:
             return list(self.db.table("subscriptions").rows_where(where, args, order_by="channel, source"))
 
+    @retried
     def sync_config_subscriptions(self, rows: Iterable[dict[str, Any]], now: datetime | None = None) -> None:
         """Make the configuration's [[subscriptions]] the stored `source = 'config'` rows, in one transaction
         (a removed entry disappears; an unchanged one keeps its created_at)."""
@@ -72,6 +76,7 @@ class SummaryStore(Database):
     # after the message). Once `posted` (or a message ts) is recorded, the run is never claimed again. Leases are
     # compared with the claimant's clock: processes sharing this SQLite file share a host, hence a clock.
 
+    @retried
     def claim_run(self, channel: str, day: date, owner: str, now: datetime, lease: timedelta,
                   scheduled_at: datetime | None = None, max_attempts: int | None = None) -> bool:
         """True when `owner` may post the run now (and holds it until now + lease); False when it was posted,
@@ -102,6 +107,7 @@ class SummaryStore(Database):
                     won = True
         return won
 
+    @retried
     def note_run_message(self, channel: str, day: date, message_ts: str) -> None:
         """The summary message exists (its picture may still be uploading): from now on the run is never claimed
         again, even if this process dies before `finish_run(posted)` (claim_run refuses a run with a message)."""
@@ -109,6 +115,7 @@ class SummaryStore(Database):
             self._conn.execute("UPDATE summary_runs SET message_ts = ? WHERE channel = ? AND day = ? "
                                "AND status = 'claimed'", (message_ts, channel, day.isoformat()))
 
+    @retried
     def renew_run(self, channel: str, day: date, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend `owner`'s claim; False when it no longer holds it."""
         with self._lock:
@@ -117,6 +124,7 @@ class SummaryStore(Database):
                 "AND status = 'claimed'", (iso(now + lease), channel, day.isoformat(), owner))
         return cursor.rowcount > 0
 
+    @retried
     def finish_run(self, channel: str, day: date, owner: str, status: str, now: datetime, message_ts: str = "",
                    error: str = "", retry_at: datetime | None = None) -> bool:
         """Record the outcome of `owner`'s attempt; True when it changed the row.
@@ -139,6 +147,7 @@ class SummaryStore(Database):
                 raise ValueError(f"finish_run: status must be posted, retry or failed, not {status!r}")
         return cursor.rowcount > 0
 
+    @retried
     def skip_run(self, channel: str, day: date, now: datetime, reason: str,
                  scheduled_at: datetime | None = None) -> bool:
         """Record a run too late to post as `skipped` (also one left claimed by a dead process or waiting for a
@@ -160,6 +169,7 @@ class SummaryStore(Database):
                 changed = True
         return changed
 
+    @retried(read=True)
     def settled_runs(self, keys: Iterable[tuple[str, date]], now: datetime) -> set[tuple[str, date]]:
         """Which of (channel, day) need nothing now: done (posted, failed, skipped) or held / waiting for a retry.
         A read, so the scheduler's 30-second ticks do not take the write lock for runs already handled."""
@@ -176,16 +186,19 @@ class SummaryStore(Database):
                    if status in ("posted", "failed", "skipped") or ts or (lease or "") > stamp}
         return settled & set(keys)
 
+    @retried(read=True)
     def run_attempts(self, channel: str, day: date) -> int:
         row = self.summary_run(channel, day)
         return int(row["attempts"] or 0) if row else 0
 
+    @retried(read=True)
     def summary_run(self, channel: str, day: date) -> dict[str, Any] | None:
         with self._lock:
             rows = list(self.db.table("summary_runs").rows_where(
                 "channel = ? AND day = ?", [channel, day.isoformat()]))
         return rows[0] if rows else None
 
+    @retried(read=True)
     def summary_runs(self, channel: str | None = None) -> list[dict[str, Any]]:
         where, args = ("channel = ?", [channel]) if channel else (None, [])
         with self._lock:

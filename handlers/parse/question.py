@@ -185,7 +185,9 @@ def parse_question(text: str, registry: TunnelRegistry, now: datetime, tz: ZoneI
     """Read `text` as asked at `now` by someone in zone `tz`.
 
     Raises QuestionError (one actionable line), or the registry's UnknownTunnel (with the closest names)
-    or AmbiguousTunnel (a gateway that carries several tunnels).
+    or AmbiguousTunnel (a gateway that carries several tunnels). Against a view of the registry (what a channel
+    may see: `TunnelRegistry.only`) every suggestion, list and example comes from the view, and a word naming a
+    tunnel outside it raises OutsideTunnel.
     """
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     cleaned = clean_text(text)
@@ -271,6 +273,8 @@ def _not_understood(cleaned: str, registry: TunnelRegistry) -> str:
 
 def _which_tunnel(registry: TunnelRegistry) -> str:
     names = registry.names()
+    if not names and registry.limited:
+        return "there is no tunnel you can ask about here"
     if not names:
         return "no tunnels are configured: add a [[tunnels]] entry to the configuration"
     shown = ", ".join(names[:12]) + ("…" if len(names) > 12 else "")

@@ -70,6 +70,7 @@ class Buttons:
     investigation_id: int | None = None  # the stored answer "Show queries" prints
     log_analytics: LogAnalyticsLink | None = None
     evidence_bundle: bool = False  # the bot shows it (BotOptions); a bundle needs a stored answer to be made from
+    stored: bool = True  # False: the answer could not be stored, so the buttons that read it are left out
 
 
 # ------------------------------------------------------------------------------------------------- answers
@@ -168,7 +169,7 @@ def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:
              "anchor": inv.anchor.isoformat() if inv.anchor else None}
     value = json.dumps({k: v for k, v in state.items() if v is not None})
     elements: list[dict[str, Any]] = [
-        button(SHOW_QUERIES, "Show queries", value=value),
+        *([button(SHOW_QUERIES, "Show queries", value=value)] if buttons.stored else []),
         button(WIDER_WINDOW, "Wider window", value=value),
     ]
     if buttons.log_analytics is not None:
@@ -177,7 +178,7 @@ def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:
             url = log_analytics_url(buttons.log_analytics, la[0].text, la[0].start, la[0].end)  # type: ignore[arg-type]
             if len(url) <= MAX_BUTTON_URL:  # a query too long for a link is still one "Show queries" away
                 elements.append(button(OPEN_LOG_ANALYTICS, "Open in Log Analytics", url=url))
-    if buttons.evidence_bundle:
+    if buttons.evidence_bundle and buttons.stored:
         elements.append(button(EVIDENCE_BUNDLE, "Evidence bundle", value=value))
     return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
 

@@ -110,6 +110,7 @@ class Hold:
     """The bot's calls of `method`, recorded but left unanswered until `release()` (also on leaving `with`)."""
 
     method: str
+    when: Callable[[dict[str, Any]], bool] | None = None  # only the calls whose arguments it accepts
     reached: threading.Event = field(default_factory=threading.Event)  # a call of `method` is being held
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -211,10 +212,11 @@ class FakeSlackAPI:
         with self._lock:
             self._faults.setdefault(method, deque()).extend(faults)
 
-    def hold(self, method: str) -> Hold:
-        """From now on, calls of `method` are recorded, then wait unanswered until the hold is released (on leaving
-        `with api.hold(…)`, or `release()`); later calls pass. The bot is then provably busy with that call."""
-        hold = Hold(method)
+    def hold(self, method: str, when: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
+        """From now on, calls of `method` (those `when(args)` accepts) are recorded, then wait unanswered until the
+        hold is released (on leaving `with api.hold(…)`, or `release()`); later calls pass. The bot is then provably
+        busy with that call."""
+        hold = Hold(method, when)
         with self._lock:
             self._holds[method] = hold
         return hold
@@ -286,7 +288,7 @@ class FakeSlackAPI:
             queue = self._faults.get(method)
             fault = queue.popleft() if queue else None
             hold = self._holds.get(method)
-        if hold is not None and not hold.released.is_set():
+        if hold is not None and not hold.released.is_set() and (hold.when is None or hold.when(args)):
             hold.reached.set()
             with self._changed:
                 self._changed.notify_all()
