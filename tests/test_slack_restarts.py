@@ -80,13 +80,18 @@ def test_healthz_is_503_while_the_state_store_is_locked_and_200_again_after(api,
     bot.wait_health(200, timeout=60, store="ok")
 
 
-def test_a_state_file_that_is_not_one_stops_the_start_in_one_clear_line(api, serve, tmp_path):
-    (tmp_path / "vpnbot.db").write_bytes(b"\x00garbage, not SQLite\x00" * 300)
+@pytest.mark.parametrize(("spoil", "reason"), [
+    (lambda path: path.write_bytes(b"\x00garbage, not SQLite\x00" * 300),
+     "file is not a database: it is not a vpnbot state file (move it aside, or point state_db at another path)"),
+    (lambda path: path.mkdir(),
+     "unable to open database file: state_db must be a file in a directory that exists and this user may write to"),
+], ids=["garbage", "a directory"])
+def test_a_state_file_that_cannot_be_used_stops_the_start_in_one_clear_line(api, serve, tmp_path, spoil, reason):
+    spoil(tmp_path / "vpnbot.db")
     bot = serve("--demo")
     assert bot.proc.wait(60) == 1
     errors = [line for line in bot.stderr if line.startswith("vpnbot: error:")]
-    assert errors == ["vpnbot: error: cannot open the state store vpnbot.db: file is not a database: it is not a "
-                      "vpnbot state file (move it aside, or point state_db at another path)\n"]
+    assert errors == [f"vpnbot: error: cannot open the state store vpnbot.db: {reason}\n"]
     assert not any("Traceback" in line for line in bot.stderr)
 
 

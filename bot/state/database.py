@@ -111,6 +111,8 @@ def _reason(exc: BaseException) -> str:
         return f"{text}: the file or its directory is not writable by this user"
     if "locked" in text:
         return f"{text}: another program holds it; try again, or point state_db at another path"
+    if "unable to open" in text:
+        return f"{text}: state_db must be a file in a directory that exists and this user may write to"
     return text
 
 
