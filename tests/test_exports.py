@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import pytest
@@ -93,3 +94,33 @@ def test_unreadable_file_is_one_clear_error_naming_it(tmp_path, content, message
     with pytest.raises(ExportError, match=message) as info:
         read_azure_export(path)
     assert "export.csv" in str(info.value)
+
+
+PORTAL_CSV = (
+    "TimeGenerated [UTC],Category,OperationName,Resource,remoteIP_s,Message\r\n"
+    "2026-11-21T14:02:03Z,TunnelDiagnosticLog,TunnelDisconnected,VPNGW01,203.0.113.10,\"Tunnel disconnected: "
+    "Größe ✓\"\r\n"
+)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode("utf-8"),
+    lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),  # the portal's CSV
+    lambda text: text.encode("utf-16"),  # Excel "Unicode text", Windows PowerShell `>`: LE with a BOM
+    lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+    lambda text: text.encode("utf-16-le"),  # a BOM lost on the way
+], ids=["utf-8", "utf-8 bom", "utf-16 le bom", "utf-16 be bom", "utf-16 le no bom"])
+def test_an_export_is_read_the_same_in_every_encoding_windows_tools_write(tmp_path, encode):
+    path = tmp_path / "export.csv"
+    path.write_bytes(encode(PORTAL_CSV))
+    read = read_azure_export(path)
+    assert not read.problems
+    assert [(r["OperationName"], r["Message"]) for r in read.rows] == [
+        ("TunnelDisconnected", "Tunnel disconnected: Größe ✓")]
+
+
+def test_a_file_in_another_encoding_is_refused_with_how_to_export_it_again(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(PORTAL_CSV.encode("cp1252", errors="replace"))  # Excel's "CSV (Comma delimited)"
+    with pytest.raises(ExportError, match=r"export.csv: byte \d+ is not text in UTF-8 or UTF-16; export it again"):
+        read_azure_export(path)
