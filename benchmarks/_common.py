@@ -86,3 +86,19 @@ def time_rules(events: Sequence[Event], start: float, end: float, now: float, an
     """Best-of-`runs` seconds for run_rules over `events`, and the window's drop count."""
     drops = len(build_timeline(events, TUNNEL).drops_between(start, end))
     return best_of(runs, lambda: run_rules(events, start, end, now, anchor)), drops
+
+
+def time_in_api(source: Any) -> list[float]:
+    """Seconds a `CloudWatchLogsSource` spent in API calls (request, the emulator, botocore's decoding of the answer),
+    summed through botocore's before-call/after-call events: `[seconds]`, updated as calls are made."""
+    spent, started = [0.0], [0.0]
+
+    def before(**_):
+        started[0] = time.perf_counter()
+
+    def after(**_):
+        spent[0] += time.perf_counter() - started[0]
+
+    source._client.meta.events.register("before-call", before)
+    source._client.meta.events.register("after-call", after)
+    return spent

@@ -118,12 +118,44 @@ def _tunnel(rng: random.Random, remote: str, local: str, gateway_rows: bool) -> 
         yield ("TunnelDiagnosticLog", "TunnelConnected", "", instance, remote, "Connected", "")
 
 
-def rows(n: int, start: datetime, end: datetime, seed: int = 1) -> Iterator[dict[str, Any]]:
+def _down(rng: random.Random, remote: str, local: str, instance: str = IN_0) -> Iterator[Raw]:
+    """A tunnel that drops (the peer stopped answering DPD) and never comes back: Azure retries all along and the
+    peer rejects every attempt (pre-shared key mismatch)."""
+    for msg in _negotiation(rng, remote, local, "dpd"):
+        yield ("IKEDiagnosticLog", "IKELogEvent", msg, instance, "", "", "")
+    yield ("TunnelDiagnosticLog", "TunnelDisconnected", "", instance, remote, "Disconnected", "DPD timed out")
+    yield from _failing(rng, remote, local, "psk", instance)
+
+
+def _failing(rng: random.Random, remote: str, local: str, outcome: str, instance: str = IN_0) -> Iterator[Raw]:
+    """Endless failed negotiations of one outcome ("psk" | "policy"): a tunnel that never comes up logs no
+    TunnelDiagnosticLog row at all (it logs state changes), only its IKE retries."""
+    while True:
+        for msg in _negotiation(rng, remote, local, outcome):
+            yield ("IKEDiagnosticLog", "IKELogEvent", msg, instance, "", "", "")
+        if rng.random() < 0.02:  # no SESSION_ID envelope (docs/sources.md#azure-ike-log)
+            yield ("IKEDiagnosticLog", "IKELogEvent", "IkeCleanupQMNegotiation called with error 13868 and flags a",
+                   instance, "", "", "")
+
+
+#: What paris does over the window: "flapping" (drops every ~255 rows), "down" (drops at the start of the window and
+#: stays down, every negotiation failing), "never_up" (no state change at all: every negotiation fails, policy
+#: mismatch). The noise is the same in all three.
+SCENARIOS = ("flapping", "down", "never_up")
+
+
+def rows(n: int, start: datetime, end: datetime, seed: int = 1,
+         scenario: str = "flapping") -> Iterator[dict[str, Any]]:
     """About `n` rows for the bot's paris query, plus ~10 % noise, spread evenly over [start, end)."""
     rng = random.Random(seed)
     total = round(n / (1 - NOISE))
     step = (end - start).total_seconds() / max(total, 1)
-    paris = _tunnel(rng, REMOTE, "192.0.2.10", gateway_rows=True)
+    if scenario == "down":
+        paris = _down(rng, REMOTE, "192.0.2.10")
+    elif scenario == "never_up":
+        paris = _failing(rng, REMOTE, "192.0.2.10", "policy")
+    else:
+        paris = _tunnel(rng, REMOTE, "192.0.2.10", gateway_rows=True)
     other = _tunnel(rng, OTHER_REMOTE, "192.0.2.10", gateway_rows=False)
     gw2 = _tunnel(rng, GATEWAY2_REMOTE, "192.0.2.20", gateway_rows=True)
     pick = rng.random

@@ -8,7 +8,7 @@ not the emulator's storage. The log group is seeded with a day ending 5 minutes 
 days): every tunnel rekeys phase 2 about hourly (2 events), each connection has one drop explained by a documented
 message (docs/sources.md#aws-ikev1-errors, docs/sources.md#aws-ikev2-errors) with its re-negotiation rows, and
 `--failing` tunnels fail all day (AWS deletes a half-open IKE SA every 10 s: 8,640 events a day each). Then, for every
-connection, the question a person or the daily summary asks, "what happened to <connection> today": `investigate_aws`
+connection, the question a person or the daily summary asks, "what happened to <connection> today": `investigate`
 over the day (the same reads as `vpnbot ask`: describe_log_streams by the connection's prefix, filter_log_events by
 stream names and time range, paginated), timed together; peak RSS is ru_maxrss restarted after seeding.
 """
@@ -30,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from _common import peak_mb, reset_peak, rss_mb
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource
-from diagnostics.aws.investigate import investigate_aws
+from diagnostics.investigate import investigate
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 GROUP = "/aws/vendedlogs/vpn-bench"
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace, port: int) -> None:
     source.read_tunnel_logs = timed_read  # type: ignore[method-assign]
     t0 = time.perf_counter()
     for tunnel in connections:
-        result = investigate_aws(tunnel, start, end, [source], now, widen=False)
+        result = investigate(tunnel, start, end, Sources(aws=[source]), now, widen=False)
         read += sum(q.rows for q in result.queries)
         drops += len(result.drops)
         causes[result.findings[0].cause.value] += 1

@@ -1,6 +1,6 @@
 """The evidence bundle of a 1M-row investigation: time, peak RSS, zip size and rows, in a fresh process per size.
 
-    .venv/bin/python benchmarks/bench_evidence.py [--sizes 100000,1000000] [--redact-ips]
+    .venv/bin/python benchmarks/bench_evidence.py [--sizes 100000,1000000] [--redact-ips] [--baseline DIR]
 
 Each child generates the rows (benchmarks/_rows.py) into a LocalWorkspace, answers one question whose window covers
 every row (as bench_question.py), stores it in a scratch state store as the bot does (handlers.evidence.record_answer),
@@ -8,18 +8,27 @@ then times `bot.evidence.make_bundle` for that investigation id: every stored qu
 the zip as CSV and JSON Lines, the report, case text and manifest written. Peak RSS is ru_maxrss restarted just
 before the bundle (Linux /proc/self/clear_refs), so it is the bundle's own peak on top of what was resident before
 (the DuckDB workspace included, shown as "RSS before"). Also timed apart: re-running the queries and only iterating
-their rows (what the source costs), to show what writing the bundle adds.
+their rows (what the source costs), to show what writing the bundle adds. CPU s is the bundle's CPU time, every
+thread together (the compressing threads, DuckDB's): on a shared machine it says what the work costs when the wall
+time says what else was running.
+
+`--baseline DIR` also runs each child on the source tree in DIR (e.g. `git archive HEAD | tar -x -C DIR`), before the
+current code, and checks that both wrote the same bundle: every member byte for byte, the manifest apart from its
+generation time, and the zip itself apart from the manifest's bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,11 +85,12 @@ def child(n: int, redact_ips: bool) -> dict[str, Any]:
         gc.collect()
         out["rss_before_mb"] = rss_mb()
         out["peak_reset"] = reset_peak()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         made = make_bundle(state, question_id, workspace, Path(tmp) / "bundle.zip",
                            RedactionOptions(redact_ips=redact_ips), "bench")
-        out["bundle_s"] = time.perf_counter() - t
-        out["peak_mb"] = peak_mb()
+        out["bundle_s"], out["cpu_s"] = time.perf_counter() - t, time.process_time() - cpu
+        out["peak_mb"] = hwm_mb()
+        out["digest"] = digest(Path(tmp) / "bundle.zip")  # after the peak: it reads the zip
         out["rows"] = made.result.rows
         out["zip_mb"] = made.result.file.size / 2**20
         out["files_mb"] = sum(f.size for f in made.result.file.files) / 2**20
@@ -89,10 +99,59 @@ def child(n: int, redact_ips: bool) -> dict[str, Any]:
     return out
 
 
+def hwm_mb() -> float:
+    """The peak RSS since `reset_peak()` (VmHWM, which clear_refs restarts; ru_maxrss also keeps the peak recorded
+    when a thread exited earlier, e.g. while the rows were loaded)."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+
+
+def digest(path: Path) -> dict[str, str]:
+    """SHA-256 of every member (the manifest without its generation time) and of the zip's bytes outside the
+    manifest member (headers, compressed data, central directory but the manifest's entry)."""
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            sha = hashlib.sha256()
+            if info.filename == "manifest.json":
+                doc = json.loads(zf.read(info))
+                doc.pop("generated_at", None)
+                sha.update(json.dumps(doc, sort_keys=True).encode())
+            else:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        sha.update(chunk)
+            out[info.filename] = sha.hexdigest()
+        left = zf.getinfo("manifest.json").header_offset
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while left > 0 and (chunk := fh.read(min(left, 1 << 20))):
+            sha.update(chunk)
+            left -= len(chunk)
+    out["(zip before the manifest)"] = sha.hexdigest()
+    return out
+
+
+def run_child(n: int, redact_ips: bool, code: str | None) -> dict[str, Any]:
+    """One child process; `code` is a source tree to run instead of the current one (the baseline)."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+    argv = [sys.executable, __file__, "--child", str(n)] + (["--redact-ips"] if redact_ips else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode:
+        sys.exit(f"child for N={n}{' (baseline)' if code else ''} failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    result["code"] = "before" if code else "after"
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--redact-ips", action="store_true", help="bundle with public IPs replaced")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also run every child on the source tree in DIR (an earlier commit), and compare bytes")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -100,11 +159,9 @@ def main() -> None:
         return
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        argv = [sys.executable, __file__, "--child", str(n)] + (["--redact-ips"] if args.redact_ips else [])
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if proc.returncode:
-            sys.exit(f"child for N={n} failed:\n{proc.stderr}")
-        results.append(json.loads(proc.stdout.splitlines()[-1]))
+        if args.baseline:
+            results.append(run_child(n, args.redact_ips, args.baseline))
+        results.append(run_child(n, args.redact_ips, None))
     report(results, args.redact_ips)
 
 
@@ -113,18 +170,31 @@ def report(results: list[dict[str, Any]], redact_ips: bool) -> None:
           f"({datetime.now(UTC):%Y-%m-%d}){'; public IPs redacted' if redact_ips else ''}")
     print("rows = rows written (every stored query re-run); re-read s = the same queries only iterated; "
           "peak RSS = during the bundle\n")
-    head = (f"{'N':>9} {'queries':>7} {'rows':>9} {'re-read s':>9} {'bundle s':>8} {'rows/s':>8} "
-            f"{'RSS before MB':>13} {'re-read +MB':>11} {'peak RSS MB':>11} {'files MB':>8} {'zip MB':>7} "
-            f"{'cause':>10}")
+    head = (f"{'code':>6} {'N':>9} {'queries':>7} {'rows':>9} {'re-read s':>9} {'bundle s':>8} {'CPU s':>6} "
+            f"{'rows/s':>8} {'RSS before MB':>13} {'re-read +MB':>11} {'peak RSS MB':>11} {'files MB':>8} "
+            f"{'zip MB':>7} {'cause':>10}")
     print(head)
     print("-" * len(head))
     for r in results:
-        print(f"{r['n']:>9,} {r['queries']:>7} {r['rows']:>9,} {r['reread_s']:>9.2f} {r['bundle_s']:>8.2f} "
-              f"{r['rows'] / r['bundle_s']:>8,.0f} {r['rss_before_mb']:>13.0f} {r['reread_peak_mb']:>11.0f} "
-              f"{r['peak_mb']:>11.0f} "
+        print(f"{r.get('code', 'after'):>6} {r['n']:>9,} {r['queries']:>7} {r['rows']:>9,} {r['reread_s']:>9.2f} "
+              f"{r['bundle_s']:>8.2f} {r['cpu_s']:>6.1f} {r['rows'] / r['bundle_s']:>8,.0f} "
+              f"{r['rss_before_mb']:>13.0f} {r['reread_peak_mb']:>11.0f} {r['peak_mb']:>11.0f} "
               f"{r['files_mb']:>8.0f} {r['zip_mb']:>7.1f} {r['cause']:>10}")
+    for n in sorted({r["n"] for r in results}):
+        pair = {r["code"]: r for r in results if r["n"] == n}
+        if len(pair) == 2:
+            same = pair["before"]["digest"] == pair["after"]["digest"]
+            print(f"N={n:,}: the bundle is {'byte for byte the same as' if same else 'DIFFERENT from'} before "
+                  f"({len(pair['after']['digest']) - 1} members compared, and the zip's bytes before the manifest)")
+            if not same:
+                names = sorted(set(pair["before"]["digest"]) | set(pair["after"]["digest"]))
+                print("  differing:", ", ".join(m for m in names
+                                                if pair["before"]["digest"].get(m) != pair["after"]["digest"].get(m)))
+    results = [r for r in results if r.get("code", "after") == "after"]
     big = max(results, key=lambda r: r["n"])
-    print(f"\nN={big['n']:,}: bundle {big['bundle_s']:.1f} s, peak RSS {big['peak_mb']:.0f} MB "
+    target = "MET" if big["bundle_s"] < 10 and big["peak_mb"] < 500 else "MISSED"
+    print(f"\ntargets at N={big['n']:,} (< 10 s, < 500 MB): {target}")
+    print(f"N={big['n']:,}: bundle {big['bundle_s']:.1f} s, peak RSS {big['peak_mb']:.0f} MB "
           f"({big['peak_mb'] - big['rss_before_mb']:+.0f} MB over the {big['rss_before_mb']:.0f} MB resident before, "
           f"of which the source's query takes {big['reread_peak_mb']:.0f} MB when only iterated), zip "
           f"{big['zip_mb']:.1f} MB for {big['files_mb']:.0f} MB of files, {big['rows']:,} rows")

@@ -38,7 +38,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from _common import peak_mb, reset_peak, rss_mb
+from _common import peak_mb, reset_peak, rss_mb, time_in_api
 from bench_aws import CAUSES, body, moto_emulator, moto_version
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource, InsightsAnswer
@@ -142,21 +142,6 @@ class EmulatedInsights(CloudWatchLogsSource):
         downs = [[{"field": "@logStream", "value": s}, {"field": "down_events", "value": str(d)}]
                  for s, (_, _, _, d) in self.stats.items() if d]
         return [InsightsAnswer(queries[0], "Complete", presence), InsightsAnswer(queries[1], "Complete", downs)]
-
-
-def time_in_api(source: CloudWatchLogsSource) -> list[float]:
-    """Seconds spent in API calls (request, emulator, response parsing), summed through botocore's events."""
-    spent, started = [0.0], [0.0]
-
-    def before(**_):
-        started[0] = time.perf_counter()
-
-    def after(**_):
-        spent[0] += time.perf_counter() - started[0]
-
-    source._client.meta.events.register("before-call", before)
-    source._client.meta.events.register("after-call", after)
-    return spent
 
 
 def run_once(mode: str, tunnels: list[Tunnel], stats: dict[str, list], start: datetime, end: datetime,

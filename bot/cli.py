@@ -11,31 +11,34 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, state_path
-from bot.evidence import cli_user, keep_answer, make_bundle, open_investigation, store_answer
-from bot.state import StoreUnavailable
+from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, names_state_db, state_path
 from bot.workspace import Workspace, open_workspace, tunnels_json
-from diagnostics.azure.exports import ExportError
-from diagnostics.evidence import RedactionOptions
-from diagnostics.model import InvestigationError
-from diagnostics.summary.build import SummaryError, previous_day, summarize_day
-from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
-from handlers.answer import Answer
-from handlers.ask import ask
-from handlers.evidence import EvidenceError, describe
-from handlers.parse.question import QuestionError
-from handlers.render.blocks import render_blocks
-from handlers.render.json import answer_to_json
-from handlers.render.summary import summary_json, summary_text
-from handlers.render.summary_blocks import summary_blocks
-from handlers.render.text import render_text
 from handlers.tunnels import tunnels_text
+
+if TYPE_CHECKING:
+    from handlers.answer import Answer
+
+# Each command imports what it uses inside its `run_…` function (lazy loads): a fresh process pays only for its
+# own command, so `vpnbot tunnels` never loads DuckDB, the question parser, the rules or the evidence code
+# (docs/architecture.md#startup, tests/test_startup.py).
 
 BAD_INPUT = 2
 SOURCE_FAILED = 1
 FORMATS = ("text", "json", "blocks")
+#: The errors that mean bad input (exit 2) and a source that could not answer (exit 1), by module and name: an
+#: exception can only be one of them if its module was loaded, so `main` looks them up in sys.modules instead of
+#: importing every command's modules to catch their errors.
+#: The export readers' refusals are ExportError (and its subclasses) or one of the classes after it, which the readers
+#: turn into ExportError today but which say "bad file" if one ever escapes (tests/test_export_refusals.py pins both).
+BAD_INPUT_ERRORS = (("handlers.parse.question", "QuestionError"), ("diagnostics.tunnels", "UnknownTunnel"),
+                    ("diagnostics.tunnels", "AmbiguousTunnel"), ("diagnostics.exportfile", "ExportError"),
+                    ("diagnostics.summary.build", "SummaryError"), ("diagnostics.azure.export_load", "NotAnExport"),
+                    ("diagnostics.azure.export_times", "TimeRefusal"),
+                    ("diagnostics.aws.attribution", "AttributionError"))
+SOURCE_ERRORS = (("diagnostics.model", "InvestigationError"), ("bot.state", "StoreUnavailable"))
 
 
 class UsageError(ValueError):
@@ -50,10 +53,35 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                        help="Azure logs exported as CSV (portal), JSON (az monitor log-analytics query) or "
                             "resource-log JSON lines; repeatable")
     group.add_argument("--aws-export", metavar="FILE", action="append", default=[],
-                       help="output of `aws logs filter-log-events` (JSON); repeatable")
+                       help="AWS tunnel logs: `aws logs filter-log-events` / `get-log-events` output (JSON or "
+                            "--output text), a Logs Insights CSV, or the log messages themselves; repeatable")
+    group.add_argument("--aws-stream", metavar="NAME", type=aws_stream_option,
+                       help="the log stream (vpn-<id>-<tunnel outside IP>) of --aws-export events that name none, "
+                            "e.g. `aws logs get-log-events` output")
+    group.add_argument("--export-tz", metavar="ZONE", type=export_zone_option,
+                       help="the time zone of the browser that exported a portal CSV in local time "
+                            "(`TimeGenerated [Local Time]`); such a file is refused without it")
     group.add_argument("--demo", action="store_true", help="use the built-in demo workspace")
     group.add_argument("--now", metavar="ISO8601", help="pin 'now' (relative times resolve against it)")
     group.add_argument("--tz", metavar="IANA_ZONE", help="the asker's time zone (default: config timezone, else UTC)")
+
+
+def aws_stream_option(text: str) -> str:
+    from diagnostics.aws.attribution import AttributionError, check_stream_option  # lazy load: only with the option
+
+    try:
+        return check_stream_option(text)
+    except AttributionError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--aws-stream {text!r} ")) from None
+
+
+def export_zone_option(text: str) -> str:
+    from diagnostics.azure.export_times import export_zone  # lazy load: only with the option
+
+    try:
+        return export_zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--export-tz ")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=FORMATS, default="text")
     summary.add_argument("--tunnel", metavar="NAME", action="append", default=[],
                          help="only this tunnel (repeatable; default: every tunnel)")
+    status = commands.add_parser(
+        "status", help="every tunnel's state now, or those tunnels'",
+        description="Every tunnel's state now (fleet status): up, DOWN since when and the cause so far, flapping "
+                    "(drops in the last hour), no logs, unknown; troubled tunnels first, the healthy ones on one line, "
+                    "with the drops of the last hour and their causes. Named tunnels get their state first, then "
+                    "their latest drop explained.")
+    status.add_argument("tunnels", nargs="*", metavar="TUNNEL",
+                        help="a tunnel name, alias or identifier (several allowed, at most 10; default: every tunnel)")
+    add_source_options(status)
+    status.add_argument("--format", choices=FORMATS, default="text")
     evidence = commands.add_parser(
         "evidence", help="package an investigation for the cloud vendor's support (zip)",
         description="A support-ready zip of one investigation: report.md, case.txt (the support-case text for Azure "
@@ -110,6 +148,30 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replace public IP addresses by IP-1, IP-2, … (the same token in every file)")
     evidence.add_argument("--hash-users", action="store_true",
                           help="replace point-to-site usernames (as masked in the logs) by a SHA-256 token")
+    explain = commands.add_parser(
+        "explain", help="explain log lines someone pasted or a file they sent",
+        description="Explain a log file, or log lines on standard input (-): an Azure or AWS export is investigated "
+                    "over its time span; Network Watcher's IKElogs.txt / IKEErrors.txt / Scrubbed-wfpdiag.txt, IKE "
+                    "messages without times and strongSwan, Libreswan, Cisco or FortiGate logs get the negotiation "
+                    "analysis, without a timeline.")
+    explain.add_argument("file", metavar="FILE", help="the file to explain, or - for standard input")
+    add_source_options(explain)
+    explain.add_argument("--tunnel", metavar="NAME", help="the tunnel to explain when the file holds several")
+    explain.add_argument("--format", choices=FORMATS, default="text")
+    watch = commands.add_parser(
+        "watch", help="report each new tunnel drop once, explained",
+        description="Report the tunnel drops whose log rows became queryable since the last run (the watermark in "
+                    "the state store), each once, explained like an answer: a failover with its duration, a flap "
+                    "series as one incident, tunnels of one gateway dropping together as one. --once polls once "
+                    "(for cron); without it, polls every --every seconds until interrupted.")
+    add_source_options(watch)
+    watch.add_argument("--once", action="store_true", help="poll once and exit")
+    watch.add_argument("--since", metavar="ISO8601", help="the first watermark when the state store has none "
+                                                          "(default: now − 15 min)")
+    watch.add_argument("--every", metavar="SECONDS", type=int, default=60, help="seconds between polls (default 60)")
+    watch.add_argument("--state-db", metavar="FILE", help="the state store (default: the config's state_db, else "
+                                                          "./vpnbot.db)")
+    watch.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -123,8 +185,9 @@ def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
 
 
-def resolve_setup(args: argparse.Namespace,
-                  serving: bool = False) -> tuple[Config | None, Workspace, ZoneInfo, datetime]:
+def resolve_setup(args: argparse.Namespace, serving: bool = False,
+                  logs: bool = True) -> tuple[Config | None, Workspace, ZoneInfo, datetime]:
+    """The configuration, the workspace, the asker's zone and now. `logs` False: only the tunnels are needed."""
     config_path = find_config_file(args.config)
     config = load_config(config_path) if config_path else None
     tz_name = args.tz or (config.timezone if config else None)
@@ -132,7 +195,9 @@ def resolve_setup(args: argparse.Namespace,
     now = parse_now(args.now, zone or ZoneInfo("UTC"))
     # `serve` must start listening whatever EC2 does: its tunnel discovery runs in the background.
     workspace = open_workspace(config, args.azure_export, args.demo, now, args.aws_export,
-                               discover_in_background=serving)
+                               discover_in_background=serving, export_tz=args.export_tz,
+                               aws_stream=getattr(args, "aws_stream", None) or "", logs=logs,
+                               pinned=bool(args.now))
     if zone is None:
         zone = ZoneInfo(workspace.timezone)
     return config, workspace, zone, now
@@ -144,13 +209,19 @@ def say(lines: Sequence[str]) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    from handlers.ask import ask  # lazy load: the parser, the rules and the log readers
+
     config, workspace, zone, now = resolve_setup(args)
     answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
     # Said only once there is an answer, so that bad input costs exactly one line on stderr.
     say(workspace.notes + workspace.problems)
     answer.notes += workspace.problems
     print(render(answer, args.format), end="")
-    kept = keep_answer(config, answer, now)
+    kept = None
+    if config is not None and names_state_db(config):
+        from bot.evidence import keep_answer  # lazy load: the state store, only when the configuration names one
+
+        kept = keep_answer(config, answer, now)
     if kept is not None:  # the id goes to stderr (stdout is the answer)
         question_id, path = kept
         say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
@@ -167,13 +238,25 @@ def progress_printer():
 
 def render(answer: Answer, fmt: str) -> str:
     if fmt == "json":
+        from handlers.render.json import answer_to_json  # lazy load: only the renderer of the format asked
+
         return json.dumps(answer_to_json(answer), indent=2, ensure_ascii=False) + "\n"
     if fmt == "blocks":
+        from handlers.render.blocks import render_blocks  # lazy load: see above
+
         return json.dumps(render_blocks(answer), indent=2, ensure_ascii=False) + "\n"
+    from handlers.render.text import render_text  # lazy load: see above
+
     return render_text(answer)
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    # lazy loads: the summary's readers and renderers
+    from diagnostics.model import InvestigationError
+    from diagnostics.summary.build import previous_day, summarize_day
+    from handlers.render.summary import summary_json, summary_text
+    from handlers.render.summary_blocks import summary_blocks
+
     _, workspace, zone, now = resolve_setup(args)
     day = parse_day(args.day) if args.day else previous_day(now, zone)
     summary = summarize_day(workspace.registry, workspace.sources, day, zone, now, args.tunnel,
@@ -206,8 +289,20 @@ def parse_day(text: str) -> date:
         raise UsageError(f"--day {text!r} is not a date; example: --day 2026-11-21") from None
 
 
+def run_status(args: argparse.Namespace) -> int:
+    """`vpnbot status [TUNNEL…]`: thin over `handlers.status.status_of`."""
+    from handlers.status import status_of  # lazy load: the fleet readers
+
+    _, workspace, zone, now = resolve_setup(args)
+    answer = status_of(args.tunnels, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
+    say(workspace.notes + workspace.problems)
+    answer.notes += workspace.problems
+    print(render(answer, args.format), end="")
+    return 0
+
+
 def run_tunnels(args: argparse.Namespace) -> int:
-    _, workspace, _, _ = resolve_setup(args)
+    _, workspace, _, _ = resolve_setup(args, logs=False)  # the list opens no log source
     say(workspace.notes)
     if args.format == "json":
         print(json.dumps(tunnels_json(workspace), indent=2))
@@ -219,6 +314,13 @@ def run_tunnels(args: argparse.Namespace) -> int:
 
 
 def run_chat(args: argparse.Namespace) -> int:
+    # lazy loads: what answering needs
+    from diagnostics.model import InvestigationError
+    from diagnostics.tunnels import AmbiguousTunnel, UnknownTunnel
+    from handlers.ask import ask
+    from handlers.parse.question import QuestionError
+    from handlers.render.text import render_text
+
     _, workspace, zone, now = resolve_setup(args)
     say(workspace.notes + workspace.problems)
     interactive = sys.stdin.isatty()
@@ -249,6 +351,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_evidence(args: argparse.Namespace) -> int:
     """`vpnbot evidence (--question Q | --id N) [--out FILE.zip] [--redact-ips] [--hash-users]`."""
+    # lazy loads: the state store, the bundle and its report
+    from bot.evidence import cli_user, make_bundle, open_investigation, store_answer
+    from diagnostics.evidence import RedactionOptions
+    from handlers.ask import ask
+    from handlers.evidence import EvidenceError, describe
+
     if args.id is None and not args.question:
         raise UsageError('give --question "why did paris drop at 14:02" or --id N (a stored investigation id)')
     config = load_config(found) if (found := find_config_file(args.config)) else None
@@ -281,22 +389,60 @@ def run_evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_explain(args: argparse.Namespace) -> int:
+    """`vpnbot explain FILE|-`: thin over `handlers.explain.explain_file` (bot/explain.py opens what it needs). No
+    log source is opened: the file is the logs, the configuration only names the tunnels."""
+    from bot.explain import explain_command  # lazy load: the export readers
+
+    config = load_config(found) if (found := find_config_file(args.config)) else None
+    zone = check_zone(args.tz or (config.timezone if config else None) or "UTC")
+    output, notes = explain_command(args, config, zone, parse_now(args.now, zone), progress_printer())
+    say(notes)
+    print(output, end="")
+    return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """`vpnbot watch [--once] [--since ISO] [--format text|json]`: thin over `bot.watch.watch_command`."""
+    from bot.watch import watch_command  # lazy load: the watch readers and the state store
+
+    config, workspace, zone, now = resolve_setup(args)
+    say(workspace.notes + workspace.problems)
+    try:
+        since = parse_now(args.since, zone) if args.since else None
+    except UsageError:
+        raise UsageError(f"--since {args.since!r} is not an ISO 8601 time; example: --since 2026-11-21T14:00:00Z") \
+            from None
+    if since is not None and since > now:
+        raise UsageError(f"--since {args.since!r} is after now; example: --since 2026-11-21T14:00:00Z")
+    if not args.once and args.now:
+        raise UsageError("--now pins one moment: use it with --once (a watch that keeps polling follows the clock)")
+    return watch_command(args, config, workspace, zone, now, since)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve, "summary": run_summary,
-                "evidence": run_evidence}
+                "evidence": run_evidence, "status": run_status, "explain": run_explain, "watch": run_watch}
     try:
         return handlers[args.command](args)
-    except (QuestionError, UnknownTunnel, AmbiguousTunnel, ExportError, ConfigError, UsageError,
-            SummaryError) as exc:
+    except (ConfigError, UsageError) as exc:
         print(f"vpnbot: error: {exc}", file=sys.stderr)
         return BAD_INPUT
-    except (InvestigationError, StoreUnavailable) as exc:
-        print(f"vpnbot: error: {exc}", file=sys.stderr)
-        return SOURCE_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        status = BAD_INPUT if _one_of(exc, BAD_INPUT_ERRORS) else SOURCE_FAILED if _one_of(exc, SOURCE_ERRORS) else 0
+        if not status:
+            raise
+        print(f"vpnbot: error: {exc}", file=sys.stderr)
+        return status
+
+
+def _one_of(exc: BaseException, errors: Sequence[tuple[str, str]]) -> bool:
+    """Whether `exc` is one of `errors` (module, class name), looked up among the modules already loaded."""
+    return any(isinstance(exc, getattr(sys.modules.get(module), name, ())) for module, name in errors)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ No file at all is not an error: the commands then run on the built-in demo works
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,8 @@ class SlackSettings:
     question_deadline_s: str = "90"  # how long one question may take: the log sources bound their calls by it
     shutdown_grace_s: str = "30"  # on SIGTERM, how long the questions already accepted may take before exit
     dm_tunnels: tuple[str, ...] | None = None  # the only tunnels direct messages may ask about (None: every tunnel)
+    #: the token `POST /alerts/azure?token=…` must carry (VPNBOT_ALERTS_TOKEN wins; "" with neither: endpoint off)
+    alerts_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ class SubscriptionSettings:
 
 
 @dataclass(frozen=True)
+class AlertRoute:
+    """An [[alerts]] entry: Azure Monitor alerts `match` selects are posted in `channel` (docs/alerts.md). `match` is
+    a case-insensitive glob tried on the alert rule's name, its target resource ids, its gateways and its tunnels."""
+
+    match: str
+    channel: str
+
+
+@dataclass(frozen=True)
 class Config:
     timezone: str = "UTC"
     state_db: str = "vpnbot.db"
@@ -76,6 +86,7 @@ class Config:
     tunnels: tuple[Tunnel, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()
     subscriptions: tuple[SubscriptionSettings, ...] = ()
+    alerts: tuple[AlertRoute, ...] = ()
     path: Path | None = None
 
     @property
@@ -96,6 +107,8 @@ def names_state_db(config: Config) -> bool:
     """Whether the configuration file sets `state_db` itself (Config fills in the default either way)."""
     if config.path is None:
         return False
+    import tomllib  # lazy load: only with a configuration file (the demo reads none)
+
     try:
         return "state_db" in tomllib.loads(config.path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):  # it was read a moment ago; a file changed since says nothing
@@ -119,6 +132,8 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str] = os.envir
 
 
 def load_config(path: Path) -> Config:
+    import tomllib  # lazy load: only with a configuration file (the demo reads none)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -159,6 +174,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
         tunnels=tuple(tunnels),
         channels=channels,
         subscriptions=subscriptions,
+        alerts=_alert_routes(data.get("alerts", []), where),
         path=path,
     )
 
@@ -184,6 +200,25 @@ def _slack(data: Mapping[str, Any], registry: TunnelRegistry | None, where: str)
         except LookupError as exc:  # UnknownTunnel / AmbiguousTunnel, with the closest names
             raise ConfigError(f"{where}: [slack] dm_tunnels: {exc}") from None
     return SlackSettings(**values)
+
+
+def _alert_routes(entries: Any, where: str) -> tuple[AlertRoute, ...]:
+    """[[alerts]]: each needs a channel and a match (a glob; "*" takes every alert), checked at start."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f'{where}: alerts must be [[alerts]] tables, e.g. [[alerts]] match = "VPNGW01" '
+                          'channel = "C0123ABCD" (the token is [slack] alerts_token or VPNBOT_ALERTS_TOKEN)')
+    routes = []
+    for index, entry in enumerate(entries, 1):
+        unknown = sorted(set(entry) - {"match", "channel"})
+        if unknown:
+            raise ConfigError(f"{where}: [[alerts]] entry {index}: unknown keys {', '.join(unknown)} "
+                              "(known: channel, match)")
+        match, channel = str(entry.get("match", "")).strip(), str(entry.get("channel", "")).strip()
+        if not match or not channel:
+            raise ConfigError(f'{where}: [[alerts]] entry {index} needs match and channel, e.g. match = "*" '
+                              'channel = "C0123ABCD"')
+        routes.append(AlertRoute(match, channel))
+    return tuple(routes)
 
 
 _SUBSCRIPTION_KEYS = {"channel", "time", "tunnels", "timezone"}

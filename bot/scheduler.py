@@ -43,6 +43,7 @@ class Outcome:
 
 
 Run = Callable[[Subscription, date], str]  # posts the summary of the day; returns the message ts; raises on failure
+Prepare = Callable[[Sequence[DueRun]], None]  # told every run a tick is about to attempt, before the first
 Notify = Callable[[Subscription, date, str], None]  # tells the channel a summary could not be posted
 
 
@@ -53,7 +54,9 @@ class Scheduler:
     `subscriptions` is asked every tick (a `/vpn subscribe` in another process is seen at the next tick). `run`
     posts one summary (bot/slack/subscriptions.py wires `post_summary`); `notify` tells a channel once that its
     summary failed for good; `permanent(exc)` says a failure is not worth retrying (the bot was removed from the
-    channel).
+    channel). `prepare(runs)` is told every run a tick is about to attempt, before the first: the summaries of the
+    channels due at once then share their reads of the logs (diagnostics/summary/shared.py). The thread runs at a
+    lower CPU priority (`nice`) than the question workers: 09:00 must not slow the questions asked meanwhile.
     """
 
     state: StateStore
@@ -65,6 +68,8 @@ class Scheduler:
     interval: float = INTERVAL_S
     lease: timedelta = LEASE
     renew_every: float | None = None  # seconds between lease renewals while posting; None: a third of the lease
+    prepare: Prepare | None = None
+    nice: int = 5  # added to the process's niceness, for this thread only (Linux; elsewhere ignored)
     owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
     def __post_init__(self) -> None:
@@ -88,6 +93,7 @@ class Scheduler:
         return not self._thread.is_alive()
 
     def _loop(self) -> None:
+        lower_thread_priority(self.nice)
         while not self._stop.is_set():
             try:
                 self.tick(self.clock())
@@ -103,6 +109,12 @@ class Scheduler:
         with self._busy:
             runs = due_runs(self.subscriptions(), now)
             settled = self.state.settled_runs({(r.subscription.channel, r.day) for r in runs}, now)
+            if self.prepare is not None:
+                attempted = [r for r in runs if (r.subscription.channel, r.day) not in settled and not r.too_late(now)]
+                try:
+                    self.prepare(attempted)
+                except Exception:  # sharing is an optimisation: each run is still made alone
+                    log.warning("could not plan the shared summaries of this tick", exc_info=True)
             for due in runs:
                 if self._stop.is_set() and self._thread is not None:
                     break
@@ -189,6 +201,18 @@ class _Renewer:
                     return
             except Exception as exc:
                 log.warning("could not renew the claim on %s/%s: %s", self.channel, self.day, _first_line(exc))
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Make the calling thread `nice` steps nicer (Linux schedules threads apart: the tid is a process id to
+    setpriority). Where that is not possible, nothing changes."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError as exc:
+        log.info("the scheduler keeps its CPU priority: %s", exc)
 
 
 def _hours(delta: timedelta) -> str:

@@ -14,21 +14,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, ConfigError, config_from_mapping
-from diagnostics.aws import demo as aws_demo
-from diagnostics.aws.exports import read_aws_export
-from diagnostics.aws.parser.rows import LogRecord, ParseError, parse_record
-from diagnostics.aws.sources import AwsLogSource, MemoryLogSource, UnavailableSource
-from diagnostics.aws.streams import parse_stream_name
-from diagnostics.azure import demo
-from diagnostics.azure.exports import read_azure_export
-from diagnostics.azure.local_workspace import LocalWorkspace
-from diagnostics.azure.sources import KqlBackend
-from diagnostics.model import SourceError
 from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel, TunnelRegistry
+
+if TYPE_CHECKING:
+    from diagnostics.aws.sources import AwsLogSource
+    from diagnostics.azure.sources import KqlBackend
+    from diagnostics.azure.workspace_cache import WorkspaceCache
+
+# The log readers are imported by the functions that open them (lazy loads): `vpnbot tunnels` on the demo opens
+# none, and a question on the demo reads its workspace from the cache without loading the export readers.
 
 #: Said in answers while `vpnbot serve` is still discovering the region's AWS VPN connections.
 DISCOVERY_PENDING = ("AWS tunnel discovery (EC2 describe_vpn_connections) has not finished yet: only the configured "
@@ -61,86 +59,68 @@ def tunnels_json(workspace: Workspace) -> list[dict[str, Any]]:
             for t in workspace.registry]
 
 
-def demo_workspace(now: datetime) -> Workspace:
-    workspace = LocalWorkspace(label="demo workspace", origin="demo")
-    workspace.load_rows(demo.generate_rows(now))
+def demo_workspace(now: datetime, logs: bool = True, pinned: bool = True) -> Workspace:
+    """The built-in demo: its tunnels, and (`logs`) its week of logs ending at `now`, read from the on-disk cache
+    (`bot.demo_cache`; `pinned` False: `now` is the wall clock, and a week built in the last minutes is reused)."""
+    # lazy loads: the demo's generators (and, for its logs, DuckDB) only when the demo is used
+    from diagnostics.aws import demo as aws_demo
+    from diagnostics.azure import demo
+
     config = config_from_mapping({"timezone": demo.DEMO_TIMEZONE,
                                   "tunnels": [*demo.DEMO_TUNNELS, *aws_demo.DEMO_AWS_TUNNELS]})
     names = ", ".join(t.name for t in config.tunnels)
+    if logs:
+        from bot.demo_cache import demo_sources  # lazy load: DuckDB and the cached week
+
+        sources = demo_sources(now, pinned=pinned)
+    else:
+        sources = Sources([], [])
     return Workspace(
         registry=config.registry,
-        sources=Sources(kql=[workspace], aws=[aws_demo.demo_source(now)]),
+        sources=sources,
         timezone=config.timezone,
         notes=[f"Using the built-in demo workspace (a week of sample Azure and AWS VPN logs for {names}); "
                "give --config, --azure-export or --aws-export for real logs."],
     )
 
 
-def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Sequence[str] = ()) -> Workspace:
-    """A local workspace of every export file. Bad rows are reported and skipped; an unreadable file stops."""
+def export_workspace(paths: Sequence[str], config: Config | None, aws_paths: Sequence[str] = (),
+                     export_tz: str | None = None, cache: WorkspaceCache | None = None,
+                     aws_stream: str = "", attribute: Sequence[Tunnel] = ()) -> Workspace:
+    """A local workspace of every export file. Bad rows are reported and skipped; an unreadable file stops.
+    Azure exports are loaded once and cached (`cache`, default `bot.cache.export_cache()`); `export_tz` is the zone
+    of a portal CSV exported in local time. Big AWS exports are indexed once and cached the same way; `aws_stream`
+    (`--aws-stream`) names the stream of AWS events that carry none. `attribute`: without a configuration, the
+    tunnels rows that name none (no gateway, no stream) may be attributed to, as a configuration's would be, while
+    the registry stays the tunnels the rows show (`vpnbot explain`)."""
+    configured = config.tunnels if config else tuple(attribute)
+    # lazy loads: the export readers (DuckDB, the KQL translator) only when files are given
+    from bot.cache import export_cache
+    from diagnostics.aws.export_sources import load_aws_exports
+    from diagnostics.azure.exports import open_azure_exports
+
     problems: list[str] = []
+    notes: list[str] = []
     kql: list[KqlBackend] = []
     aws: list[AwsLogSource] = []
-    rows: list[dict] = []
+    azure_tunnels: list[Tunnel] = []
     if paths:
-        workspace = LocalWorkspace(label="export " + ", ".join(paths), origin=", ".join(paths))
-        for path in paths:
-            read = read_azure_export(path)
-            rows += read.rows
-            problems += read.problems
-        workspace.load_rows(rows)
-        kql.append(workspace)
-    records: list[LogRecord] = []
+        azure = open_azure_exports(paths, cache or export_cache(), export_tz, configured)
+        kql.append(azure.workspace)
+        problems += azure.problems
+        notes += azure.notes
+        azure_tunnels = azure.tunnels()
+    aws_tunnels: list[Tunnel] = []
     if aws_paths:
-        for path in aws_paths:
-            aws_read = read_aws_export(path)
-            records += aws_read.records
-            problems += aws_read.problems
-        names = ", ".join(aws_paths)
-        group = config.aws.log_group if config else ""
-        aws.append(MemoryLogSource(records, label=f"AWS export {names}", origin=names, log_group=group))
-    if config and config.tunnels:
-        registry = config.registry
-    else:
-        registry = TunnelRegistry([*tunnels_seen_in(rows), *aws_tunnels_seen_in(records)])
-    return Workspace(registry, Sources(kql, aws), config.timezone if config else "UTC", problems=problems)
-
-
-def aws_tunnels_seen_in(records: Sequence[LogRecord]) -> list[Tunnel]:
-    """With AWS exports and no configuration, every VPN connection in the events is a tunnel named after its id,
-    with the outside IPs its streams name, so "why did vpn-0123… drop" or "… 52.95.10.1 …" works on a file."""
-    ips: dict[str, dict[str, None]] = {}
-    for record in records:
-        stream = parse_stream_name(record.stream)
-        if stream is None:
-            try:
-                event = parse_record(record, None)
-            except ParseError:
-                continue
-            connection, ip = event.gateway, event.instance
-        else:
-            connection, ip = stream.vpn_connection, stream.outside_ip
-        if connection:
-            ips.setdefault(connection, {})[ip] = None
-    return [Tunnel(name=connection, aws_vpn_connection=connection, aws_outside_ips=tuple(sorted(i for i in found if i)))
-            for connection, found in ips.items()]
-
-
-def tunnels_seen_in(rows: Sequence[dict]) -> list[Tunnel]:
-    """With exports and no configuration, every (gateway, remote IP) pair in the rows is a tunnel named after
-    its remote IP, so "why did 203.0.113.10 drop" works on a file someone sent."""
-    pairs: dict[tuple[str, str], None] = {}
-    for row in rows:
-        if str(row.get("Category", "")).lower() == "tunneldiagnosticlog":
-            gateway = str(row.get("Resource") or str(row.get("ResourceId", "")).rsplit("/", 1)[-1])
-            if gateway:
-                pairs[(gateway.upper(), str(row.get("remoteIP_s", "")))] = None
-    tunnels = []
-    for gateway, remote in pairs:
-        name = remote or gateway
-        tunnels.append(Tunnel(name=name, aliases=(f"{gateway}/{remote}",) if remote else (),
-                              azure_gateway=gateway, azure_remote_ip=remote))
-    return tunnels
+        loaded = load_aws_exports(aws_paths, stream=aws_stream, tunnels=configured,
+                                  log_group=config.aws.log_group if config else "", cache=cache or export_cache())
+        aws += loaded.sources
+        problems += loaded.problems
+        notes += loaded.notes
+        aws_tunnels = loaded.tunnels()
+    registry = config.registry if config and config.tunnels else TunnelRegistry([*azure_tunnels, *aws_tunnels])
+    return Workspace(registry, Sources(kql, aws), config.timezone if config else "UTC", notes=notes,
+                     problems=problems)
 
 
 def cloud_workspace(config: Config, discover_in_background: bool = False) -> Workspace:
@@ -181,6 +161,8 @@ def aws_source(config: Config) -> AwsLogSource:
     """CloudWatch Logs; when it cannot be set up (no region…), a source whose every read says why."""
     # boto3 loads only when [aws] is configured (exports and the demo never need it).
     from diagnostics.aws.cloudwatch import CloudWatchLogsSource
+    from diagnostics.aws.sources import UnavailableSource
+    from diagnostics.model import SourceError
 
     try:
         return CloudWatchLogsSource(config.aws.log_group, region=config.aws.region)
@@ -193,6 +175,7 @@ def discover_tunnels(config: Config, workspace: Workspace) -> None:
     describe_vpn_connections. Discovery failing is said in one line and the configured tunnels still work."""
     # boto3 loads only when [aws] is configured (exports and the demo never need it).
     from diagnostics.aws.discovery import discover, merge_discovered
+    from diagnostics.model import SourceError
 
     try:
         found = discover(config.aws.region)
@@ -210,9 +193,13 @@ def discover_tunnels(config: Config, workspace: Workspace) -> None:
 
 
 def open_workspace(config: Config | None, azure_exports: Sequence[str], demo_flag: bool, now: datetime,
-                   aws_exports: Sequence[str] = (), discover_in_background: bool = False) -> Workspace:
+                   aws_exports: Sequence[str] = (), discover_in_background: bool = False,
+                   export_tz: str | None = None, aws_stream: str = "", logs: bool = True,
+                   pinned: bool = True) -> Workspace:
+    """`logs` False: only the tunnels are needed (`vpnbot tunnels`), so the demo opens no log source. `pinned`
+    False: `now` is the wall clock (no --now), so the demo may reuse a week built minutes ago."""
     if azure_exports or aws_exports:
-        return export_workspace(azure_exports, config, aws_exports)
+        return export_workspace(azure_exports, config, aws_exports, export_tz=export_tz, aws_stream=aws_stream)
     if demo_flag or config is None:
-        return demo_workspace(now)
+        return demo_workspace(now, logs=logs, pinned=pinned)
     return cloud_workspace(config, discover_in_background)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from diagnostics.model import Cause, Confidence, Drop, Finding
 from diagnostics.rules import (
     Kind,
+    aws_route_rejected,
     bgp_session_down,
     flapping,
     logs_not_ingested,
@@ -95,14 +96,16 @@ def drop_causes(ctx: RuleContext) -> list[tuple[Drop, Finding]]:
 def diagnose_aws(ctx: RuleContext) -> list[Finding]:
     """The ranked findings of an AWS connection's window: findings[0] is the primary cause."""
     primary = ctx.primary_drop()
+    # A route AWS denied is a finding of its own: nothing went down, but a network is unreachable.
+    rejected = [f for f in (aws_route_rejected.RULE.run(ctx),) if f is not None]
     if primary is None:
         found = [f for rule in (no_drop_found.AWS_RULE, rekey_collision.RULE) if (f := rule.run(ctx)) is not None]
-        return found
+        return [*rejected, *found]
     explained = explain_aws_drop(ctx, primary)
     causes = Counter((explained if d is primary else explain_aws_drop(ctx, d))[0].cause.value
                      for d in ctx.window_drops)
     flap = flapping.AWS_RULE.run(ctx, causes)
-    return [flap, *explained] if flap else explained
+    return [*([flap] if flap else []), *explained, *rejected]
 
 
 def _failing(ctx: RuleContext) -> list[Finding]:

@@ -23,7 +23,7 @@ from diagnostics import link
 from diagnostics.aws.investigate import AwsSide
 from diagnostics.azure.investigate import AzureSide
 from diagnostics.engine import explain
-from diagnostics.model import Investigation, InvestigationError
+from diagnostics.model import Cause, Investigation, InvestigationError
 from diagnostics.rules.logs_not_ingested import INGESTION_LAG
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.sources import Sources
@@ -76,7 +76,7 @@ def investigate(
     # The days-long look for the nearest drops is made once, by the run that gives the answer.
     will_widen = widen and anchor is not None and end.timestamp() < now.timestamp() - INGESTION_LAG
     result = window(start, end, look_around=not will_widen)
-    if will_widen and not result.drops and not result.failures:
+    if will_widen and not result.drops and not result.failures and not _explained(result):
         assert anchor is not None
         wider = window(anchor - WIDENED_HALF_WIDTH, min(anchor + WIDENED_HALF_WIDTH, now), look_around=True)
         wider.queries = result.queries + wider.queries
@@ -85,6 +85,11 @@ def investigate(
                               "time.")
         result = wider
     return result
+
+
+def _explained(result: Investigation) -> bool:
+    """The window holds its own answer without a drop (AWS denied a route): nothing to widen for."""
+    return bool(result.findings) and result.findings[0].cause is Cause.BGP_ROUTE_REJECTED
 
 
 def run_side(side: Side, tunnel: Tunnel, start: datetime, end: datetime, now: datetime, anchor: datetime | None,
@@ -100,7 +105,7 @@ def run_side(side: Side, tunnel: Tunnel, start: datetime, end: datetime, now: da
     return Investigation(
         tunnel=tunnel, start=start, end=end, now=now, anchor=anchor, drops=ctx.window_drops,
         findings=diagnosis.findings, queries=reading.fetch.queries, notes=reading.fetch.notes + diagnosis.notes,
-        failures=reading.fetch.failures, events=reading.timeline.events,
+        failures=reading.fetch.failures, events=reading.timeline.events, caveats=reading.fetch.caveats,
     )
 
 

@@ -75,6 +75,7 @@ def merge(tunnel: Tunnel, azure: Investigation | None, azure_error: str, amazon:
     assert base is not None
     notes: list[str] = []
     failures: list[str] = []
+    caveats = [*(azure.caveats if azure else []), *(amazon.caveats if amazon else [])]
     for name, side, error in (("Azure", azure, azure_error), ("AWS", amazon, aws_error)):
         if side is None:
             failures.append(f"{name} side: {error}")
@@ -89,7 +90,7 @@ def merge(tunnel: Tunnel, azure: Investigation | None, azure_error: str, amazon:
     return Investigation(
         tunnel=tunnel, start=base.start, end=base.end, now=base.now, anchor=base.anchor, drops=drops,
         findings=findings, queries=[*(azure.queries if azure else []), *(amazon.queries if amazon else [])],
-        notes=notes, failures=failures, events=events,
+        notes=notes, failures=failures, events=events, caveats=caveats,
     )
 
 

@@ -121,6 +121,7 @@ class Cause(StrEnum):
     TRAFFIC_SELECTOR_MISMATCH = "traffic_selector_mismatch"
     PEER_UNREACHABLE = "peer_unreachable"
     BGP_SESSION_DOWN = "bgp_session_down"
+    BGP_ROUTE_REJECTED = "bgp_route_rejected"
     REKEY_COLLISION = "rekey_collision"
     FLAPPING = "flapping"
     NO_DROP_FOUND = "no_drop_found"
@@ -220,6 +221,9 @@ class Fetch:
     queries: list[QueryRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: What the sources could not show and what that means for the answer (an export without an instance
+    #: column…): said in the answer's first lines, not with the notes.
+    caveats: list[str] = field(default_factory=list)
 
 
 class InvestigationError(ValueError):
@@ -248,6 +252,7 @@ class Investigation:
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)  # what the logs could not show (`Fetch.caveats`)
 
     @property
     def primary(self) -> Finding | None:

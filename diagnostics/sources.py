@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from diagnostics.aws.sources import AwsLogSource
-from diagnostics.azure.sources import KqlBackend
+if TYPE_CHECKING:  # types only: a command that opens no source (`vpnbot tunnels`) loads no reader
+    from diagnostics.aws.sources import AwsLogSource
+    from diagnostics.azure.sources import KqlBackend
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Tunnel:
     azure_subscription: str = ""
     aws_vpn_connection: str = ""
     aws_outside_ips: tuple[str, ...] = ()
+    timezone: str = ""  # IANA zone of the site: "14:02 paris time" / "local time" in a question about it
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -54,13 +56,16 @@ class Tunnel:
     def from_mapping(cls, data: Mapping[str, Any]) -> Tunnel:
         known = {
             "name", "aliases", "azure_gateway", "azure_remote_ip", "azure_resource_group",
-            "azure_subscription", "aws_vpn_connection", "aws_outside_ips",
+            "azure_subscription", "aws_vpn_connection", "aws_outside_ips", "timezone",
         }
         name = str(data.get("name", "")).strip()
         if not name:
             raise ValueError("every [[tunnels]] entry needs a name")
         if not data.get("azure_gateway") and not data.get("aws_vpn_connection"):
             raise ValueError(f"tunnel {name!r} needs azure_gateway or aws_vpn_connection")
+        zone = str(data.get("timezone", "")).strip()
+        if zone and not _is_zone(zone):
+            raise ValueError(f"tunnel {name!r}: unknown timezone {zone!r} (use an IANA name such as Europe/Paris)")
         return cls(
             name=name,
             aliases=tuple(str(a) for a in data.get("aliases", ())),
@@ -70,8 +75,20 @@ class Tunnel:
             azure_subscription=str(data.get("azure_subscription", "")),
             aws_vpn_connection=str(data.get("aws_vpn_connection", "")),
             aws_outside_ips=tuple(str(a) for a in data.get("aws_outside_ips", ())),
+            timezone=zone,
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_CUTOFF = 0.6  # how close a misspelt name must be to be suggested (difflib's ratio)
 
 
 class UnknownTunnel(LookupError):
@@ -115,6 +132,7 @@ class TunnelRegistry:
 
     #: True for a view that shows only some tunnels of a larger registry (`only`).
     limited = False
+    _spelled: tuple[list[Tunnel] | None, tuple[dict[str, str], frozenset[str]]] = (None, ({}, frozenset()))
 
     def __init__(self, tunnels: Iterable[Tunnel]):
         self.tunnels: list[Tunnel] = []
@@ -176,12 +194,13 @@ class TunnelRegistry:
 
     def suggest(self, reference: str, limit: int = 3) -> list[str]:
         """Closest tunnel names to a misspelt reference (aliases count, but the tunnel's name is shown)."""
-        spelled: dict[str, str] = {}
-        for tunnel in self.tunnels:
-            for key in (tunnel.name, *tunnel.aliases):
-                spelled.setdefault(key.lower(), tunnel.name)
+        spelled, alphabet = self._spelling()
         ref = reference.strip().lower()
-        close = difflib.get_close_matches(ref, list(spelled), n=limit * 2, cutoff=0.6)
+        # difflib scores 2 * matches / both lengths; the characters of a name found in `ref` bound its matches, and
+        # str.translate counts them in C: names that cannot reach the cutoff are skipped, the result is the same.
+        absent = {ord(c): None for c in alphabet - set(ref)}
+        possible = [k for k in spelled if 2 * len(k.translate(absent)) + 1e-9 >= _CUTOFF * (len(k) + len(ref))]
+        close = difflib.get_close_matches(ref, possible, n=limit * 2, cutoff=_CUTOFF)
         close += [k for k in spelled if len(ref) >= 3 and (ref in k or k in ref)]
         out: list[str] = []
         for key in close:
@@ -191,6 +210,20 @@ class TunnelRegistry:
 
     def is_known_word(self, word: str) -> bool:
         return word.strip().lower() in self._by_key
+
+    def _spelling(self) -> tuple[dict[str, str], frozenset[str]]:
+        """Every name and alias (lower case) -> the tunnel's name, and their characters; once per tunnel list (a
+        fleet has 1,000 tunnels and a question may ask for suggestions several times)."""
+        tunnels, cached = self._spelled
+        if tunnels is self.tunnels:
+            return cached
+        spelled: dict[str, str] = {}
+        for tunnel in self.tunnels:
+            for key in (tunnel.name, *tunnel.aliases):
+                spelled.setdefault(key.lower(), tunnel.name)
+        cached = (spelled, frozenset("".join(spelled)))
+        self._spelled = (self.tunnels, cached)
+        return cached
 
 
 class TunnelView(TunnelRegistry):

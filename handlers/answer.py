@@ -1,7 +1,8 @@
 """`Answer`: what every command hands back, ready for any renderer (`render.text`, `render.json`, `render.blocks`).
 
 One question in, one Answer out: the parsed question, and the result its intent produced (an investigation, the
-tunnel registry, a point-to-site report or a daily summary), plus notes for the reader.
+tunnel registry, a point-to-site report, a daily summary, a fleet status), plus notes for the reader. A question
+about several tunnels has one answer per tunnel in `parts`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from diagnostics.azure.p2s import P2SReport
-from diagnostics.model import Investigation
+from diagnostics.fleet.model import FleetStatus, TunnelStatus
+from diagnostics.model import Investigation, QueryRecord
 from diagnostics.summary.model import DaySummary
 from diagnostics.tunnels import TunnelRegistry
 from handlers.parse.intent import Intent
@@ -24,7 +26,29 @@ class Answer:
     p2s: P2SReport | None = None  # for the point-to-site intent
     summary: DaySummary | None = None  # for the summary intent
     notes: list[str] = field(default_factory=list)
+    #: status: every tunnel's state now (the fleet), or the reads behind the named tunnels' `state`
+    fleet: FleetStatus | None = None
+    state: TunnelStatus | None = None  # status of one tunnel: its state now (`investigation`: its latest drop)
+    parts: list[Answer] = field(default_factory=list)  # several tunnels: one answer each
 
     @property
     def intent(self) -> Intent:
         return self.question.intent
+
+    @property
+    def queries(self) -> list[QueryRecord]:
+        """Every query or read run to answer, once each: the investigation's, the fleet's, each part's."""
+        found = [*(self.investigation.queries if self.investigation else []),
+                 *(self.fleet.queries if self.fleet else [])]
+        for part in self.parts:
+            found += [q for q in part.queries if q not in found]
+        return found
+
+    @property
+    def failures(self) -> list[str]:
+        """The log sources that failed while answering, in words."""
+        found = [*(self.investigation.failures if self.investigation else []),
+                 *(self.fleet.failures if self.fleet else []), *(self.summary.failures if self.summary else [])]
+        for part in self.parts:
+            found += [f for f in part.failures if f not in found]
+        return found

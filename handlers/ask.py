@@ -1,7 +1,8 @@
 """`ask`: a sentence in, an `Answer` out. Used by the CLI, the chat console and Slack alike.
 
-`ask` parses the sentence (`parse.question`) and hands the question to the module of its intent: `status`,
-`summary`, `evidence`, `p2s`; `help` and `tunnels` need nothing but the registry. The question this module answers
+`ask` parses the sentence (`parse.question`) and hands the question to the module of its intent: `status` (also of
+every tunnel), `summary`, `evidence`, `p2s`; a question about several tunnels is answered once per tunnel
+(`several`); `help` and `tunnels` need nothing but the registry. The question this module answers
 itself is the usual one, "why did paris drop at 14:02" (and "drops paris since monday", its count): `why_drop`.
 How an answer is shown is `render`'s.
 """
@@ -17,12 +18,9 @@ from diagnostics.model import Investigation
 from diagnostics.sources import Sources
 from diagnostics.tunnels import TunnelRegistry
 from handlers.answer import Answer
-from handlers.evidence import evidence_investigation
-from handlers.p2s import point_to_site
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question, parse_question
-from handlers.status import status
-from handlers.summary import summary_for
+from handlers.several import answer_each, asked_tunnels
 
 
 def ask(
@@ -34,17 +32,35 @@ def ask(
     progress: Callable[[str], None] | None = None,
 ) -> Answer:
     """Answer one question. Raises QuestionError / UnknownTunnel / InvestigationError on bad input."""
-    question = parse_question(text, registry, now, tz)
+    return answer_question(parse_question(text, registry, now, tz), registry, sources, now, progress)
+
+
+def answer_question(question: Question, registry: TunnelRegistry, sources: Sources, now: datetime,
+                    progress: Callable[[str], None] | None = None) -> Answer:
+    """Answer a parsed question (`vpnbot status` makes its own); a question about several tunnels gets one answer
+    per tunnel (`several`)."""
+    # The other intents' handlers are lazy loads: a fresh `vpnbot ask` pays only for its own (the evidence code, the
+    # fleet status and the summary readers stay unloaded for a "why did it drop").
+    if question.intent is Intent.STATUS:
+        from handlers.status import status_answer  # lazy load: see above
+
+        return status_answer(question, registry, sources, now, progress)
     if question.intent in (Intent.HELP, Intent.TUNNELS):
         return Answer(question, registry=registry)
     if question.intent is Intent.P2S:
+        from handlers.p2s import point_to_site  # lazy load: see above
+
         return Answer(question, p2s=point_to_site(question, registry, sources))
     if question.intent is Intent.SUMMARY:
+        from handlers.summary import summary_for  # lazy load: see above
+
         return Answer(question, summary=summary_for(question, registry, sources, now, progress))
+    if len(asked_tunnels(question)) > 1:
+        return answer_each(question, lambda one: answer_question(one, registry, sources, now, progress))
     if question.intent is Intent.EVIDENCE:
+        from handlers.evidence import evidence_investigation  # lazy load: see above
+
         return Answer(question, investigation=evidence_investigation(question, sources, now, progress))
-    if question.intent is Intent.STATUS:
-        return Answer(question, investigation=status(question, sources, now, progress))
     return Answer(question, investigation=why_drop(question, sources, now, progress))
 
 

@@ -17,3 +17,13 @@ def tunnel_line(tunnel: Tunnel) -> str:
     ids = ", ".join(f"{k}={v}" for k, v in tunnel.identifiers.items())
     aliases = f" (aliases: {', '.join(tunnel.aliases)})" if tunnel.aliases else ""
     return f"{tunnel.name} [{tunnel.provider}] {ids}{aliases}"
+
+
+def tunnel_where(tunnel: Tunnel) -> str:
+    """`VPNGW01 ↔ 203.0.113.10`, `vpn-0123…`, or both ends of a link."""
+    parts = []
+    if tunnel.azure_gateway:
+        parts.append(tunnel.azure_gateway + (f" ↔ {tunnel.azure_remote_ip}" if tunnel.azure_remote_ip else ""))
+    if tunnel.aws_vpn_connection:
+        parts.append(("AWS " if parts else "") + tunnel.aws_vpn_connection)
+    return ", ".join(parts)

@@ -19,6 +19,7 @@ The shared fixtures live here, one definition each (the machinery behind them is
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -55,6 +56,20 @@ def _guarded(original):
         return original(self, address)
 
     return connect
+
+
+@pytest.fixture(autouse=True, scope="session")
+def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Loaded exports are cached in a directory of the test session (also for `vpnbot` child processes), never in
+    the user's ~/.cache (bot/cache.py)."""
+    path = tmp_path_factory.mktemp("vpnbot-cache")
+    before = os.environ.get("VPNBOT_CACHE_DIR")
+    os.environ["VPNBOT_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("VPNBOT_CACHE_DIR", None)
+    else:
+        os.environ["VPNBOT_CACHE_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

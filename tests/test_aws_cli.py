@@ -109,7 +109,9 @@ def test_a_discovered_tunnel_can_be_asked_about_by_its_id(aws, config, capsys):
     discovered = aws.vpn_connection("madrid-dc")
     code, out, err = run(capsys, "ask", f"status {discovered}", "--config", config)
     assert code == 0, err
-    assert out.startswith("madrid-dc: no state change logged")
+    first, state = out.splitlines()[:2]
+    assert first.startswith("Status of madrid-dc · now, ")
+    assert state.startswith(f"madrid-dc ({discovered}): NO LOGS: no tunnel log event in the last 2 h")
     assert f"no log stream of {discovered} in {GROUP}" in out
 
 

@@ -32,7 +32,7 @@ def test_aws_demo_scenario_is_explained_with_its_cause(demo, scenario):
 def test_demo_covers_the_aws_causes():
     assert {s.cause for s in SCENARIOS} | {s.also for s in SCENARIOS} >= {
         "dpd_timeout", "psk_mismatch", "ike_proposal_mismatch", "traffic_selector_mismatch", "remote_initiated",
-        "peer_unreachable", "bgp_session_down", "rekey_collision", "flapping", "no_drop_found",
+        "peer_unreachable", "bgp_session_down", "bgp_route_rejected", "rekey_collision", "flapping", "no_drop_found",
     }
     link = [s for s in azure_demo.scenarios(NOW) if s.tunnel == "hub-aws"]
     assert [s.cause for s in link] == ["gateway_failover"]

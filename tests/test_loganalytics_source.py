@@ -254,11 +254,27 @@ def test_server_errors_beyond_retry_total_raise_source_error(make_source, server
 
 
 def test_partial_result_returns_rows_and_the_service_reason(make_source, server):
-    reason = "Query result set has exceeded the internal record count limit of 500000"
+    # A failure of part of the query, not a cut at the result limits: nothing to read again, the reason is kept.
+    reason = "Partial query failure: Low memory condition (E_LOW_MEMORY_CONDITION)"
     server.partial(reason)
     result = run(make_source())
     assert len(as_dicts(result)) == len(EXPECTED)
     assert result.partial_error is not None and reason in result.partial_error
+    assert len(server.requests) == 1
+
+
+def test_a_result_cut_at_the_record_limit_is_read_again_from_where_it_stopped(make_source, server):
+    """The service's cut (docs/sources.md#azure-query-limits) on the bot's time-sorted query: the rest is asked for
+    from the last instant the first answer reached, and the rows come whole, with a note instead of a partial error."""
+    server.partial("Query result set has exceeded the internal record count limit 500000 "
+                   "(E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)")
+    result = run(make_source())
+    got = [(r["TimeGenerated"], r["Category"], r["OperationName"], r["instance_s"]) for r in as_dicts(result)]
+    assert got == EXPECTED
+    assert result.partial_error is None
+    assert len(server.requests) == 2
+    assert result.notes == [f"Log Analytics workspace {WORKSPACE} answers at most 500,000 rows (~100 MB) per query: "
+                            f"these {len(EXPECTED)} rows were read in 2 queries, split by time."]
 
 
 def test_a_retry_after_of_an_hour_is_waited_only_up_to_the_cap(make_source, server, azure_sleeps):

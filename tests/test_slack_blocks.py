@@ -116,7 +116,9 @@ def test_blocks_are_dropped_from_the_end_when_the_total_is_too_long(demo):
     rendered = render_answer(answer, files=True)
     assert rendered.overflow
     assert_postable(rendered.payload())
-    assert rendered.blocks[0]["type"] == "header" and rendered.blocks[-1]["type"] == "actions"
+    assert [b["type"] for b in rendered.blocks[:2]] == ["context", "header"]
+    assert rendered.blocks[-1]["type"] == "actions"
+    assert rendered.blocks[0]["elements"][0]["text"].startswith("Why paris dropped · ")  # the question, understood
     assert "*Cause:*" in json.dumps(rendered.blocks)  # the cause is the last thing to go
 
 

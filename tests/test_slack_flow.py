@@ -177,6 +177,17 @@ def test_an_asker_without_a_slack_zone_gets_the_configured_one(api, demo, tmp_pa
     assert api.calls_to("chat.postMessage")[0].text == "Looking at paris, 13:47–14:17 CET (12:47–13:17 UTC)…"
 
 
+def test_an_ambiguous_zone_is_not_resolved_from_the_configured_zone_of_an_asker_slack_gives_none(api, demo, tmp_path):
+    # Kolkata as the configured zone would make IST India's; it says nothing of where CAROL is.
+    with running_bot(api, demo, tmp_path / "state.db", NOW, BotOptions(default_tz="Asia/Kolkata")) as bot:
+        bot.sender.mention("why did paris drop at 14:02 IST", user=CAROL)
+        api.wait_for(lambda a: a.calls_to("chat.postMessage"))
+        assert bot.pool.drain(10)
+    (reply,) = api.calls_to("chat.postMessage")
+    assert reply.text.startswith('Sorry: "IST" may mean')
+    assert all(zone in reply.text for zone in ("Asia/Kolkata", "Asia/Jerusalem", "Europe/Dublin"))
+
+
 def test_a_mention_inside_a_thread_answers_in_that_thread(api, demo, tmp_path):
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         _, ts = bot.sender.mention("and lyon, yesterday at 15:02?", thread_ts="1763600000.000100")
@@ -201,7 +212,7 @@ def test_a_direct_message_is_answered_in_its_thread_and_other_message_events_are
         assert bot.pool.drain(10)
     assert len(api.calls_to("chat.postMessage")) == 1
     assert api.calls_to("chat.postMessage")[0]["thread_ts"] == ts
-    assert header_of(api.calls_to("chat.update")[-1]).startswith("lyon: no state change logged in ")
+    assert header_of(api.calls_to("chat.update")[-1]).startswith("lyon is up since ")
     assert not api.calls_to("files.getUploadURLExternal")  # a long headline is not an overflow
 
 

@@ -23,7 +23,7 @@ def test_the_manifest_declares_the_bot_the_command_the_events_and_interactivity(
     assert app["features"]["bot_user"]["display_name"] == "vpnbot"
     (command,) = app["features"]["slash_commands"]
     assert command["command"] == COMMAND and "status paris" in command["usage_hint"]
-    assert set(app["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(app["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "file_shared"}
     assert app["settings"]["interactivity"]["is_enabled"] is True
     assert app["features"]["app_home"]["messages_tab_enabled"] is True  # people can DM the bot
     assert app["settings"]["socket_mode_enabled"] is True

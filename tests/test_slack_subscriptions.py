@@ -240,7 +240,7 @@ class FakePoster:
         self.calls: list[tuple[str, date, ZoneInfo, list[str] | None]] = []
         self.error = error
 
-    def __call__(self, bot, channel, day, zone, tunnels=None, on_posted=None) -> str:
+    def __call__(self, bot, channel, day, zone, tunnels=None, on_posted=None, shared=None) -> str:
         self.calls.append((channel, day, zone, tunnels))
         if self.error:
             raise self.error

@@ -416,3 +416,151 @@ def test_bare_time_is_always_the_latest_past_one(hour, minute, zone, now):
         # Only a wall time that a DST jump skipped may read differently (it is shifted forward).
         wall = datetime.combine(local.date(), time(hour, minute), tzinfo=tz)
         assert wall.astimezone(UTC).astimezone(tz).time() != wall.time()
+
+
+# ------------------------------------------------------------------------ loose forms (issue 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "hour", "minute"),
+    [("at 1402", 14, 2), ("1402 yesterday", 14, 2), ("0930", 9, 30), ("14 02", 14, 2), ("at 9 05", 9, 5),
+     ("at 14h", 14, 0), ("à 9h", 9, 0), ("14 Uhr", 14, 0), ("um 14.02 Uhr", 14, 2), ("at 14.02", 14, 2),
+     ("2pmish", 14, 0), ("noonish", 12, 0), ("around 14:00-ish", 14, 0)],
+)
+def test_military_spaced_h_dotted_and_ish_clocks(text, hour, minute):
+    anchor = read(text.replace("à", "at")).anchor
+    assert anchor is not None and (anchor.hour, anchor.minute) == (hour, minute)
+
+
+def test_a_four_digit_year_or_count_is_not_read_as_a_clock():
+    assert read("drops since 2026").explicit is False  # a year: refused later as a leftover, not 20:26
+    assert read("1000 tunnels").explicit is False
+    assert read("at 2015").anchor == utc(2026, 11, 21, 20, 15)  # after "at" it is a clock
+
+
+def test_a_lone_small_h_number_may_be_a_duration_and_is_left_alone():
+    assert read("paris down 2h").explicit is False
+    assert read("paris down for 2h").explicit is False  # how long, not when
+    assert read("why was it down for 10 min at 14:00").anchor == utc(2026, 11, 21, 14, 0)
+
+
+def test_h_clock_ranges():
+    assert window(read("13h-15h")) == (utc(2026, 11, 21, 13), utc(2026, 11, 21, 15))
+    assert window(read("13h–15h")) == (utc(2026, 11, 21, 13), utc(2026, 11, 21, 15))
+    assert window(read("between 9h and 11h")) == (utc(2026, 11, 22, 9), utc(2026, 11, 22, 10, 30))
+
+
+def test_after_and_before_look_at_the_hour_next_to_the_time_not_until_now():
+    assert window(read("just after 2pm")) == (utc(2026, 11, 21, 14), utc(2026, 11, 21, 15))
+    assert window(read("before 9am")) == (utc(2026, 11, 22, 8), utc(2026, 11, 22, 9))
+    assert window(read("after yesterday")) == (utc(2026, 11, 22), NOW)  # a day: the day after it
+    assert window(read("since 2pm")) == (utc(2026, 11, 21, 14), NOW)
+
+
+def test_weekend_is_the_latest_saturday_and_sunday():
+    sunday_now = read("over the weekend")  # NOW is a Sunday: this weekend, up to now
+    assert window(sunday_now) == (utc(2026, 11, 21), NOW)
+    assert window(read("last weekend")) == (utc(2026, 11, 14), utc(2026, 11, 16))
+    monday = utc(2026, 11, 23, 10)
+    assert window(read("last weekend", now=monday)) == (utc(2026, 11, 21), utc(2026, 11, 23))
+    assert window(read("the weekend", now=monday)) == (utc(2026, 11, 21), utc(2026, 11, 23))
+
+
+def test_weekend_with_a_clock_asks_which_day():
+    with pytest.raises(TimeWordsError, match="which day"):
+        read("over the weekend at 14:02")
+
+
+def test_this_week_and_the_day_before_yesterday_and_todays():
+    assert window(read("this week")) == (utc(2026, 11, 16), NOW)
+    assert window(read("the day before yesterday")) == (utc(2026, 11, 20), utc(2026, 11, 21))
+    assert window(read("today's")) == (utc(2026, 11, 22), NOW)
+    assert window(read("yday")) == (utc(2026, 11, 21), utc(2026, 11, 22))
+    assert window(read("on sat")) == (utc(2026, 11, 21), utc(2026, 11, 22))
+
+
+def test_a_part_of_the_day_applies_to_both_ends_of_a_range():
+    assert window(read("between 2 and 4 yesterday afternoon")) == (utc(2026, 11, 21, 14), utc(2026, 11, 21, 16))
+    assert window(read("from 9 to 11 this morning")) == (utc(2026, 11, 22, 9), utc(2026, 11, 22, 10, 30))
+
+
+def test_a_clock_outside_its_part_of_the_day_is_two_times():
+    with pytest.raises(TimeWordsError, match="two different times"):
+        read("14:02 in the morning")
+    assert read("last night at 2am").anchor == utc(2026, 11, 22, 2)  # the night ends the next morning
+
+
+def test_zone_abbreviations_count_only_next_to_a_clock():
+    assert read("at 14:02 EST").tz == NEW_YORK
+    assert read("EST 14:02").tz == NEW_YORK
+    reading = read("paris est tombé hier à 14h02", PARIS)  # French "est" is "is", not New York
+    assert reading.tz == PARIS and reading.anchor == utc(2026, 11, 21, 13, 2)
+    assert read("yesterday UTC", PARIS).tz == UTC_ZONE  # UTC is no ordinary word: anywhere
+
+
+@pytest.mark.parametrize(("asker", "text", "zone"),
+                         [("Asia/Kolkata", "at 14:02 IST", "Asia/Kolkata"),
+                          ("Europe/Dublin", "at 14:02 IST", "Europe/Dublin"),
+                          ("America/New_York", "at 9:02 CST", "America/Chicago"),
+                          ("Asia/Shanghai", "at 9:02 CST", "Asia/Shanghai"),
+                          ("Europe/Paris", "at 9:02 BST", "Europe/London")])
+def test_ambiguous_abbreviations_are_read_in_the_askers_region(asker, text, zone):
+    assert read(text, ZoneInfo(asker)).tz == ZoneInfo(zone)
+
+
+def test_ambiguous_abbreviation_outside_the_askers_region_is_refused_with_the_choices():
+    with pytest.raises(TimeWordsError) as caught:
+        read("at 14:02 IST", UTC_ZONE)
+    assert all(zone in str(caught.value) for zone in ("Asia/Kolkata", "Asia/Jerusalem", "Europe/Dublin"))
+
+
+def test_ambiguous_abbreviation_is_refused_when_the_zone_given_is_not_the_askers():
+    assert read("at 14:02 IST", ZoneInfo("Asia/Kolkata")).tz == ZoneInfo("Asia/Kolkata")
+    with pytest.raises(TimeWordsError, match='"IST" may mean'):
+        read_time(tokenize("at 14:02 IST"), NOW, ZoneInfo("Asia/Kolkata"), region=False)
+
+
+def test_place_and_local_times():
+    places = {"paris": "Europe/Paris", "dc2": ""}
+    assert read_time(tokenize("at 3:02pm paris time"), NOW, NEW_YORK, places=places).anchor == utc(2026, 11, 21, 14, 2)
+    assert read_time(tokenize("at 15h02 time in paris"), NOW, NEW_YORK, places=places).tz == PARIS
+    no_zone = read_time(tokenize("at 14:02 dc2 time"), NOW, NEW_YORK, places=places)
+    assert no_zone.tz == NEW_YORK and "dc2 has no timezone configured" in no_zone.notes[0]
+    local = read_time(tokenize("at 14:02 local time"), NOW, NEW_YORK, local=PARIS)
+    assert local.local and local.anchor == utc(2026, 11, 21, 13, 2)
+    assert read_time(tokenize("at 14:02 my time"), NOW, NEW_YORK, local=PARIS).tz == NEW_YORK
+
+
+def test_a_bare_hour_is_24_hour_in_languages_that_write_it_so():
+    assert read_time(tokenize("at 9"), NOW, UTC_ZONE, clock24=True).anchor == utc(2026, 11, 22, 9)
+    with pytest.raises(TimeWordsError, match="9am or 9pm"):
+        read("at 9")
+
+
+def test_ago_may_come_first_as_other_languages_write_it():
+    assert read("ago 2 hours").anchor == utc(2026, 11, 22, 8, 30)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("2-3pm", utc(2026, 11, 21, 14), utc(2026, 11, 21, 15)), ("14-15h", utc(2026, 11, 21, 14), utc(2026, 11, 21, 15)),
+    ("9-11am", utc(2026, 11, 22, 9), NOW), ("11-1pm", utc(2026, 11, 21, 11), utc(2026, 11, 21, 13)),
+])
+def test_a_dash_range_of_bare_hours_takes_its_half_of_the_day_from_its_end(text, start, end):
+    assert window(read(f"paris down {text}")) == (start, end)
+
+
+def test_this_am_and_this_pm_are_this_morning_and_this_afternoon():
+    assert window(read("did it drop this am")) == (utc(2026, 11, 22, 6), NOW)
+    with pytest.raises(TimeWordsError, match="in the future"):
+        read("did it drop this pm")
+
+
+@pytest.mark.parametrize(("text", "anchor"), [("1h30 ago", utc(2026, 11, 22, 9)),
+                                              ("2 hours back", utc(2026, 11, 22, 8, 30))])
+def test_hours_and_minutes_ago_and_back(text, anchor):
+    assert read(f"paris drop {text}").anchor == anchor
+
+
+def test_a_hedge_between_at_and_a_bare_hour_still_asks_am_or_pm():
+    with pytest.raises(TimeWordsError, match="2am or 2pm"):
+        read("monday at like 2")

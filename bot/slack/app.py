@@ -18,7 +18,15 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.logs import logger, quiet_bolt, redact
-from bot.slack.jobs import BUSY, COMMAND, Job, click_from_action, question_from_command, question_from_event
+from bot.slack.jobs import (
+    BUSY,
+    COMMAND,
+    Job,
+    click_from_action,
+    file_from_event,
+    question_from_command,
+    question_from_event,
+)
 from handlers.render.blocks import EVIDENCE_BUNDLE, OPEN_LOG_ANALYTICS, SHOW_QUERIES, WIDER_WINDOW
 
 log = logger("vpnbot.slack")
@@ -65,6 +73,13 @@ def build_app(submitter: Submitter, client: WebClient, signing_secret: str | Non
     def on_message(body: dict[str, Any]) -> None:
         # Every message event is acknowledged (a 404 counts as a failed delivery); only DMs are questions.
         job = question_from_event(body)
+        if job is not None:
+            submitter.submit(job)
+
+    @app.event("file_shared")
+    def on_file(body: dict[str, Any]) -> None:
+        # A file shared where the bot is: explained when it is in a DM or a thread the bot answers in.
+        job = file_from_event(body)
         if job is not None:
             submitter.submit(job)
 

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.config import ChannelSettings
+from bot.config import AlertRoute, ChannelSettings
 from bot.logs import logger
 from bot.slack.conversation import Conversation
-from bot.slack.policy import ChannelPolicy, user_zone
+from bot.slack.policy import ChannelPolicy, asker_zone, user_zone
 from bot.state import StateStore, StoreUnavailable
 from bot.workspace import Workspace
 from handlers.render.blocks import LogAnalyticsLink
@@ -47,10 +47,14 @@ class BotOptions:
     retention_days: int = 90
     #: Worker threads run this much nicer than the rest (Linux): answering may wait a few ms, acknowledging not.
     worker_nice: int = 10
+    #: The daily summaries' thread runs this much nicer again (Linux): 09:00 must not slow the questions meanwhile.
+    summary_nice: int = 5
     #: How long one question may take: the log sources bound their calls by it (`[slack] question_deadline_s`).
     question_deadline_s: float = 90.0
     #: On SIGTERM, how long the questions already accepted may take; then the process exits (`shutdown_grace_s`).
     shutdown_grace_s: float = 30.0
+    #: [[alerts]]: where Azure Monitor alerts posted to /alerts/azure go (bot/slack/alerts.py)
+    alerts: tuple[AlertRoute, ...] = ()
 
 
 @dataclass
@@ -83,6 +87,10 @@ class SlackBot:
     def user_zone(self, user: str) -> ZoneInfo:
         """The asker's zone: users.info, cached in the state store; the configured zone when Slack has none."""
         return user_zone(self.client, self.state, user, self.options.default_tz)
+
+    def asker_zone(self, user: str) -> tuple[ZoneInfo, bool]:
+        """`user_zone`, and whether Slack gave it (False: the configured zone stands in)."""
+        return asker_zone(self.client, self.state, user, self.options.default_tz)
 
     # -- audit ----------------------------------------------------------------------------------------------
 

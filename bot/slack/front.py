@@ -23,6 +23,7 @@ from urllib.error import URLError
 from slack_bolt.error import BoltError
 
 from bot.logs import configure_logging, logger, redact, register_secrets
+from bot.slack.alert_intake import AlertReceiver
 from bot.slack.app import build_app, make_client
 from bot.slack.httpd import EventsServer
 from bot.slack.jobs import Job, QuestionJob
@@ -42,6 +43,7 @@ class FrontSettings:
     host: str
     port: int
     queue_limit: int
+    alerts_token: str = ""  # POST /alerts/azure?token=… (bot/slack/alerts.py); "": the endpoint is off (404)
 
 
 class QueueSubmitter:
@@ -74,7 +76,7 @@ def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     parent = os.getppid()
-    register_secrets(settings.token, settings.app_token, settings.signing_secret)
+    register_secrets(settings.token, settings.app_token, settings.signing_secret, settings.alerts_token)
     configure_logging()
     client = make_client(settings.token, settings.api_url)
     submitter = QueueSubmitter(jobs, pending, settings.queue_limit)
@@ -115,13 +117,15 @@ def run_front(settings: FrontSettings, jobs: Connection, pending: Any, heartbeat
         closer = handler.close
     else:
         try:
+            receiver = AlertReceiver(settings.alerts_token, submitter.submit) if settings.alerts_token else None
             server = EventsServer(app, health, settings.host, settings.port,
-                                  signing_secret=settings.signing_secret).start()
+                                  signing_secret=settings.signing_secret, alerts=receiver).start()
         except OSError as exc:
             status.send(("error", f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"))
             return
+        alerts = "; Azure Monitor alerts: POST /alerts/azure?token=…" if receiver else ""
         status.send(("ready", f"listening on {server.url} (HTTP mode; health: http://{server.host}:{server.port}"
-                              "/healthz)"))
+                              f"/healthz{alerts})"))
         closer = server.stop
     while not stop.wait(0.2):
         if os.getppid() != parent:  # the answering process is gone (even SIGKILLed): nobody would answer

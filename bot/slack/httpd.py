@@ -15,7 +15,8 @@ a request has `deadline_s` from its first byte to its last, however slowly it tr
 `max_buffered` bytes (a body counts for its declared length, reserved in one buffer of that size and released once
 answered; past the cap the connections holding the most are closed with 503). The signature is checked here,
 before Bolt parses anything: a request Slack did not sign costs an HMAC, gets 401 and at most a short, throttled
-log line; a signed body that is not a Slack payload gets 400 and one short warning.
+log line; a signed body that is not a Slack payload gets 400 and one short warning. `POST /alerts/azure` (Azure
+Monitor alerts, bot/slack/alerts.py) is served by the route given as `alerts`, under the same limits.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ log = logger("vpnbot.slack")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+ALERTS_PATH = "/alerts/azure"  # Azure Monitor alerts (bot/slack/alerts.py), when a token is configured
 MAX_HEAD = 64 * 1024  # a request's line and headers
 MAX_BODY = 1 << 20  # Slack's payloads are a few kB
 REQUEST_DEADLINE_S = 10.0  # from a request's first byte to its last, however it trickles
@@ -50,6 +52,10 @@ SWEEP_S = 5.0
 REASONS = {s.value: s.phrase for s in HTTPStatus}
 JSON = {"content-type": ["application/json"]}
 REFUSED = b'{"error": "invalid request"}'  # what Bolt answers a request it refuses
+
+
+#: A route besides Bolt's: (query string, headers, body) -> (status, headers, body). Runs on the loop: no I/O.
+Route = Callable[[str, Mapping[str, str], "bytes | bytearray | memoryview"], tuple[int, Mapping[str, Any], bytes]]
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,9 @@ class EventsServer:
 
     def __init__(self, app: App, health: Callable[[], Mapping[str, Any]] | None = None, host: str = "127.0.0.1",
                  port: int = 0, *, signing_secret: str | None = None, limits: Limits | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, alerts: Route | None = None) -> None:
         self.app = app
+        self.alerts = alerts  # POST /alerts/azure: (query, headers, body) -> reply; None: 404 like any other path
         self.health = health or (lambda: {"ok": True})
         secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
         if not secret:
@@ -168,6 +175,8 @@ class EventsServer:
         route, _, query = path.partition("?")
         if route == EVENTS_PATH and method == "POST":
             return self.slack(query, headers, body)
+        if route == ALERTS_PATH and self.alerts is not None:
+            return self.alerts(query, headers, body) if method == "POST" else (405, {}, b"method not allowed")
         if route == HEALTH_PATH and method in ("GET", "HEAD"):
             doc = dict(self.health())
             return (200 if doc.get("ok") else 503), JSON, json.dumps(doc).encode()

@@ -13,12 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 COMMAND = "/vpn"
+#: Files sent with a message that are explained (a screenshot next to a question leaves the question a question);
+#: a .zip is read for the Network Watcher log inside (bot/slack/explain.py).
+LOG_FILES = (".csv", ".tsv", ".json", ".jsonl", ".txt", ".log", ".zip")
+#: Slack's text kinds of file: a long paste becomes a snippet, often named "Untitled", without a suffix.
+TEXT_FILETYPES = ("text", "csv", "tsv", "json", "log")
+
+
+def is_log_file(file: Mapping[str, Any]) -> bool:
+    """Whether a file Slack describes (an event's `files` item, files.info's `file`) is one to explain."""
+    return str(file.get("name") or "").lower().endswith(LOG_FILES) or file.get("mode") == "snippet" or \
+        file.get("filetype") in TEXT_FILETYPES
 BUSY = "I'm answering a lot of questions right now: please ask again in a minute."
 
 
 @dataclass(frozen=True)
 class QuestionJob:
-    source: str  # "slash" | "mention" | "dm"
+    source: str  # "slash" | "mention" | "dm" | "file" (a file_shared event)
     team: str
     channel: str
     user: str
@@ -27,6 +38,7 @@ class QuestionJob:
     thread_ts: str = ""  # the thread to answer in ("": a slash command starts one under the bot's first message)
     response_url: str = ""  # slash commands: where replies only the asker sees go
     keys: tuple[str, ...] = ()  # delivery ids: a repeat of any of them is the same question
+    files: tuple[str, ...] = ()  # Slack file ids sent with the message (or shared in a thread): explained
 
 
 @dataclass(frozen=True)
@@ -40,13 +52,25 @@ class ClickJob:
     keys: tuple[str, ...] = ()
 
 
-Job = QuestionJob | ClickJob
-_KINDS: dict[str, type[QuestionJob] | type[ClickJob]] = {"question": QuestionJob, "click": ClickJob}
+@dataclass(frozen=True)
+class AlertJob:
+    """An Azure Monitor alert posted to /alerts/azure (bot/slack/alerts.py): its body as received (checked to be a
+    common-schema alert already), to investigate and post in the channel its [[alerts]] entry names."""
+
+    body: str
+    keys: tuple[str, ...] = ()  # "azure-alert:<alertId>:<Fired|Resolved>": a retried webhook is the same delivery
+    channel: str = ""  # not known before routing: where "busy" would go (nowhere)
+    thread_ts: str = ""
+
+
+Job = QuestionJob | ClickJob | AlertJob
+_KINDS: dict[str, type[QuestionJob] | type[ClickJob] | type[AlertJob]] = {
+    "question": QuestionJob, "click": ClickJob, "alert": AlertJob}
 
 
 def job_json(job: Job) -> str:
     """The job as the state store keeps it with its claim, so another process can answer it (`job_from_json`)."""
-    kind = "question" if isinstance(job, QuestionJob) else "click"
+    kind = "question" if isinstance(job, QuestionJob) else "alert" if isinstance(job, AlertJob) else "click"
     return json.dumps({"kind": kind, **dataclasses.asdict(job)}, sort_keys=True)
 
 
@@ -54,6 +78,8 @@ def job_from_json(text: str) -> Job:
     data = json.loads(text)
     cls = _KINDS[data.pop("kind")]
     data["keys"] = tuple(data.get("keys") or ())
+    if cls is QuestionJob:
+        data["files"] = tuple(data.get("files") or ())
     return cls(**data)
 
 
@@ -76,7 +102,9 @@ def question_from_event(body: Mapping[str, Any]) -> QuestionJob | None:
     event = body.get("event") or {}
     kind = event.get("type")
     if kind == "message":
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        # A file sent in a DM arrives as a message of subtype file_share: explained (docs/explain.md).
+        if event.get("channel_type") != "im" or event.get("subtype") not in (None, "file_share") \
+                or event.get("bot_id"):
             return None
         source = "dm"
     elif kind == "app_mention":
@@ -98,7 +126,21 @@ def question_from_event(body: Mapping[str, Any]) -> QuestionJob | None:
         message_ts=ts,
         thread_ts=event.get("thread_ts") or ts,
         keys=keys,
+        files=tuple(f["id"] for f in event.get("files") or () if isinstance(f, Mapping) and f.get("id")
+                    and is_log_file(f)),
     )
+
+
+def file_from_event(body: Mapping[str, Any]) -> QuestionJob | None:
+    """A `file_shared` event: a file someone shared where the bot is, to explain when it is in a DM or in a thread
+    the bot answers in (bot/slack/explain.py decides, with files.info). None for the bot's own uploads."""
+    event = body.get("event") or {}
+    file_id = event.get("file_id") or (event.get("file") or {}).get("id") or ""
+    bots = {a.get("user_id") for a in body.get("authorizations") or () if a.get("is_bot")}
+    if event.get("type") != "file_shared" or not file_id or event.get("user_id") in bots:
+        return None
+    return QuestionJob(source="file", team=body.get("team_id") or "", channel=event.get("channel_id") or "",
+                       user=event.get("user_id") or "", text="", keys=(f"file:{file_id}",), files=(file_id,))
 
 
 def click_from_action(body: Mapping[str, Any]) -> ClickJob:

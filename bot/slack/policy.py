@@ -25,6 +25,8 @@ from handlers.parse.question import Question
 from handlers.render.blockkit import escape
 
 log = logger("vpnbot.slack")
+#: The status of every tunnel where the asker may see no tunnel at all: as the "which tunnel?" refusal there says it.
+NO_TUNNEL_HERE = "Sorry: there is no tunnel you can ask about here"
 
 
 def is_direct_message(channel: str) -> bool:
@@ -76,10 +78,12 @@ class ChannelPolicy:
 
     def question_refusal(self, channel: str, question: Question) -> str | None:
         """Why `question` (parsed against `registry_for(channel)`) is not answered here, else None: its tunnel is
-        not one the channel may see; or it asks about no tunnel in particular (a summary, point-to-site) where
-        the channel may see none of the tunnels it would cover (a summary of no tunnel would be of every tunnel)."""
-        if question.tunnel is not None:
-            return self.refusal(channel, question.tunnel)
+        not one the channel may see (any of them, for several); or it asks about no tunnel in particular (a summary,
+        point-to-site, the status of every tunnel) where the channel may see none of the tunnels it would cover (a
+        summary of no tunnel would be of every tunnel)."""
+        named = question.tunnels or ((question.tunnel,) if question.tunnel is not None else ())
+        if named:
+            return next((r for t in named if (r := self.refusal(channel, t)) is not None), None)
         if self.allowed_tunnels(channel) is None:
             return None
         visible = self.registry_for(channel)
@@ -87,6 +91,10 @@ class ChannelPolicy:
             return self.refuse(channel, "point-to-site")
         if question.intent is Intent.SUMMARY and not len(visible):
             return self.refuse(channel, "a summary")
+        if question.intent is Intent.STATUS and not len(visible):  # the status of no tunnel would be of every one
+            # Limited to nothing at all ([slack] dm_tunnels = []): "limited to no tunnel" reads badly, say it short.
+            return self.refuse(channel, "the status of every tunnel") if self.allowed_tunnels(channel) \
+                else NO_TUNNEL_HERE
         return None
 
     def refuse(self, channel: str, named: str = "") -> str:
@@ -115,6 +123,12 @@ class ChannelPolicy:
 def user_zone(client: WebClient, state: StateStore, user: str, default_tz: str) -> ZoneInfo:
     """The asker's zone: users.info, cached in the state store (a cache: a failing store is passed by);
     `default_tz` when Slack has none."""
+    return asker_zone(client, state, user, default_tz)[0]
+
+
+def asker_zone(client: WebClient, state: StateStore, user: str, default_tz: str) -> tuple[ZoneInfo, bool]:
+    """`user_zone`, and whether it is the asker's own (False: the configured default, which says nothing of where
+    the asker is, so "14:02 IST" is not resolved from it)."""
     try:
         cached = state.zone(user) if user else None
     except StoreUnavailable:
@@ -134,5 +148,5 @@ def user_zone(client: WebClient, state: StateStore, user: str, default_tz: str) 
             if cached is None:
                 with contextlib.suppress(StoreUnavailable):
                     state.remember_zone(user, name)
-            return zone
-    return ZoneInfo(default_tz)
+            return zone, True
+    return ZoneInfo(default_tz), False

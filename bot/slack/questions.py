@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from slack_sdk.webhook import WebhookClient
 
 from bot.logs import logger, redact
-from bot.slack import deliveries, evidence, summaries
+from bot.slack import deliveries, evidence, explain, summaries
 from bot.slack.conversation import DEGRADED, DONE, WORKING, Conversation
 from bot.slack.core import NOT_STORED, Audit, SlackBot
 from bot.slack.deliveries import Delivery
@@ -28,13 +27,14 @@ from bot.state import Claim, StoreUnavailable
 from diagnostics.model import InvestigationError
 from diagnostics.tunnels import AmbiguousTunnel, OutsideTunnel, UnknownTunnel
 from handlers.answer import Answer
-from handlers.ask import ask
+from handlers.ask import answer_question
 from handlers.evidence import stored_answer
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question, QuestionError, parse_question
 from handlers.render.blockkit import Rendered, escape, section
 from handlers.render.blocks import Buttons, help_message, looking_message, render_answer
 from handlers.render.text import render_text
+from handlers.several import covers_several
 from handlers.summary import summary_for
 
 log = logger("vpnbot.slack")
@@ -56,6 +56,9 @@ def answer(bot: SlackBot, job: QuestionJob, admitted: Claim | str = deliveries.U
 
 
 def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
+    if explain.wanted(job):  # log lines or a file to explain: docs/explain.md
+        explain.answer(bot, job)
+        return
     if is_subscription_command(job.text):  # daily summaries: docs/summaries.md
         handle_subscription(bot, job)
         return
@@ -66,14 +69,14 @@ def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
     conv = Conversation(bot.client, job, thread_ts=_resume(bot, job) if delivery.resumed else "")
     try:
         conv.react(WORKING)
-        tz = bot.user_zone(job.user)
+        tz, tz_is_askers = bot.asker_zone(job.user)
         now = bot.clock()
         if evidence.wants_stored(job.text):  # "/vpn evidence 42", "/vpn evidence": docs/evidence.md
             evidence.send_stored(bot, conv, job.text, audit)
             return
         registry = bot.policy.registry_for(job.channel)  # the tunnels this channel may see, alone
         try:
-            question = parse_question(job.text, registry, now, tz)
+            question = parse_question(job.text, registry, now, tz, tz_is_askers=tz_is_askers)
         except OutsideTunnel as exc:  # refused naming the asker's words, not the tunnel they stand for
             refusal = bot.policy.refuse(job.channel, exc.reference)
             audit.set(tunnel=exc.hidden[0] if len(exc.hidden) == 1 else None)
@@ -95,13 +98,14 @@ def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
         if question.intent is Intent.SUMMARY:
             _summary(bot, conv, question, now, audit)
             return
-        if question.tunnel is None or question.intent in (Intent.HELP, Intent.TUNNELS):
-            _answer_directly(bot, conv, job, question, now, tz, audit)
+        if (question.tunnel is None and not covers_several(question)) or question.intent in (Intent.HELP,
+                                                                                             Intent.TUNNELS):
+            _answer_directly(bot, conv, job, question, now, audit)
             return
         question_id = investigate_in_thread(
             bot, conv, question, now, audit,
-            lambda progress: ask(job.text, registry, bot.workspace.sources, now, tz,
-                                 progress=progress), stored=delivery.stored)
+            lambda progress: answer_question(question, registry, bot.workspace.sources, now, progress),
+            stored=delivery.stored)
         if question.intent is Intent.EVIDENCE:  # "/vpn evidence paris at 14:02": the answer, then its bundle
             evidence.after_answer(bot, conv, question_id, job.text, audit)
     except Exception:
@@ -109,10 +113,10 @@ def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
 
 
 def _answer_directly(bot: SlackBot, conv: Conversation, job: QuestionJob, question: Question, now: datetime,
-                     tz: ZoneInfo, audit: Audit) -> None:
+                     audit: Audit) -> None:
     """help, tunnels (and what is not available yet): no logs to read, one reply."""
     try:
-        answer = ask(job.text, bot.policy.registry_for(job.channel), bot.workspace.sources, now, tz)
+        answer = answer_question(question, bot.policy.registry_for(job.channel), bot.workspace.sources, now)
     except (QuestionError, UnknownTunnel, AmbiguousTunnel, InvestigationError) as exc:
         conv.reply(Rendered(escape(f"Sorry: {exc}"), [section(escape(f"Sorry: {exc}"))]))
         conv.finish(None)
@@ -150,7 +154,7 @@ def investigate_in_thread(bot: SlackBot, conv: Conversation, question: Question,
     """Looking… → progress per source → the answer (+ file) → ✅/⚠️, all in the thread; audited. Returns the
     stored investigation's id (None when nothing could be posted or stored). `stored=False`: the store failed
     already, the answer says its buttons won't work."""
-    assert question.tunnel is not None
+    assert question.tunnel is not None or covers_several(question)
     if not conv.open_thread():
         bot.record(audit, outcome="error", detail="the bot is not in the channel")
         return None
@@ -189,14 +193,15 @@ def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: dat
         return question_id
     answer.notes += bot.workspace.problems + bot.workspace.pending
     inv = answer.investigation
-    failures = bool(inv and inv.failures)
+    failures = bool(answer.failures)
     primary = inv.primary if inv else None
+    window = (inv.start, inv.end) if inv else (answer.fleet.start, answer.fleet.end) if answer.fleet else (None, None)
     audit.set(outcome="answered", cause=primary.cause.value if primary else None,
               confidence=primary.confidence.value if primary else None,
-              window_start=inv.start if inv else None, window_end=inv.end if inv else None,
-              detail="; ".join(inv.failures) if failures and inv else None,
+              window_start=window[0], window_end=window[1],
+              detail="; ".join(answer.failures) if failures else None,
               answer_json=stored_answer(answer),
-              queries_json=[q.to_json() for q in inv.queries] if inv else None)
+              queries_json=[q.to_json() for q in answer.queries] or None)  # a fleet's and each tunnel's too
     # Stored before it is shown: its buttons read the stored answer, and may be clicked at once.
     if not bot.finish(question_id, audit):
         question_id = None
@@ -229,6 +234,8 @@ def _resume(bot: SlackBot, job: QuestionJob) -> str:
 
 def _file_name(answer: Answer) -> str:
     inv = answer.investigation
+    if inv is None and answer.fleet is not None:  # the status of every tunnel, or of several
+        return f"vpnbot-status-{answer.fleet.now.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}.txt"
     if inv is None:
         return "vpnbot-answer.txt"
     return f"vpnbot-{inv.tunnel.name}-{inv.start.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}.txt"

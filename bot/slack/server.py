@@ -35,11 +35,11 @@ from slack_sdk import WebClient
 
 from bot.config import Config, ConfigError, SlackSettings, state_path
 from bot.logs import configure_logging, logger, register_secrets
-from bot.slack import buttons, deliveries, questions
+from bot.slack import alerts, buttons, deliveries, questions
 from bot.slack.app import make_client
 from bot.slack.core import BotOptions, SlackBot
 from bot.slack.front import FrontSettings, run_front
-from bot.slack.jobs import Job, QuestionJob
+from bot.slack.jobs import AlertJob, Job, QuestionJob
 from bot.slack.pool import LOGS, QUICK, WorkerPool
 from bot.slack.subscriptions import is_subscription_command, summary_scheduler
 from bot.state import DEFAULT_RETENTION_DAYS, Claim, StateStore, StoreUnavailable
@@ -75,7 +75,8 @@ def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
     return BotOptions(admins=getattr(slack, "admins", ""), channels=config.channels if config else (),
                       dm_tunnels=getattr(slack, "dm_tunnels", None),
                       log_analytics=link, default_tz=zone.key, retention_days=retention,
-                      question_deadline_s=deadline_s, shutdown_grace_s=grace_s)
+                      question_deadline_s=deadline_s, shutdown_grace_s=grace_s,
+                      alerts=getattr(config, "alerts", ()) if config else ())
 
 
 def _seconds(slack: SlackSettings, key: str, where: str) -> float:
@@ -99,6 +100,8 @@ def answering(client: WebClient, workspace: Workspace, state: StateStore, option
         try:
             if isinstance(job, QuestionJob):
                 questions.answer(bot, job, admitted)
+            elif isinstance(job, AlertJob):  # an Azure Monitor alert: docs/alerts.md
+                alerts.answer(bot, job, admitted)
             else:
                 buttons.click(bot, job, admitted)
         finally:
@@ -119,6 +122,8 @@ def lane(job: Job) -> str:
             return QUICK
         intent = detect_intent([token.lower() for token in tokenize(clean_text(job.text))])
         return QUICK if intent in (Intent.HELP, Intent.TUNNELS) else LOGS
+    if isinstance(job, AlertJob):  # investigated like a question
+        return LOGS
     return QUICK if job.action == SHOW_QUERIES else LOGS
 
 
@@ -133,7 +138,8 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
         raise ConfigError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the app made from manifest.yml")
     if not app_token and not secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set (HTTP mode); set SLACK_APP_TOKEN instead for Socket Mode")
-    register_secrets(token, app_token, secret)
+    alerts_token = alerts_token_of(config, environ)
+    register_secrets(token, app_token, secret, alerts_token)
     configure_logging()
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     options = bot_options(config, zone)
@@ -146,7 +152,8 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
     heartbeat = ctx.Value("d", time.time())
     troubles = ctx.Array("b", 2)  # for /healthz: [0] the state store is failing, [1] every worker is stuck
     status_in, status_out = ctx.Pipe(duplex=False)
-    settings = FrontSettings(token, secret, app_token, api_url, host, port, options.queue_limit)
+    settings = FrontSettings(token, secret, app_token, api_url, host, port, options.queue_limit,
+                             alerts_token="" if app_token else alerts_token)  # alerts need HTTP mode
     front = ctx.Process(target=run_front, args=(settings, jobs_out, pending, heartbeat, status_out, troubles),
                         name="vpnbot-front")
 
@@ -166,6 +173,9 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
             front.join(10)
             raise ConfigError(message)
         say(f"vpnbot: {message}")
+        if app_token and alerts_token:
+            say("vpnbot: Azure Monitor alerts need HTTP mode (a URL Azure can post to): /alerts/azure is off in "
+                "Socket Mode")
         lower_priority(options.worker_nice)  # after the start: the acknowledging process keeps its priority
 
         def done() -> None:
@@ -217,6 +227,11 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
         logging.shutdown()
         os._exit(1 if crashed else 0)
     return 1 if crashed else 0
+
+
+def alerts_token_of(config: Config | None, environ: Mapping[str, str]) -> str:
+    """The token /alerts/azure requires: VPNBOT_ALERTS_TOKEN, else [slack] alerts_token; "" turns the endpoint off."""
+    return environ.get("VPNBOT_ALERTS_TOKEN") or (getattr(config.slack, "alerts_token", "") if config else "")
 
 
 def lower_priority(nice: int) -> None:

@@ -21,12 +21,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import SubscriptionSettings
 from bot.logs import logger, redact
-from bot.schedule import Subscription, load_subscriptions, next_run
+from bot.schedule import DueRun, Subscription, load_subscriptions, next_run
 from bot.scheduler import Scheduler
 from bot.slack import summaries
 from bot.slack.conversation import NOT_IN_CHANNEL, NOT_THERE, Conversation
 from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
+from diagnostics.summary.shared import SharedDays
 from diagnostics.tunnels import OutsideTunnel
 from handlers.help import example_tunnel
 from handlers.render.blockkit import Rendered, escape, section
@@ -195,7 +196,9 @@ def is_permanent(exc: BaseException) -> bool:
 def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[SubscriptionSettings] = ()) -> Scheduler:
     """The scheduler of `vpnbot serve`: the configuration's [[subscriptions]] copied into the state store (where
     every process reads them with the Slack-made ones), posting with bot/slack/summaries.py. Not started. The copy
-    is made by the first tick that can (a failing store fails that tick, and the next tries again)."""
+    is made by the first tick that can (a failing store fails that tick, and the next tries again). The channels
+    due at the same tick share one read of the logs per (day, zone) (`SharedDays`), made on the scheduler's own
+    thread, never on the question workers'."""
     wanted = [{"channel": s.channel, "time": s.time, "tz": s.timezone, "tunnels": s.tunnels}
               for s in config_subscriptions]
     synced = threading.Event()
@@ -206,14 +209,28 @@ def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[Subscription
             synced.set()
         return load_subscriptions(bot.state)
 
+    shared = SharedDays(bot.workspace.registry, bot.workspace.sources, bot.clock)
+
+    def prepare(runs: Sequence[DueRun]) -> None:
+        wanted = []
+        for due in runs:
+            tunnels = summary_tunnels(bot, due.subscription)
+            visible = summaries.visible_tunnels(bot, due.subscription.channel,
+                                                list(tunnels) if tunnels is not None else None)
+            if visible != []:
+                wanted.append((due.day, ZoneInfo(due.subscription.tz), visible))
+        shared.plan(wanted)
+
     def run(sub: Subscription, day: date) -> str:
         tunnels = summary_tunnels(bot, sub)
         return summaries.post_summary(bot, sub.channel, day, ZoneInfo(sub.tz),
                                       list(tunnels) if tunnels is not None else None,
-                                      on_posted=lambda ts: bot.state.note_run_message(sub.channel, day, ts))
+                                      on_posted=lambda ts: bot.state.note_run_message(sub.channel, day, ts),
+                                      shared=shared)
 
     return Scheduler(bot.state, subscriptions, run, bot.clock,
-                     notify=lambda sub, day, error_id: tell_failure(bot, sub, day, error_id), permanent=is_permanent)
+                     notify=lambda sub, day, error_id: tell_failure(bot, sub, day, error_id), permanent=is_permanent,
+                     prepare=prepare, nice=bot.options.summary_nice)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
 from diagnostics.summary.build import summarize_day
 from diagnostics.summary.model import DaySummary
+from diagnostics.summary.shared import SharedDays
 from handlers.render.blockkit import section
 from handlers.render.summary import summary_title
 from handlers.render.summary_blocks import summary_blocks
@@ -22,11 +23,12 @@ from handlers.render.timeline_png import render_timeline_png
 
 
 def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels: Sequence[str] | None = None,
-                 on_posted: Callable[[str], None] | None = None) -> str:
+                 on_posted: Callable[[str], None] | None = None, shared: SharedDays | None = None) -> str:
     """Compute the summary of local `day` in `zone` for `tunnels` (None: all) and post it in `channel`, with the
     timeline PNG in the summary's thread. Returns the summary message's ts. Raises on failure (the caller decides
     whether to retry). `on_posted(ts)` is called as soon as the message exists, before the picture is uploaded:
-    the scheduler records it there, so a crash during the upload cannot lead to a second copy."""
+    the scheduler records it there, so a crash during the upload cannot lead to a second copy. `shared`: the
+    summaries of the channels due at the same time, made from one read of the logs."""
     visible = visible_tunnels(bot, channel, tunnels)
     if visible == []:  # none the channel may see (it was limited since): not every tunnel, which [] would mean
         text = (f"No VPN summary for {day:%A %d %B}: this channel may see none of the tunnels its daily summary "
@@ -35,8 +37,11 @@ def post_summary(bot: SlackBot, channel: str, day: date, zone: ZoneInfo, tunnels
         if on_posted is not None:
             on_posted(ts)
         return ts
-    summary = summarize_day(bot.workspace.registry, bot.workspace.sources, day, zone, bot.clock(), visible)
-    return post(bot, channel, summary, on_posted=on_posted)
+    if shared is not None:
+        summary = shared.summary(day, zone, visible)
+    else:
+        summary = summarize_day(bot.workspace.registry, bot.workspace.sources, day, zone, bot.clock(), visible)
+    return post(bot, channel, summary, on_posted=on_posted, shared=shared)
 
 
 def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) -> list[str] | None:
@@ -52,9 +57,9 @@ def visible_tunnels(bot: SlackBot, channel: str, tunnels: Sequence[str] | None) 
 
 
 def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
-         on_posted: Callable[[str], None] | None = None) -> str:
+         on_posted: Callable[[str], None] | None = None, shared: SharedDays | None = None) -> str:
     """The summary message (in `thread_ts` when asked in a thread), then its picture in the same thread
-    (files_upload_v2, confirmed by files.info)."""
+    (files_upload_v2, confirmed by files.info); drawn once for the channels `shared` gave the same summary."""
     rendered = summary_blocks(summary)
     posted = bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **rendered.payload())
     ts = posted["ts"]
@@ -62,6 +67,7 @@ def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
         on_posted(ts)
     if summary.tunnels:
         conv = Conversation(bot.client, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
-        conv.upload(render_timeline_png(summary), f"vpn-summary-{summary.day.isoformat()}.png",
+        picture = shared.drawn(summary, render_timeline_png) if shared else render_timeline_png(summary)
+        conv.upload(picture, f"vpn-summary-{summary.day.isoformat()}.png",
                     f"Timeline: {summary_title(summary)}")
     return ts

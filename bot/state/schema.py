@@ -18,6 +18,13 @@ What the store keeps, and why:
   here, so a subscription made through one instance is scheduled by all.
 * `summary_runs`: one row per (channel, local day summarised), written in the transaction that claims the run:
   what makes a daily summary happen once across restarts and across processes (see `claim_run`).
+* `watch_marks`: per log source (Log Analytics workspace, CloudWatch Logs group), the watermark up to which its
+  state changes were read by `vpnbot watch` (bot/state/watch.py).
+* `watch_claims`: one row per tunnel drop told by watching, claimed in one transaction before it is told, with
+  its incident; what makes each drop told once across restarts, re-runs and pollers (a lease, like summary_runs).
+* `azure_alerts`: one row per Azure Monitor alert posted (its alert id, channel and message ts), claimed in one
+  transaction before posting: a retried webhook never posts twice and the Resolved notification edits the Fired
+  one's message (bot/state/alerts.py). Kept like summary_runs.
 * `bundles`: one row per evidence bundle made (which investigation, the zip's SHA-256 and size, its file name, who
   asked for it, when, and whether IPs were redacted / usernames hashed), so a bundle support received can be traced
   back to the investigation and the person who handed it over. Kept `retention_days`, like the questions.
@@ -113,6 +120,34 @@ BUNDLE_COLUMNS: dict[str, type] = {
     "hash_users": int,  # 1 when point-to-site usernames were hashed
 }
 
+WATCH_MARK_COLUMNS: dict[str, type] = {
+    "source": str,  # "azure:<workspace id>", "aws:<log group>"
+    "at": str,  # ISO UTC with microseconds: state changes ingested after it are new
+    "updated_at": str,
+}
+WATCH_CLAIM_COLUMNS: dict[str, type] = {
+    "key": str,  # the drop: "<gateway>|<remote IP>|<down time>|<instance>"
+    "incident": str,  # the key of the incident's first drop (a flap series, a gateway's tunnels share it)
+    "status": str,  # claimed | posted
+    "owner": str,
+    "claimed_at": str,
+    "lease_until": str,  # claimed: nobody else tells it before
+    "posted_at": str,
+    "message_ts": str,  # the Slack message telling it (edited when the tunnel comes back)
+    "payload": str,  # the incident as told (JSON), so a poller taking over a dead claimant's claim can tell it
+}
+
+ALERT_COLUMNS: dict[str, type] = {
+    "alert_id": str,  # essentials.alertId
+    "channel": str,
+    "status": str,  # claimed | Fired | Resolved: the condition the message shows
+    "owner": str,  # the process holding the claim
+    "lease_until": str,  # nobody else posts before (ISO UTC)
+    "claimed_at": str,
+    "message_ts": str,  # the posted message: set right after chat.postMessage
+    "rule": str,
+}
+
 
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -135,7 +170,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
     db.table("subscriptions").create(SUBSCRIPTION_COLUMNS, pk=("channel", "source"), if_not_exists=True)
     db.table("summary_runs").create(RUN_COLUMNS, pk=("channel", "day"), if_not_exists=True)
     db.table("bundles").create(BUNDLE_COLUMNS, pk="id", if_not_exists=True)
+    db.table("watch_marks").create(WATCH_MARK_COLUMNS, pk="source", if_not_exists=True)
+    db.table("watch_claims").create(WATCH_CLAIM_COLUMNS, pk="key", if_not_exists=True)
+    db.table("watch_claims").create_index(["incident"], if_not_exists=True)
     db.table("bundles").create_index(["question_id"], if_not_exists=True)
+    db.table("azure_alerts").create(ALERT_COLUMNS, pk="alert_id", if_not_exists=True)
 
 
 def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str, datetime]]:
@@ -143,6 +182,8 @@ def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str
     return {"questions": ("asked_at", now - retention), "slack_events": ("seen_at", now - EVENT_RETENTION),
             "user_zones": ("fetched_at", now - ZONE_MAX_AGE), "owners": ("beat_at", now - EVENT_RETENTION),
             "summary_runs": ("claimed_at", now - max(retention, RUN_RETENTION)),
+            "watch_claims": ("claimed_at", now - max(retention, RUN_RETENTION)),
+            "azure_alerts": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "bundles": ("created_at", now - retention)}
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.state.alerts import AlertStore
 from bot.state.audit import AuditStore
 from bot.state.database import retried
 from bot.state.schema import iso, retention_limits
 from bot.state.summaries import SummaryStore
+from bot.state.watch import WatchStore
 
 
-class StateStore(AuditStore, SummaryStore):
+class StateStore(AuditStore, SummaryStore, AlertStore, WatchStore):
     """The Slack bot's and the command line's state (bot/state/schema.py says what it keeps, and why)."""
 
     # -- retention ----------------------------------------------------------------------------------------------

@@ -136,6 +136,21 @@ def _bgp(week: _Week, c: Connection, ip: str, at: datetime, status: str, details
     week.records.append(LogRecord(c.stream(ip, bgp=True), round(at.timestamp() * 1000), json.dumps(body)))
 
 
+def _route(week: _Week, c: Connection, ip: str, at: datetime, prefix: str, as_path: str, details: str) -> None:
+    """A BGP RouteStatus event: a route the customer gateway advertised, as AWS took it (docs/sources.md#aws-route-
+    status: the documentation's example keys)."""
+    assert c.bgp_neighbors is not None
+    body = {
+        "resource_id": f"{c.vpn_id}_{ip}", "event_timestamp": round(at.timestamp() * 1000),
+        "timestamp": at.strftime("%Y-%m-%d %H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+        "type": "RouteStatus", "status": "UPDATED",
+        "message": {"prefix": prefix, "asPath": as_path, "localPref": 100, "med": 100,
+                    "nextHopIp": c.bgp_neighbors[c.outside_ips.index(ip)], "weight": 32768,
+                    **({"details": details} if details else {})},
+    }
+    week.records.append(LogRecord(c.stream(ip, bgp=True), round(at.timestamp() * 1000), json.dumps(body)))
+
+
 def _bgp_up(week: _Week, c: Connection, ip: str, at: datetime) -> None:
     assert c.bgp_neighbors is not None
     neighbor = c.bgp_neighbors[c.outside_ips.index(ip)]
@@ -210,6 +225,18 @@ def _dc1_bgp(week: _Week) -> None:
         c.name, "bgp_session_down", down,
         "the dc1 device shuts down BGP on tunnel 2 (Cease 6/2, Administrative Shutdown) for 3 min 20 s while IPsec "
         "stays up"))
+
+
+def _dc1_route_denied(week: _Week) -> None:
+    c, ip = DC1, DC1.outside_ips[0]
+    at = week.day(4, 15, 42, 7.3)
+    _route(week, c, ip, at, "10.20.0.0/16", "65010 64512", "DENIED due to: as-path contains our own AS")
+    _route(week, c, ip, at + timedelta(minutes=26, seconds=12), "10.20.0.0/16", "65010", "")
+    week.scenarios.append(AwsScenario(
+        c.name, "bgp_route_rejected", at,
+        "the dc1 device re-advertises 10.20.0.0/16 with the AWS side's ASN 64512 in its AS path over tunnel 1: AWS "
+        "denies the route (as-path contains our own AS) while the tunnel and BGP stay up, until the device's filter "
+        "is fixed 26 minutes later"))
 
 
 def _dc1_collision(week: _Week) -> None:
@@ -349,8 +376,8 @@ def _background(week: _Week) -> None:
 
 
 _SCENARIOS: tuple[Callable[[_Week], None], ...] = (
-    _dc1_dpd, _dc1_bgp, _dc1_collision, _dc2_psk, _dc2_remote, _dc3_proposal, _dc3_selectors, _dc4_unreachable,
-    _dc4_flapping, _link,
+    _dc1_dpd, _dc1_bgp, _dc1_route_denied, _dc1_collision, _dc2_psk, _dc2_remote, _dc3_proposal, _dc3_selectors,
+    _dc4_unreachable, _dc4_flapping, _link,
 )
 
 

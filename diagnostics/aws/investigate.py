@@ -58,7 +58,7 @@ class AwsSide:
         atl = build_aws_timeline(fetched.events, tunnel)
         lo, hi = start.timestamp(), end.timestamp()
         reading = AwsReading(
-            timeline=atl.timeline, fetch=Fetch(fetched.queries, fetched.notes, fetched.failures),
+            timeline=atl.timeline, fetch=Fetch(fetched.queries, fetched.notes, fetched.failures, fetched.caveats),
             window_drops=window_drops(atl, lo, hi), rows_in_window=len(atl.timeline.between(lo, hi)),
             latest_row=atl.timeline.events[-1].ts if atl.timeline.events else None, atl=atl,
         )
@@ -91,6 +91,7 @@ def fetch(sources: Sequence[AwsLogSource], request: TunnelLogRequest, progress: 
         parsed = parse_records(read.records, provenance, where=read.origin)
         out.events += parsed.events
         out.notes += read.notes
+        out.caveats += [c for c in read.caveats if c not in out.caveats]
         if note := parsed.problems_note(source.label):
             out.notes.append(note)
         out.queries.append(QueryRecord(source.backend, read.command, read.origin, request.start, request.end,

@@ -71,7 +71,7 @@ class GroupLogRequest:
         """The stream is one of a requested connection's tunnels (and of its outside IPs when they are given)."""
         parsed = parse_stream_name(stream)
         ips = self._ips.get(parsed.vpn_connection) if parsed else None
-        return parsed is not None and ips is not None and (not ips or parsed.outside_ip in ips)
+        return parsed is not None and ips is not None and (not ips or not parsed.outside_ip or parsed.outside_ip in ips)
 
 
 @dataclass
@@ -83,6 +83,9 @@ class AwsRead:
     streams: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     api_calls: int = 0
+    #: What the source could not show about the connection (an export's events whose tunnel is unknown): said in the
+    #: answer's first lines (`Fetch.caveats`).
+    caveats: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -142,17 +145,50 @@ def filter_group_command(log_group: str, request: GroupLogRequest, streams: Sequ
     return "\n".join(lines)
 
 
+def unique_records(records: list[LogRecord]) -> tuple[list[LogRecord], int]:
+    """The records with each event once (same stream, CloudWatch time and message: a page saved twice, a file given
+    twice), and how many copies were dropped."""
+    seen: set[tuple[str, int, str]] = set()
+    out = []
+    for record in records:
+        key = (record.stream, record.timestamp, record.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out, len(records) - len(out)
+
+
+def duplicates_note(dropped: int, origin: str) -> list[str]:
+    return [f"{origin}: {dropped} duplicated events (the same stream, time and message) were read once."] \
+        if dropped else []
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """What an export could not show, said in every answer about the connection it concerns ("" for every one)."""
+
+    connection: str
+    text: str
+
+
+def caveats_for(caveats: Sequence[Caveat], connections: Iterable[str]) -> list[str]:
+    wanted = {c.lower() for c in connections}
+    return [c.text for c in caveats if not c.connection or c.connection in wanted]
+
+
 class MemoryLogSource:
     """Tunnel log events held in memory: an export someone sent, or the demo. Reads with the same semantics as
-    CloudWatch (stream names of the connection, inclusive ms range), so both paths answer alike."""
+    CloudWatch (stream names of the connection, inclusive ms range), so both paths answer alike; an event held
+    twice is read once."""
 
     def __init__(self, records: Iterable[LogRecord], *, label: str, origin: str, log_group: str = "",
-                 table: str = "") -> None:
+                 table: str = "", caveats: Sequence[Caveat] = ()) -> None:
         self.backend = "local"
         self.label = label
         self.origin = origin
         self.log_group = log_group
         self.table = table or origin
+        self.caveats = list(caveats)
         self._records = sorted(records, key=lambda r: r.timestamp)
         self._times = [r.timestamp for r in self._records]
 
@@ -166,17 +202,32 @@ class MemoryLogSource:
     def streams(self) -> list[str]:
         return sorted({r.stream for r in self._records})
 
-    def _wanted(self, record: LogRecord, request: TunnelLogRequest) -> bool:
-        if is_tunnel_stream(record.stream, request.connection, request.outside_ips):
-            return True
-        # Legacy-label records may name their connection in the body when the stream name is not a tunnel's.
-        return parse_stream_name(record.stream) is None and request.connection in record.message.lower()
+    def _select(self, start_ms: int, end_ms: int, verdict: Callable[[str], bool | None],
+                ids: Sequence[str]) -> list[LogRecord]:
+        """The records in [start_ms, end_ms] whose stream `verdict` keeps; a stream it calls None (not a tunnel's
+        name) keeps the records whose body names one of the connections `ids` (legacy labels)."""
+        lo, hi = bisect_left(self._times, start_ms), bisect_right(self._times, end_ms)
+        keep: dict[str, bool | None] = {}
+        out = []
+        for record in self._records[lo:hi]:
+            if record.stream not in keep:
+                keep[record.stream] = verdict(record.stream)
+            wanted = keep[record.stream]
+            if wanted or (wanted is None and any(v in record.message.lower() for v in ids)):
+                out.append(record)
+        return out
 
     def read_tunnel_logs(self, request: TunnelLogRequest) -> AwsRead:
-        lo, hi = bisect_left(self._times, request.start_ms), bisect_right(self._times, request.end_ms)
-        records = [r for r in self._records[lo:hi] if self._wanted(r, request)]
-        streams = sorted({r.stream for r in records})
-        return AwsRead(records, self.command(request, streams), self.origin, self.table, streams)
+        def verdict(stream: str) -> bool | None:
+            if is_tunnel_stream(stream, request.connection, request.outside_ips):
+                return True
+            return None if parse_stream_name(stream) is None else False
+
+        selected = self._select(request.start_ms, request.end_ms, verdict, [request.connection])
+        records, dropped = unique_records(selected)
+        streams = sorted({r.stream for r in records if r.stream})
+        return AwsRead(records, self.command(request, streams), self.origin, self.table, streams,
+                       duplicates_note(dropped, self.origin), caveats=caveats_for(self.caveats, [request.connection]))
 
     def command(self, request: TunnelLogRequest, streams: Sequence[str] = ()) -> str:
         return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"
@@ -186,23 +237,21 @@ class MemoryLogSource:
         """Every requested connection's events in [start, end] at once, with `read_tunnel_logs`' semantics (legacy
         records naming their connection in the body are kept too); with `sink`, handed to it instead of returned,
         as CloudWatchLogsSource does page by page."""
-        lo, hi = bisect_left(self._times, request.start_ms), bisect_right(self._times, request.end_ms)
         known = set(request.streams) if request.streams is not None else None
+
+        def verdict(stream: str) -> bool | None:
+            if parse_stream_name(stream) is None:
+                return None
+            return (known is None or stream in known) and request.wants(stream)
+
         ids = [vpn for vpn, _ in request.connections]
-        verdict: dict[str, bool | None] = {}  # stream -> keep, or None: not a tunnel stream (look in the body)
-        records = []
-        for record in self._records[lo:hi]:
-            if record.stream not in verdict:
-                verdict[record.stream] = (None if parse_stream_name(record.stream) is None else
-                                          (known is None or record.stream in known) and request.wants(record.stream))
-            keep = verdict[record.stream]
-            if keep or (keep is None and any(v in record.message.lower() for v in ids)):
-                records.append(record)
-        streams = sorted({r.stream for r in records})
+        records, dropped = unique_records(self._select(request.start_ms, request.end_ms, verdict, ids))
+        streams = sorted({r.stream for r in records if r.stream})
         if sink is not None:
             sink(records)
             records = []
-        return AwsRead(records, self.group_command(request, streams), self.origin, self.table, streams)
+        return AwsRead(records, self.group_command(request, streams), self.origin, self.table, streams,
+                       duplicates_note(dropped, self.origin), caveats=caveats_for(self.caveats, ids))
 
     def group_command(self, request: GroupLogRequest, streams: Sequence[str] = ()) -> str:
         return (f"# read from {self.origin}; the same read from CloudWatch Logs:\n"

@@ -13,6 +13,7 @@ shared `Timeline`, `RuleContext` and renderers work on AWS as on Azure.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,10 @@ from diagnostics.tunnels import Tunnel
 #: takes to come back after the tunnel), is that drop's consequence rather than a drop of its own.
 BGP_BEFORE_IPSEC = 10.0
 BGP_AFTER_IPSEC_UP = 120.0
+#: BGPStatus DOWN rows that are steps of a session being set up (docs/sources.md#aws-bgp-status: Idle to Connect, …,
+#: OPEN messages), not a session falling: seen first, they say the session was not up yet.
+SETTING_UP = re.compile(r"changed from (?:Idle|Connect|Active|OpenSent) to|initiating a connection|OPEN message (?:to|"
+                        r"from)|sent an OPEN|received an OPEN", re.I)
 
 
 @dataclass
@@ -75,8 +80,12 @@ def build_aws_timeline(events: Iterable[Event], tunnel: Tunnel) -> AwsTimeline:
         if is_bgp(event):
             if event.operation.lower() == "bgpstatus" and event.status in ("UP", "DOWN"):
                 now = event.status.lower()
-                if bgp_state.get(key) != now:
+                before = bgp_state.get(key)
+                if before != now:
                     bgp_state[key] = now
+                    if before is None and now == "down" and SETTING_UP.search(event.message):
+                        kept.append(event)  # the first rows read show a session being set up, not one that fell
+                        continue
                     event = dataclasses.replace(event, kind=EventKind.BGP_UP if now == "up" else EventKind.BGP_DOWN)
                     bgp_by_tunnel.setdefault(key, []).append(event)
             kept.append(event)

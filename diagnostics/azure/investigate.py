@@ -30,6 +30,7 @@ from diagnostics.azure.kql import (
     build_tunnel_state_query,
 )
 from diagnostics.azure.negotiation import LEAD, IkeSummary, NegotiationTracker
+from diagnostics.azure.outage import OutageCapture
 from diagnostics.azure.parser.rows import make_normaliser, make_peek, parse_time
 from diagnostics.azure.sources import KqlBackend, KqlResult
 from diagnostics.azure.timeline import TimelineBuilder
@@ -80,8 +81,14 @@ class AzureSide:
             window_start=start,
         )
         builder = TimelineBuilder(tunnel)
+        if len(self.backends) == 1:  # one sorted stream: the outage's IKE rows are set aside as they pass
+            builder.capture = OutageCapture(start.timestamp(), end.timestamp(), anchor.timestamp() if anchor else None,
+                                            query.ike_end.timestamp())
         summaries: list[SummaryRow] = []
         fetched = fetch_all(self.backends, query, builder, progress, summaries)
+        for backend in self.backends:  # an export that lacks a column says so (`LocalWorkspace.caveats_for`)
+            fetched.caveats += getattr(backend, "caveats_for", lambda _: [])(tunnel.azure_gateway)
+            fetched.notes += getattr(backend, "notes_for", lambda _: [])(tunnel.azure_gateway)
         if fetched.failures and len(fetched.failures) == len(self.backends):
             raise SourcesFailed("; ".join(fetched.failures), fetched.queries)
         timeline = builder.build()
@@ -97,9 +104,12 @@ class AzureSide:
             reading.lookaround = lookaround_drops(self.backends, tunnel, start, end, now, fetched)
         period = down_period(timeline, lo, hi, at)
         if period is not None:
-            # The whole outage, even where it outlasts the window: "failed N times" must count every retry.
-            reading.ike = negotiations(self.backends, tunnel, period[0] - LEAD,
-                                       min(period[1], now.timestamp()), fetched)
+            # The whole outage, even where it outlasts the window: "failed N times" must count every retry. Its
+            # rows came with the tunnel query; they are read again only when they did not all come.
+            first, last = period[0] - LEAD, min(period[1], now.timestamp())
+            captured = builder.capture.summary(first, last) if builder.capture is not None else None
+            reading.ike = captured if captured is not None else negotiations(self.backends, tunnel, first, last,
+                                                                             fetched)
         if needs_coverage(reading, at):
             reading.coverage = coverage(self.backends, tunnel, query.start, query.end, fetched)
         fetched.notes += coverage_notes(timeline, reading.coverage)
@@ -122,9 +132,11 @@ def fetch_all(backends: Sequence[KqlBackend], query: TunnelQuery, builder: Timel
             rows = feed(builder, replace(result, rows=log_rows),
                         Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), total, backend.label,
                         ("TimeGenerated", "Message"))
+            total.notes += result_notes(backend.label, result)
             if result.partial_error:
-                total.notes.append(f"{backend.label} returned partial results: {result.partial_error}")
+                builder.capture = None  # some of the outage's rows may be missing from what came
         except SourceError as exc:
+            builder.capture = None
             total.failures.append(str(exc))
             total.notes.append(f"{backend.label} failed, answering from the other sources: {exc}")
         total.queries.append(QueryRecord(backend.backend, text, backend.origin, query.start, query.end, rows))
@@ -152,6 +164,14 @@ def feed(builder: TimelineBuilder, result: KqlResult, provenance: Provenance, fe
         fetch.notes.append(f"{label}: {builder.unreadable - unreadable_before} rows had no readable time and "
                            "were skipped.")
     return count
+
+
+def result_notes(label: str, result: KqlResult) -> list[str]:
+    """What a result said besides its rows, once they are read: read in parts, or only partly (never silently)."""
+    notes = list(result.notes)
+    if result.partial_error:
+        notes.append(f"{label} returned partial results: {result.partial_error}")
+    return notes
 
 
 def require(result: KqlResult, columns: Sequence[str], label: str) -> None:
@@ -186,6 +206,7 @@ def lookaround_drops(backends: Sequence[KqlBackend], tunnel: Tunnel, start: date
     for backend, result in answers(backends, text, lo, hi, ("TimeGenerated",)):
         rows = feed(builder, result, Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), fetched,
                     backend.label)
+        fetched.notes += result_notes(backend.label, result)
         fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, rows))
     return builder.build().drops
 
@@ -210,6 +231,7 @@ def negotiations(backends: Sequence[KqlBackend], tunnel: Tunnel, start: float, e
         finally:
             if enabled:
                 gc.enable()
+        fetched.notes += result_notes(backend.label, result)
         fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, count))
     return tracker.summary()
 
@@ -229,13 +251,16 @@ def coverage(backends: Sequence[KqlBackend], tunnel: Tunnel, start: datetime, en
     for backend, result in answers(backends, text, start, end, ("Category", "Rows")):
         i_cat, i_rows = result.columns.index("Category"), result.columns.index("Rows")
         for row in result.rows:
-            counts[row[i_cat]] = counts.get(row[i_cat], 0) + int(row[i_rows])
+            category = row[i_cat] or ""  # rows of an export that has no Category column (issue 13's TypeError)
+            counts[category] = counts.get(category, 0) + int(row[i_rows])
+        fetched.notes += result_notes(backend.label, result)
         fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, start, end, len(counts)))
     return counts
 
 
 def coverage_notes(timeline: Timeline, logged: dict[str, int]) -> list[str]:
     notes = []
+    logged = {category: rows for category, rows in logged.items() if category}
     gateway = timeline.tunnel.azure_gateway
     if logged and not logged.get("TunnelDiagnosticLog") and not logged.get("IKEDiagnosticLog"):
         notes.append(

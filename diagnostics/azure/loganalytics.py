@@ -6,7 +6,13 @@ from the constructor, with the waits bounded (`DeadlineRetryPolicy`): a `Retry-A
 read timeouts and its total retry time are cut to what is left, and when nothing is left the workspace fails in
 one sentence while the other sources still answer.
 
-This module only decides what a person reads when the query still fails. Every failure becomes one `SourceError`
+A query answers at most 500,000 rows or ~100 MB (docs/sources.md#azure-query-limits); beyond that the service
+answers the first rows with a partial error (`E_QUERY_RESULT_SET_TOO_LARGE`). When the query sorts its rows by
+TimeGenerated, those first rows are complete up to the last instant they reach, so the rest is asked for from
+there, as many times as needed, while the rows are consumed (`_pages`): the caller gets every row, and a note that
+says how many queries it took. A query that cannot be split (not sorted by time) stays partial, and says so.
+
+This module also decides what a person reads when the query still fails. Every failure becomes one `SourceError`
 sentence that names the workspace and says what to check, because the sentence is shown in Slack to an engineer in
 the middle of an incident, who needs the next step, not a stack trace: also a 200 whose body is not a query result
 (a proxy's HTML page, `{}`, garbage). Messages are built from status codes and the service's own error text, never
@@ -18,8 +24,8 @@ from __future__ import annotations
 import json
 import re
 import ssl
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -48,6 +54,15 @@ MAX_SERVICE_MESSAGE = 400
 RETRY_AFTER_CAP_S = 30
 #: What the SDK raises when it cannot read a 200 body as a query result (JSON syntax, missing keys, wrong types).
 UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+#: How the service says it cut the result at its limits (docs/sources.md#azure-query-limits): "Query result set has
+#: exceeded the internal record count limit 500000 (E_QUERY_RESULT_SET_TOO_LARGE)", or the data size limit.
+TRUNCATED = re.compile(r"E_QUERY_RESULT_SET_TOO_LARGE|result set has exceeded", re.IGNORECASE)
+#: A query whose rows can be read in parts split by time: it ends sorting them by time, oldest first (nulls first,
+#: Kusto's default for `asc`: a summary row of a `union` comes first in every part).
+TIME_SORTED = re.compile(r"\|\s*(?:sort|order)\s+by\s+TimeGenerated\s+asc(?:\s+nulls\s+first)?\s*$")
+#: The next part starts this much before the last instant of the previous one, in case the service's timespan
+#: excludes its start; rows before that instant are dropped (they were in the previous part).
+SPLIT_OVERLAP = timedelta(milliseconds=1)
 
 
 class OutOfTime(Exception):
@@ -136,9 +151,62 @@ class AzureLogAnalyticsSource:
         return options
 
     def run_kql(self, query: str, start: datetime, end: datetime) -> KqlResult:
-        """Run `query` over [start, end] (the API's `timespan`); a partial answer keeps its rows and says why.
+        """Run `query` over [start, end] (the API's `timespan`); a partial answer keeps its rows and says why; an
+        answer cut at the service's limits is completed in parts split by time when the query allows it.
 
         Under a question's deadline the call's timeouts and retries end with it (`DeadlineRetryPolicy`)."""
+        response = self._ask(query, start, end)
+        if isinstance(response, LogsQueryPartialResult):
+            result = _result(response.partial_data or [], partial_message(response.partial_error))
+            if _truncated(response.partial_error) and TIME_SORTED.search(query) and "TimeGenerated" in result.columns:
+                whole = KqlResult(result.columns, [], None, result.types)
+                whole.rows = self._pages(query, end, result, whole)
+                return whole
+            return result
+        return _result(response.tables, None)
+
+    def _pages(self, query: str, end: datetime, first: KqlResult, whole: KqlResult) -> Iterator[Sequence[Any]]:
+        """The rows of a time-sorted query the service cut at its limits, part after part: each part's rows are kept
+        up to (not including) the last instant it reached, and the next part is asked for from that instant. Ends
+        with a note on `whole` saying how many parts it took, or its partial error when a part could not be read or
+        one instant alone holds more rows than a part."""
+        at = first.columns.index("TimeGenerated")
+        rows, parts, count, cut = list(first.rows), 1, 0, None
+        while True:
+            times = [r[at] for r in rows if r[at] is not None]
+            last = max(times) if times else None
+            kept = [r for r in rows if (r[at] is None and parts == 1) or (r[at] is not None and r[at] < last)] \
+                if last is not None else []
+            if not kept or (cut is not None and last == cut):
+                count += len(rows)
+                yield from rows
+                whole.partial_error = (f"{self.label} returned only {count:,} rows: more rows share one instant than "
+                                       "Log Analytics answers at once")
+                return
+            count += len(kept)
+            yield from kept
+            cut = last
+            try:
+                response = self._ask(query, last - SPLIT_OVERLAP, end)
+            except SourceError as exc:
+                whole.partial_error = f"read {count:,} rows in {parts} parts, then: {exc}"
+                return
+            parts += 1
+            page = _result(response.partial_data or [] if isinstance(response, LogsQueryPartialResult)
+                           else response.tables, None)
+            rows = [r for r in page.rows if r[at] is not None and r[at] >= last]
+            if isinstance(response, LogsQueryPartialResult) and _truncated(response.partial_error):
+                continue
+            count += len(rows)
+            yield from rows
+            whole.notes.append(f"{self.label} answers at most 500,000 rows (~100 MB) per query: these {count:,} rows "
+                               f"were read in {parts} queries, split by time.")
+            if isinstance(response, LogsQueryPartialResult):
+                whole.partial_error = partial_message(response.partial_error)
+            return
+
+    def _ask(self, query: str, start: datetime, end: datetime) -> Any:
+        """One call of the query API: its result (complete or partial), or a SourceError in one sentence."""
         left = deadline.remaining()
         if left is not None and left <= 0:
             raise SourceError(deadline.missed(self.label))
@@ -169,11 +237,10 @@ class AzureLogAnalyticsSource:
             raise SourceError(self.explain(exc)) from exc
         except UNREADABLE as exc:
             raise SourceError(self.unexpected(answered[-1] if answered else None)) from exc
-        if isinstance(response, LogsQueryPartialResult):
-            return _result(response.partial_data or [], partial_message(response.partial_error))
-        if not response.tables or not response.tables[0].columns:
+        if not isinstance(response, LogsQueryPartialResult) and (not response.tables
+                                                                 or not response.tables[0].columns):
             raise SourceError(self.unexpected(answered[-1] if answered else None))
-        return _result(response.tables, None)
+        return response
 
     def unexpected(self, response: Any) -> str:
         """One sentence for a 200 whose body is not a query result: what came back, and where to look."""
@@ -247,6 +314,14 @@ def _result(tables: list[LogsTable], partial_error: str | None) -> KqlResult:
         partial_error=partial_error,
         types=list(table.columns_types),
     )
+
+
+def _truncated(error: LogsQueryError | None) -> bool:
+    """Whether a partial answer was cut at the service's result limits (rather than failing part of the query)."""
+    if error is None:
+        return False
+    details = " ".join(_deepest_message(d) for d in (error.details or []))
+    return bool(TRUNCATED.search(f"{error.message or ''} {error.code or ''} {details}"))
 
 
 def partial_message(error: LogsQueryError | None) -> str:

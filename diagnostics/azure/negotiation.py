@@ -71,6 +71,8 @@ class Negotiation:
     ts_seen: bool = False  # a traffic-selector exchange took place
     rows: list[tuple[float, str]] | None = None  # (ts, message), sample negotiations only
     offers: Offers | None = None
+    icookie: str = ""  # the initiator's cookie, which ties rows without SESSION_ID together
+    mid_start: bool = False  # its first row was not its start (the logs began during the exchange)
 
     @property
     def azure_p1(self) -> tuple[Proposal, ...]:
@@ -163,6 +165,7 @@ class NegotiationTracker:
         self._open: dict[str, Negotiation] = {}
         self._latest_by_peer: dict[str, Negotiation] = {}
         self._latest: Negotiation | None = None
+        self._by_cookie: dict[str, str] = {}  # iCookie -> key in `_open`, for rows without SESSION_ID
         self._groups: dict[tuple[str, str, str, bool], NegotiationGroup] = {}
         self.rows = 0
         self.orphans = 0
@@ -244,22 +247,40 @@ class NegotiationTracker:
         if msg.session:  # keyed as logged by the fast path: GUIDs come all lower- or all upper-case
             found = self._open.get(msg.session) or self._open.get(msg.session.upper())
             return found if found is not None else self._start(msg.session, msg.remote_ip, ts)
-        # A row without the envelope (e.g. `IkeCleanupQMNegotiation called with error 13868`) names no peer: it
-        # belongs to whatever negotiation was just running.
+        # Rows without SESSION_ID (Network Watcher's IkeLogs.txt, the troubleshooting article's query output):
+        # a first SA_INIT (rCookie 0x0) starts a negotiation unless it repeats the latest one's; a cookie names its
+        # negotiation; any other row belongs to the peer's negotiation that was just running, and a row of an
+        # exchange whose start is not in the logs (they begin mid-negotiation) starts one of its own.
+        # A row without the envelope (`IkeCleanupQMNegotiation called with error 13868`) names no peer: it belongs
+        # to whatever negotiation was just running.
         latest = self._latest_by_peer.get(msg.remote_ip) if msg.remote_ip else self._latest
-        if latest is not None and ts - latest.end <= ORPHAN_JOIN_SECONDS:
-            return latest
+        recent = latest is not None and ts - latest.end <= ORPHAN_JOIN_SECONDS
         if msg.starts_negotiation:
-            return self._start("", msg.remote_ip, ts)
+            if recent and latest is not None and latest.icookie and latest.icookie == msg.icookie:
+                return latest
+            return self._start("", msg.remote_ip, ts, msg.icookie)
+        by_cookie = self._open.get(self._by_cookie.get(msg.icookie, "")) if msg.icookie else None
+        if by_cookie is not None:
+            return by_cookie
+        if recent:
+            return latest
+        if msg.remote_ip or msg.direction:
+            negotiation = self._start("", msg.remote_ip, ts, msg.icookie)
+            negotiation.mid_start = True
+            return negotiation
         return None
 
-    def _start(self, session: str, peer: str, ts: float) -> Negotiation:
+    def _start(self, session: str, peer: str, ts: float, icookie: str = "") -> Negotiation:
         self.started += 1
         if self.started % SWEEP_EVERY == 0:  # only new negotiations make others idle
             self._sweep(ts)
         sampled = self.started <= SAMPLE_FIRST or self.started % SAMPLE_EVERY == 0
-        negotiation = Negotiation(session.lower(), peer, ts, ts, sampled, rows=[] if sampled else None)
-        self._open[session or f"{peer}@{ts}"] = negotiation
+        negotiation = Negotiation(session.lower(), peer, ts, ts, sampled, rows=[] if sampled else None,
+                                  icookie=icookie)
+        key = session or f"{peer}@{ts}#{self.started}"
+        self._open[key] = negotiation
+        if icookie and not session:
+            self._by_cookie[icookie] = key
         self._latest_by_peer[peer] = negotiation
         self._latest = negotiation
         return negotiation
@@ -268,6 +289,8 @@ class NegotiationTracker:
         idle = [key for key, n in self._open.items() if now - n.end > IDLE_SECONDS]
         for key in idle:
             self._close(self._open.pop(key))
+        if idle and self._by_cookie:
+            self._by_cookie = {c: k for c, k in self._by_cookie.items() if k in self._open}
 
     def _close(self, negotiation: Negotiation) -> None:
         signature = negotiation.signature
@@ -294,6 +317,12 @@ def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
         # [SEND][SA_INIT] rCookie 0x0: Azure initiated; [RECEIVED][SA_INIT] … rCookie 0x0: the peer did
         # (docs/sources.md#azure-ike-log).
         negotiation.initiator = {"send": "azure", "received": "peer"}.get(msg.direction, "")
+    elif negotiation.mid_start and not negotiation.initiator and "SA_AUTH" in msg.tags and "response" not in msg.text:
+        # The logs began after SA_INIT: whoever sends the AUTH request initiated ([SEND][SA_AUTH] Sending SA AUTH
+        # message: Azure; [RECEIVED][SA_AUTH] Received IKE AUTH message: the device).
+        negotiation.initiator = {"send": "azure", "received": "peer"}.get(msg.direction, "")
+    if msg.icookie and not negotiation.icookie:
+        negotiation.icookie = msg.icookie
     text = msg.text
     if "Traffic Selector" in text:
         negotiation.ts_seen = True

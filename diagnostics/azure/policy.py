@@ -108,9 +108,11 @@ class Mismatch:
     peer: str  # what the device offers, in words
     azure: str  # what the gateway accepts or offers, in words
     advice: str
+    proposed: str = ""  # the device's proposals as a whole, e.g. "DES/MD5"
 
     def sentence(self) -> str:
-        return f"Phase {self.phase}: the device offers {self.peer}; this gateway on {self.azure}."
+        whole = f" (it proposes {self.proposed})" if self.proposed else ""
+        return f"Phase {self.phase}: the device offers {self.peer}{whole}; this gateway on {self.azure}."
 
 
 def _words(values: Iterable[str], label: str) -> str:
@@ -161,8 +163,10 @@ def compare(peer: Sequence[Proposal], policy: Policy, azure_role: str) -> Mismat
         azure_words = ", ".join(sorted(f"{c}/{i}/{group_label} {g}" for c, i, g in allowed))
     where = f"{policy.name} {'accepts' if azure_role == 'responder' or phase == 1 else 'offers'} {azure_words} " \
             f"in phase {phase}"
+    proposed = ", ".join(f"{c}/{i}" + (f"/{group_label} {g}" if g and g.lower() != "none" else "")
+                         for c, i, g in offers)
     return Mismatch(phase, parameter, f"{peer_words}{' only' if len(offers) == 1 else ''}", where,
-                    _advice(phase, parameter, offers, policy))
+                    _advice(phase, parameter, offers, policy), proposed)
 
 
 def _advice(phase: int, parameter: str, offers: list[tuple[str, str, str]], policy: Policy) -> str:

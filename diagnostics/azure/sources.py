@@ -18,6 +18,9 @@ class KqlResult:
     rows: Iterable[Sequence[Any]]
     partial_error: str | None = None  # Log Analytics returned some rows but not all
     types: list[str] = field(default_factory=list)  # Kusto column types, when the backend knows them
+    #: What the backend says about the rows besides them (read in parts, …). Like `partial_error`, complete only
+    #: once the rows have been read: a backend may read them in parts as they are consumed.
+    notes: list[str] = field(default_factory=list)
 
 
 class KqlBackend(Protocol):

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from diagnostics.azure.outage import OutageCapture
 from diagnostics.model import Event, EventKind
 from diagnostics.timeline import TUNNEL_KINDS, Timeline, pair_drops
 from diagnostics.tunnels import Tunnel
@@ -42,6 +43,9 @@ class TimelineBuilder:
         self.ike_rows = 0
         self.unreadable = 0  # rows whose time could not be read (counted, never fatal)
         self._tail: deque[Event] = deque(maxlen=IKE_TAIL)
+        #: When set, every IKE row and state change streamed in also goes there: the outage a question is about
+        #: is then explained from these rows, not read again.
+        self.capture: OutageCapture | None = None
 
     def _mine(self, event: Event) -> bool:
         """On this tunnel's gateway and not about another of its tunnels."""
@@ -71,6 +75,8 @@ class TimelineBuilder:
         of an IKE row, or None for any other row)."""
         before: deque[tuple[float, Sequence[Any]]] = deque(maxlen=IKE_EACH_SIDE)
         keep_until, kept_after, count = float("-inf"), 0, 0
+        capture = self.capture
+        capture_ike = capture.ike if capture is not None else None
         for row in rows:
             count += 1
             try:
@@ -80,6 +86,9 @@ class TimelineBuilder:
                 continue
             if ike_message is None:
                 if self.add(normalise(row)):
+                    if capture is not None:
+                        change = self.tunnel_rows[-1]
+                        capture.state(change.ts, change.kind is EventKind.TUNNEL_DOWN)
                     for earlier_ts, earlier in before:
                         if earlier_ts >= ts - IKE_BEFORE:
                             self._add_ike(normalise(earlier))
@@ -87,6 +96,8 @@ class TimelineBuilder:
                     keep_until, kept_after = ts + IKE_AFTER, 0
                 continue
             self.ike_rows += 1
+            if capture_ike is not None:
+                capture_ike(ts, ike_message)
             if ts <= keep_until and kept_after < IKE_EACH_SIDE:
                 kept_after += self._add_ike(normalise(row))
             else:

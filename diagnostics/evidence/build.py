@@ -20,32 +20,29 @@ their counts), the other files after, in a fixed order, so the bundle is determi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from operator import add
 from pathlib import Path
 from typing import Any
 
 from diagnostics.evidence.bundle import BundleFile, BundleWriter
 from diagnostics.evidence.case import render_case
+from diagnostics.evidence.lines import csv_text, json_lines
 from diagnostics.evidence.model import EvidenceRecord, Identifiers, identifiers, timeline, tunnel_entry
 from diagnostics.evidence.redact import RedactionOptions, Redactor, config_view, secret_values
 from diagnostics.evidence.report import files_described, render_report
-from diagnostics.evidence.rows import BACKEND_NAMES, Reread, identifier_indexes, observe, reread, time_text
+from diagnostics.evidence.rows import BACKEND_NAMES, Reread, identifier_indexes, observe_batch, reread, time_text
 from diagnostics.model import InvestigationError, SourceError
 from diagnostics.sources import Sources
 
-#: Rows buffered before they are encoded and written (a few MB at most).
-BATCH = 2_000
 PROGRESS_EVERY = 100_000
 MANIFEST_SCHEMA = 1
 
 Progress = Callable[[str], None]
-_encode = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 
 
 class RowsUnavailable(InvestigationError):
@@ -135,70 +132,50 @@ def build_bundle(record: EvidenceRecord, sources: Sources, out: str | Path,
 
 
 def _rows(writer: BundleWriter, r: Reread, redactor: Redactor, progress: Progress | None) -> Reread:
-    """Stream one query's rows: CSV straight into the zip, JSON Lines into a spool copied in after (zipfile writes
-    one member at a time). Both files hold the same rows, from the one read."""
+    """Stream one query's rows: CSV straight into the zip, JSON Lines deflated alongside on a thread of their own and
+    copied in after (zipfile writes one member at a time). Both files hold the same rows, from the one read, a batch
+    at a time: converted by column (`Reread.batches`), redacted where a secret may be (`Redactor.rows`), written a
+    column at a time (`lines.py`)."""
     if not r.ok:
         if progress:
             progress(f"query {r.index}: {r.error}")
         return r
     time_columns = r.time_columns
     header = [f"{c} [UTC]" if i in time_columns else c for i, c in enumerate(r.columns)]
-    keys = [_encode(c) + ":" for c in r.columns]
     watch = identifier_indexes(r.columns)
-    cells_of = redactor.cells
-    encode = _encode
-    with writer.spool() as spool:
+    deflated = writer.deflated()
+    count = 0
+    try:
         with writer.member(f"rows/{r.stem}.csv") as member:
-            buffer = io.StringIO()
-            table = csv.writer(buffer, lineterminator="\r\n")
-            table.writerow(header)
-            lines: list[str] = []
-            count = 0
-            try:
-                for row in r.rows:
-                    if watch:
-                        observe(r, row, watch)
-                    cells = cells_of(row)
-                    table.writerow(cells)
-                    lines.append("{" + ",".join(map(add, keys, [
-                        encode(v) if v.__class__ is str else _json_value(v) for v in cells])) + "}\n")
-                    count += 1
-                    if len(lines) >= BATCH:
-                        _flush(member, buffer, spool, lines)
-                        if progress and count % PROGRESS_EVERY == 0:
-                            progress(f"query {r.index} ({r.source_label}): {count:,} rows")
-            except SourceError as exc:  # the source failed mid-read: what was read is kept, and said
-                r.partial = f"reading stopped after {count:,} rows: {exc}"
-            _flush(member, buffer, spool, lines)
+            member.write(csv_text([header], len(header)).encode("utf-8"))
+            batches = r.batches()
+            while True:
+                try:
+                    batch = next(batches, None)
+                except SourceError as exc:  # the source failed mid-read: what was read is kept, and said
+                    r.partial = f"reading stopped after {count:,} rows: {exc}"
+                    batch = None
+                if batch is None:
+                    break
+                if watch:
+                    observe_batch(r, batch, watch)
+                batch = redactor.rows(batch)
+                member.write(csv_text(batch, len(r.columns)).encode("utf-8"))
+                deflated.write(json_lines(r.columns, batch).encode("utf-8"))
+                before, count = count, count + len(batch)
+                if progress and count // PROGRESS_EVERY > before // PROGRESS_EVERY:
+                    progress(f"query {r.index} ({r.source_label}): {count // PROGRESS_EVERY * PROGRESS_EVERY:,} rows")
         r.count = count
-        writer.add_spooled(f"rows/{r.stem}.jsonl", spool)
+        r.partial = r.partial or r.partial_after() or ""
+        writer.add_deflated(f"rows/{r.stem}.jsonl", deflated)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the bundle is thrown away; the first error is the interesting one
+            deflated.close()
+            deflated.spool.close()
+        raise
     if progress:
         progress(f"query {r.index} ({r.source_label}): {count:,} rows")
     return r
-
-
-def _flush(member: Any, buffer: io.StringIO, spool: Any, lines: list[str]) -> None:
-    member.write(buffer.getvalue().encode("utf-8"))
-    buffer.seek(0)
-    buffer.truncate()
-    spool.write("".join(lines).encode("utf-8"))
-    lines.clear()
-
-
-def _json_value(value: Any) -> str:
-    if value.__class__ is str:
-        return _encode(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else "null"
-    return _encode(str(value))
 
 
 def query_file(r: Reread) -> str:

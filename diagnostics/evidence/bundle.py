@@ -8,9 +8,11 @@ Why each choice:
   once, in `manifest.json`, so every other member, and the manifest's list of hashes, is identical from one run to
   the next: support can tell a re-generated bundle carries the same evidence.
 * **Streaming**: a member is written through `ZipFile.open(name, "w")`, compressed as it goes (ZIP_DEFLATED), and
-  hashed on the way in, so a million-row CSV never sits in memory. zipfile can have one member open at a time;
-  `spool()` gives a temporary file on disk for a second stream written alongside (the JSON Lines next to the CSV),
-  copied into the zip afterwards in chunks.
+  hashed on the way in, so a million-row CSV never sits in memory. zipfile can have one member open at a time; a
+  second stream written alongside (the JSON Lines next to the CSV) is deflated on its own helper thread into a
+  temporary file (`deflated()`), exactly as zipfile would deflate it, and its compressed bytes are copied into the
+  zip afterwards (`add_deflated`): both members are compressed at once, and the zip is byte for byte what writing
+  them one after the other gives.
 * **Verifiable**: `manifest.json` lists every other member with its SHA-256 and size, and `SHA256SUMS` holds the
   same hashes in the format `sha256sum -c` checks, so support can verify the unpacked bundle with one command.
 """
@@ -25,6 +27,7 @@ import queue
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,24 +61,23 @@ class BundleFile:
     generated_at: datetime
 
 
-class Member:
-    """One zip member open for writing: bytes in, compressed, hashed and counted.
-
-    Hashing and compressing happen on a helper thread (hashlib and zlib release the GIL on large buffers), so they
-    overlap with the caller formatting the next rows: about a third of a big bundle's time. At most `QUEUED`
-    pieces wait, so memory stays bounded whatever the member's size."""
+class _Drained:
+    """Bytes in, handed to `_take` on a helper thread (hashlib and zlib release the GIL on large buffers), so hashing
+    and compressing overlap with the caller formatting the next rows. At most `QUEUED` pieces wait, so memory stays
+    bounded whatever the size; an error on the thread is raised in the writer's by `write()` / `_finish()`."""
 
     QUEUED = 8
 
-    def __init__(self, handle: IO[bytes], path: str) -> None:
-        self.path = path
-        self._handle = handle
-        self._sha = hashlib.sha256()
+    def __init__(self, name: str) -> None:
         self.size = 0
+        self._sha = hashlib.sha256()
         self._queue: queue.Queue[bytes | None] = queue.Queue(self.QUEUED)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name=f"bundle-{path}", daemon=True)
+        self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
         self._thread.start()
+
+    def _take(self, data: bytes) -> None:
+        raise NotImplementedError
 
     def _drain(self) -> None:
         while (data := self._queue.get()) is not None:
@@ -83,8 +85,8 @@ class Member:
                 continue  # keep taking pieces so the writer never blocks on a full queue
             try:
                 self._sha.update(data)
-                self._handle.write(data)
-            except BaseException as exc:  # re-raised in the writer's thread by write()/close()
+                self._take(data)
+            except BaseException as exc:  # re-raised in the writer's thread by write()/_finish()
                 self._error = exc
 
     def write(self, data: bytes) -> None:
@@ -94,17 +96,68 @@ class Member:
             self.size += len(data)
             self._queue.put(data)
 
+    def _finish(self) -> None:
+        """Wait until every piece is taken."""
+        self._queue.put(None)
+        self._thread.join()
+
+
+class Member(_Drained):
+    """One zip member open for writing: bytes in, compressed, hashed and counted (about a third of a big bundle's
+    time, on the helper thread)."""
+
+    def __init__(self, handle: IO[bytes], path: str) -> None:
+        self.path = path
+        self._handle = handle
+        super().__init__(f"bundle-{path}")
+
+    def _take(self, data: bytes) -> None:
+        self._handle.write(data)
+
     def copy_from(self, source: IO[bytes]) -> None:
         while chunk := source.read(CHUNK):
             self.write(chunk)
 
     def close(self) -> FileEntry:
-        self._queue.put(None)
-        self._thread.join()
+        self._finish()
         self._handle.close()
         if self._error is not None:
             raise self._error
         return FileEntry(self.path, self._sha.hexdigest(), self.size)
+
+
+class Deflated(_Drained):
+    """A member's bytes deflated into a temporary file as zipfile deflates them (raw deflate, the member's level),
+    with their SHA-256, CRC-32 and size, on a helper thread like `Member`'s: written while another member is open,
+    copied into the zip by `BundleWriter.add_deflated`."""
+
+    def __init__(self, spool: IO[bytes], compresslevel: int) -> None:
+        self.spool = spool
+        self.crc = 0
+        self._compressor = zlib.compressobj(compresslevel, zlib.DEFLATED, -15)  # zipfile's `_get_compressor`
+        super().__init__("bundle-deflate")
+
+    def _take(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.spool.write(self._compressor.compress(data))
+
+    def close(self) -> str:
+        """Wait for the last bytes; the SHA-256 of what was written."""
+        self._finish()
+        if self._error is not None:
+            raise self._error
+        self.spool.write(self._compressor.flush())
+        return self._sha.hexdigest()
+
+
+class _AsIs:
+    """A compressor that leaves bytes as they are (they are deflated already)."""
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(data)
+
+    def flush(self) -> bytes:
+        return b""
 
 
 def member_info(path: str, compresslevel: int | None = None) -> zipfile.ZipInfo:
@@ -176,6 +229,37 @@ class BundleWriter:
         spool.seek(0)
         with self.member(path) as member:
             member.copy_from(spool)
+        return self.entries[-1]
+
+    def deflated(self) -> Deflated:
+        """A stream for a member written while another is open; `add_deflated` puts it into the zip."""
+        return Deflated(self.spool(), self.compresslevel)
+
+    def add_deflated(self, path: str, deflated: Deflated) -> FileEntry:
+        """Put a `deflated()` stream into the zip as member `path`, its compressed bytes copied as they are: the same
+        bytes as writing it through `member(path)`. The stream's file is closed."""
+        sha256 = deflated.close()
+        spool = deflated.spool
+        try:
+            self._check_new(path)
+            spool.seek(0)
+            with self._zip.open(member_info(path, self.compresslevel), "w", force_zip64=STREAMED_ZIP64) as handle:
+                # zipfile has no public way to add deflated bytes: its writer is told they are deflated already,
+                # then given their uncompressed size and CRC. Without those internals (another Python), the bytes
+                # are inflated and written normally: slower, the same zip.
+                if all(hasattr(handle, name) for name in ("_compressor", "_file_size", "_crc")):
+                    handle._compressor = _AsIs()  # type: ignore[attr-defined]
+                    while chunk := spool.read(CHUNK):
+                        handle.write(chunk)
+                    handle._file_size, handle._crc = deflated.size, deflated.crc  # type: ignore[attr-defined]
+                else:
+                    inflate = zlib.decompressobj(-15)
+                    while chunk := spool.read(CHUNK):
+                        handle.write(inflate.decompress(chunk))
+                    handle.write(inflate.flush())
+        finally:
+            spool.close()
+        self.entries.append(FileEntry(path, sha256, deflated.size))
         return self.entries[-1]
 
     def spool(self) -> IO[bytes]:

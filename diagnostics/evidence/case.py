@@ -44,6 +44,9 @@ QUESTIONS: dict[str, str] = {
     "peer_unreachable": "Our side keeps initiating and the peer never answers: please check that {resource}'s "
                         "public endpoint was reachable and healthy at this time.",
     "bgp_session_down": "The BGP session dropped: please check the BGP speaker of {resource} at this time.",
+    "bgp_route_rejected": "The BGP log shows routes the customer gateway advertised denied by {resource} (prefix and "
+                          "reason above): please confirm which routes the AWS side accepts from it and why these "
+                          "were denied.",
     "rekey_collision": "The logs show a benign rekey collision: please confirm no outage on {resource}.",
     "flapping": "The tunnel dropped repeatedly: please check the health of {resource}'s instances over the window.",
     "unknown": "The logs show the drop but no cause the bot recognises: please check the platform side of "

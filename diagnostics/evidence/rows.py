@@ -12,14 +12,22 @@ Rows are streamed (the local DuckDB workspace fetches them in batches; Log Analy
 the SDK reads it) and given a deterministic order: sources return rows with equal timestamps in any order, so each
 run of equal timestamps is sorted by its cells before it is written (bounded: a run longer than `TIE_LIMIT` rows is
 written as it came).
+
+A million rows are converted in batches (`Reread.batches`), a column at a time: a time column is formatted by
+`time_texts` (one `datetime` per second of log rather than per row), and runs of equal times are found with one
+comparison over the batch (`canonical_batches`). The cells are exactly those of the row-at-a-time conversion
+(`tests/test_evidence_golden.py` pins the bundle's bytes).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain, islice
+from operator import ne
 from typing import Any
 
 from diagnostics.aws.investigate import request_for
@@ -31,6 +39,8 @@ from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 TIE_LIMIT = 50_000
+#: Rows converted, redacted and written together (a few MB at most).
+BATCH = 2_000
 #: Columns whose values identify the resource (shown in the report when the configuration does not say).
 IDENTIFIER_COLUMNS = ("Resource", "ResourceGroup", "ResourceId", "_ResourceId", "SubscriptionId", "logStreamName")
 MAX_IDENTIFIER_VALUES = 50
@@ -53,6 +63,17 @@ class Reread:
     partial: str = ""  # the source returned only part of the rows
     count: int = 0  # rows written (filled in while streaming)
     observed: dict[str, list[str]] = field(default_factory=dict)  # identifier column -> distinct values
+    #: The same rows as `rows`, in lists of up to about `BATCH` (read one or the other, not both).
+    row_batches: Iterator[list[list[Any]]] | None = None
+    #: Says, once the rows are read, whether the source gave only part of them (Log Analytics reads a cut answer in
+    #: parts as its rows are consumed, and a later part may fail).
+    partial_after: Callable[[], str | None] = lambda: None
+
+    def batches(self) -> Iterator[list[list[Any]]]:
+        """The rows in lists, in their order: converted a batch at a time where the source says its column types."""
+        if self.row_batches is not None:
+            return self.row_batches
+        return _chunks(self.rows)
 
     @property
     def stem(self) -> str:
@@ -101,7 +122,8 @@ def reread(index: int, query: QueryRecord, sources: Sources, tunnel: Tunnel | No
 
 def _kql(out: Reread, backend: KqlBackend) -> None:
     query = out.query
-    result = backend.run_kql(query.text, query.start, query.end)
+    result = answered = backend.run_kql(query.text, query.start, query.end)
+    out.partial_after = lambda: answered.partial_error
     # The tunnel query's summary row about the whole gateway is not a log row: its resource id is kept for the
     # report, the rows files hold the log rows (as many as the answer counted).
     summary, rows = split_summary(result)
@@ -116,7 +138,8 @@ def _kql(out: Reread, backend: KqlBackend) -> None:
     key = min(out.time_columns) if out.time_columns else None
     if result.types and len(result.types) == len(out.columns):
         convert = _converters(result.types, out.time_columns)
-        out.rows = canonical((_typed_cells(row, convert) for row in result.rows), key)
+        out.row_batches = canonical_batches(_typed_batches(result.rows, convert), key)
+        out.rows = chain.from_iterable(out.row_batches)
     else:  # a source that does not say its column types: every cell looked at
         out.rows = canonical((_kql_cells(row, out.time_columns) for row in result.rows), key)
 
@@ -148,13 +171,75 @@ def _converters(types: Sequence[str], time_columns: frozenset[int]) -> list[tupl
     return out
 
 
-def _typed_cells(row: Sequence[Any], convert: list[tuple[int, Any]]) -> list[Any]:
-    cells = list(row)
-    for i, fn in convert:
-        value = cells[i]
-        if value is not None:
-            cells[i] = fn(value)
-    return cells
+def _chunks(rows: Iterable[list[Any]], size: int = BATCH) -> Iterator[list[list[Any]]]:
+    """`rows` in lists; when reading fails, the rows read before it first, then the error."""
+    it = iter(rows)
+    while True:
+        batch: list[list[Any]] = []
+        try:
+            batch.extend(islice(it, size))
+        except Exception:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
+
+
+def _typed_batches(rows: Iterable[Sequence[Any]], convert: list[tuple[int, Any]]) -> Iterator[list[list[Any]]]:
+    """Every row with its cells ready to write (`convert`: a column's converter, for the columns that need one), a
+    batch at a time, each converted column as a list (times by `time_texts`). Rows read before the source fails are
+    yielded before its error is raised."""
+    it = iter(rows)
+    while True:
+        batch: list[Sequence[Any]] = []
+        error: BaseException | None = None
+        try:
+            batch.extend(islice(it, BATCH))
+        except Exception as exc:  # the source failed mid-read (SourceError): the rows before it are kept
+            error = exc
+        if batch:
+            if not convert:
+                yield batch  # type: ignore[misc]  # rows as the source gave them (tuples or lists: read only)
+            else:
+                columns: list[Sequence[Any]] = list(zip(*batch, strict=True))
+                for i, fn in convert:
+                    columns[i] = time_texts(columns[i]) if fn is _time_cell else [
+                        value if value is None else fn(value) for value in columns[i]]
+                yield list(zip(*columns, strict=True))  # type: ignore[arg-type]
+        if error is not None:
+            raise error
+        if not batch:
+            return
+
+
+def time_texts(values: Sequence[Any]) -> list[Any]:
+    """`_time_cell` of each value (`time_text` of times and epoch numbers; None and anything else as it is), for a
+    column of a batch. Epoch floats are split as `datetime.fromtimestamp` splits them (the fraction rounded
+    half-even to the microsecond), and the date and time of a second are formatted once for the rows within it."""
+    out: list[Any] = []
+    append = out.append
+    modf, isfinite = math.modf, math.isfinite
+    second, prefix = None, ""
+    for value in values:
+        if value.__class__ is not float or not value >= 0 or not isfinite(value):
+            append(_time_cell(value) if value is not None else None)
+            continue
+        frac, whole = modf(value)
+        micro = round(frac * 1e6)
+        if micro >= 1_000_000:
+            whole += 1.0
+            micro -= 1_000_000
+        if whole != second:
+            second, prefix = whole, datetime.fromtimestamp(whole, UTC).isoformat()[:19]
+        if not micro:
+            append(prefix + "Z")
+        elif micro % 1000 == 0:
+            append(f"{prefix}.{micro // 1000:03d}Z")
+        else:
+            append(f"{prefix}.{micro:06d}Z")
+    return out
 
 
 def _time_cell(value: Any) -> Any:
@@ -219,6 +304,43 @@ def canonical(rows: Iterable[list[Any]], key: int | None, limit: int = TIE_LIMIT
     yield from group
 
 
+def canonical_batches(batches: Iterable[list[list[Any]]], key: int | None,
+                      limit: int = TIE_LIMIT) -> Iterator[list[list[Any]]]:
+    """`canonical` of the rows of `batches`, a batch at a time. A batch without two equal neighbouring keys (the
+    usual case: times rarely repeat) is passed on in one piece; one with ties goes row by row as `canonical` does. The
+    last run of a batch waits for the next one (it may go on there). When reading fails, the rows complete so far are
+    yielded first and the run still open is dropped, as `canonical` drops it."""
+    group: list[list[Any]] = []
+    current: Any = object()
+    for batch in batches:
+        if not batch:
+            continue
+        out: list[list[Any]] = []
+        keys = [row[key] for row in batch] if key is not None else [None] * len(batch)
+        if keys[0] != current and all(map(ne, keys, islice(keys, 1, None))):
+            if len(group) > 1:
+                group.sort(key=_sort_key)
+            out += group
+            out += batch[:-1]
+            group, current = [batch[-1]], keys[-1]
+        else:
+            for row, k in zip(batch, keys, strict=True):
+                if k != current or len(group) >= limit:
+                    if len(group) > 1:
+                        group.sort(key=_sort_key)
+                    out += group
+                    group = [row]
+                    current = k
+                else:
+                    group.append(row)
+        if out:
+            yield out
+    if len(group) > 1:
+        group.sort(key=_sort_key)
+    if group:
+        yield group
+
+
 def _sort_key(row: list[Any]) -> tuple[str, ...]:
     return tuple("" if c is None else str(c) for c in row)
 
@@ -231,6 +353,32 @@ def observe(reread: Reread, row: Sequence[Any], indexes: Sequence[tuple[str, int
             seen = reread.observed.setdefault(name, [])
             if value not in seen and len(seen) < MAX_IDENTIFIER_VALUES:
                 seen.append(str(value))
+
+
+def observe_batch(reread: Reread, batch: Sequence[Sequence[Any]], indexes: Sequence[tuple[str, int]]) -> None:
+    """`observe` of every row of `batch`, in order, a column at a time: each column's distinct values once."""
+    try:
+        distinct = [(name, i, [v for v in dict.fromkeys(row[i] for row in batch) if v]) for name, i in indexes]
+    except TypeError:  # an unhashable cell: row by row
+        distinct = []
+    if not distinct or any(v.__class__ is not str for _, _, values in distinct for v in values):
+        for row in batch:  # `observe` keeps str() of each non-text value as it comes, equal or not
+            observe(reread, row, indexes)
+        return
+    observed = reread.observed
+    # A column is first named in `observed` at the first row where it has a value (report order follows it).
+    new = [(next(n for n, row in enumerate(batch) if row[i]), position, name)
+           for position, (name, i, values) in enumerate(distinct) if values and name not in observed]
+    for _, _, name in sorted(new):
+        observed[name] = []
+    for name, _, values in distinct:
+        if values:
+            seen = observed[name]
+            for value in values:
+                if len(seen) >= MAX_IDENTIFIER_VALUES:
+                    break
+                if value not in seen:
+                    seen.append(value)
 
 
 def identifier_indexes(columns: Sequence[str]) -> list[tuple[str, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from diagnostics.rules import (
     aws_bgp,
     aws_messages,
+    aws_route_rejected,
     bgp_session_down,
     config_change,
     dpd_timeout,
@@ -46,6 +47,7 @@ REGISTRY: tuple[Rule, ...] = (
     unknown.RULE,
     *aws_messages.RULES,
     aws_bgp.WITH_TUNNEL,
+    aws_route_rejected.RULE,
     flapping.AWS_RULE,
     rekey_collision.RULE,
     no_drop_found.AWS_RULE,

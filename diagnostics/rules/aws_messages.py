@@ -32,7 +32,7 @@ from diagnostics.rules.registry import Kind, Rule
 CAUSE_PRIORITY = {
     Cause.PSK_MISMATCH: 10, Cause.IKE_PROPOSAL_MISMATCH: 20, Cause.TRAFFIC_SELECTOR_MISMATCH: 30,
     Cause.REMOTE_INITIATED: 40, Cause.DPD_TIMEOUT: 50, Cause.PEER_UNREACHABLE: 60, Cause.BGP_SESSION_DOWN: 70,
-    Cause.REKEY_COLLISION: 90,
+    Cause.BGP_ROUTE_REJECTED: 75, Cause.REKEY_COLLISION: 90,
 }
 #: A finding no row made (flapping, unknown) ranks after every row's cause but a benign one.
 UNRANKED = 80
@@ -223,15 +223,27 @@ BGP_MESSAGES: tuple[MessageRule, ...] = (
                       r"received update with attributes)"), None,
         "a step of the BGP session set-up", "", ("aws-bgp-status",)),
     MessageRule(
-        "route_denied_own_as", _p(r"DENIED due to: as-path contains our own AS"), None,
-        "a route from the peer was denied because its AS path contains the AWS-side ASN",
-        "Do not re-advertise routes learned from AWS back to AWS, or use distinct ASNs.",
-        ("aws-route-status",)),
+        "route_denied_own_as", _p(r"DENIED due to:? as-path contains our own AS"), Cause.BGP_ROUTE_REJECTED,
+        "AWS denied a route the customer gateway advertised because its AS path contains the AWS side's own ASN (to "
+        "AWS a route that already went through AWS is a loop)",
+        "Do not advertise routes the device learned from AWS back to AWS (limit what it advertises to its own "
+        "networks), and give the customer gateway a BGP ASN different from the Amazon-side ASN (64512 unless another "
+        "was chosen when the gateway was created); where a path must cross AWS twice, remove the AWS ASN from it on "
+        "the device (remove-private-as for private ASNs).",
+        ("aws-route-status", "aws-bgp-route-limits"), title="AWS denied a route: its AS path contains AWS's own AS"),
     MessageRule(
-        "route_denied_next_hop", _p(r"DENIED due to: non-connected next-hop"), None,
-        "a route from the peer was rejected because its next hop is not the tunnel's inside address",
-        "Advertise routes with the device's tunnel inside IP as next hop.",
-        ("aws-route-status",)),
+        "route_denied_next_hop", _p(r"DENIED due to:? non-connected next-hop"), Cause.BGP_ROUTE_REJECTED,
+        "AWS denied a route the customer gateway advertised because its next hop is not an address AWS is connected "
+        "to (the device's tunnel inside IP)",
+        "Advertise the prefix with the device's own tunnel inside address as next hop (next-hop-self), not the "
+        "address of another router.",
+        ("aws-route-status",), title="AWS denied a route: its next hop is not the tunnel's"),
+    MessageRule(
+        "route_denied", _p(r"\bDENIED\b"), Cause.BGP_ROUTE_REJECTED,
+        "AWS denied a route the customer gateway advertised",
+        "Check the prefix against what AWS accepts from the device: at most 100 routes per VPN connection (a quota "
+        "that cannot be increased: summarise), an AS path without the AWS side's ASN, and the device's tunnel inside "
+        "address as next hop.", ("aws-route-status", "aws-bgp-route-limits"), title="AWS denied a route"),
 )
 
 

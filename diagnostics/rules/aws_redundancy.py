@@ -19,6 +19,9 @@ def redundancy(ctx: RuleContext, atl: AwsTimeline, drop: Drop) -> str:
     if is_bgp_drop(drop):
         return ""
     ip = drop.down.instance
+    if not ip:
+        return ("Which of the connection's tunnels this was is unknown (its events named no stream), so whether the "
+                "other tunnel carried the traffic is unknown too.")
     others = [t for t in dict.fromkeys([*ctx.tunnel.aws_outside_ips, *atl.tunnels]) if t and t != ip]
     if not others:
         return (f"Only {tunnel_label(ctx, ip)} logged in the range read, so whether the connection's other tunnel "

@@ -12,6 +12,7 @@ the device, or the DPD timers, not in Azure.
 from __future__ import annotations
 
 from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
+from diagnostics.rules.maintenance_failover import instance_unknown, maintenance_failover, maybe_failover
 from diagnostics.rules.registry import Kind, Rule
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.rules.support.reasons import Reason, classify_reason
@@ -28,17 +29,21 @@ def dpd_timeout(ctx: RuleContext, drop: Drop) -> Finding | None:
     quick = drop.duration is not None and drop.duration <= QUICK_RECONNECT_SECONDS
     if reason is not Reason.DPD and not quick:
         return None
+    if maybe_failover(drop) and maintenance_failover(ctx, drop) is not None:
+        return None  # no instance logged, and maintenance was under way: its failover explains it
     where = short_instance(drop.down_instance)
     if reason is Reason.DPD:
         text = (f"The gateway declared the on-premises device dead at {ctx.fmt(drop.down_ts)}: the disconnect's "
                 f"reason is {drop.down.reason!r}. Dead-peer detection gave up after the device stopped answering.")
         confidence = Confidence.HIGH
     else:
-        text = (f"The tunnel dropped at {ctx.fmt(drop.down_ts)} and reconnected on the same instance ({where}) "
+        on = "(the logs do not say on which instance)" if instance_unknown(drop) else \
+            f"on the same instance ({where})"
+        text = (f"The tunnel dropped at {ctx.fmt(drop.down_ts)} and reconnected {on} "
                 f"{duration_text(drop.duration)} later, with no reason logged. That pattern is a network glitch "
                 "that made dead-peer detection time out, or a disconnect sent by the on-premises device.")
         confidence = Confidence.MEDIUM
-    if drop.up is not None:
+    if drop.up is not None and not instance_unknown(drop):
         text += f" It came back after {duration_text(drop.duration)} on {short_instance(drop.up_instance)}."
     reinit = ctx.near([EventKind.IKE], drop.down_ts, 0, 120)
     reinit = [e for e in reinit if "[SEND][SA_INIT]" in e.message.replace(" ", "") and "rCookie 0x0" in e.message]

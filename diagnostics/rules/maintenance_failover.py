@@ -31,6 +31,16 @@ def is_failover(drop: Drop) -> bool:
     return drop.switched_instance and (drop.duration or 0) <= FAILOVER_MAX_SECONDS
 
 
+def instance_unknown(drop: Drop) -> bool:
+    """The logs do not say on which instance the tunnel went down or came back (an export without `instance_s`)."""
+    return drop.up is not None and not (drop.down.instance and drop.up.instance)
+
+
+def maybe_failover(drop: Drop) -> bool:
+    """A reconnect within a failover's time whose instances are not logged: it may have switched."""
+    return instance_unknown(drop) and (drop.duration or 0) <= FAILOVER_MAX_SECONDS
+
+
 def maintenance_markers(ctx: RuleContext, drop: Drop):
     return ctx.near([EventKind.MAINTENANCE], drop.down_ts, MARKER_BEFORE, MARKER_AFTER)
 
@@ -51,20 +61,30 @@ def later_failover(ctx: RuleContext, drop: Drop) -> Drop | None:
 
 
 def maintenance_failover(ctx: RuleContext, drop: Drop) -> Finding | None:
-    if not is_failover(drop):
+    unknown = maybe_failover(drop)
+    if not is_failover(drop) and not unknown:
         return None
-    first = earlier_failover(ctx, drop)
+    first = None if unknown else earlier_failover(ctx, drop)
     markers = maintenance_markers(ctx, drop) or (maintenance_markers(ctx, first) if first else [])
     if not markers:
         return None
     marker = markers[0]
-    parts = [
-        f"The tunnel went down on {short_instance(drop.down_instance)} at {ctx.fmt(drop.down_ts)} and came back on "
-        f"the other instance, {short_instance(drop.up_instance)}, {duration_text(drop.duration)} later, while the "
-        f"gateway {drop.down.gateway} was under platform maintenance ({marker.operation or 'maintenance'}"
-        f"{': ' + repr(marker.message) if marker.message else ''} at {ctx.fmt(marker.ts)}).",
-        "Azure moves tunnels to the standby instance while it maintains the active one.",
-    ]
+    what = marker.operation or "maintenance"
+    said = f": {marker.message!r}" if marker.message else ""
+    during = (f"while the gateway {drop.down.gateway} was under platform maintenance ({what}{said} at "
+              f"{ctx.fmt(marker.ts)}).")
+    if unknown:
+        parts = [f"The tunnel went down at {ctx.fmt(drop.down_ts)} and came back {duration_text(drop.duration)} "
+                 f"later, {during}",
+                 "The logs do not say on which gateway instance (no instance column), but a reconnect within "
+                 "seconds during maintenance is the failover Azure makes to the standby instance."]
+    else:
+        parts = [
+            f"The tunnel went down on {short_instance(drop.down_instance)} at {ctx.fmt(drop.down_ts)} and came back "
+            f"on the other instance, {short_instance(drop.up_instance)}, {duration_text(drop.duration)} later, "
+            f"{during}",
+            "Azure moves tunnels to the standby instance while it maintains the active one.",
+        ]
     evidence = [marker, drop.down, drop.up]
     if first is not None:
         parts.append(
@@ -72,7 +92,7 @@ def maintenance_failover(ctx: RuleContext, drop: Drop) -> Finding | None:
             f"{short_instance(first.down_instance)} → {short_instance(first.up_instance)} at {ctx.fmt(first.down_ts)}."
         )
         evidence = [marker, first.down, first.up, drop.down, drop.up]
-    else:
+    elif not unknown:
         second = later_failover(ctx, drop)
         if second is not None:
             parts.append(
@@ -86,7 +106,7 @@ def maintenance_failover(ctx: RuleContext, drop: Drop) -> Finding | None:
                          "back to the first instance tens of minutes later.")
     return Finding(
         cause=Cause.MAINTENANCE_FAILOVER,
-        confidence=Confidence.HIGH,
+        confidence=Confidence.MEDIUM if unknown else Confidence.HIGH,
         title="Platform maintenance: gateway failover" + (" (second of two)" if first else ""),
         explanation=" ".join(parts),
         advice=("Nothing to fix on either side. Azure maintains gateways about once or twice a month without "

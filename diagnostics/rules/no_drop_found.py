@@ -70,8 +70,8 @@ def aws_no_drop_found(ctx: RuleContext) -> Finding | None:
     if ctx.primary_drop() is not None:
         return None
     before, after = nearest(ctx)
-    parts = [f"No tunnel of {ctx.tunnel.name} ({ctx.tunnel.aws_vpn_connection}) went down between "
-             f"{ctx.fmt(ctx.start, seconds=False)} and {ctx.fmt(ctx.end, seconds=False)}."]
+    window = local_range(datetime.fromtimestamp(ctx.start, UTC), datetime.fromtimestamp(ctx.end, UTC), ctx.tz)
+    parts = [f"No tunnel of {ctx.tunnel.name} ({ctx.tunnel.aws_vpn_connection}) went down in {window}."]
     for label, drop in (("before", before), ("after", after)):
         if drop is not None:
             parts.append(f"Nearest drop {label}: {tunnel_label(ctx, drop.down.instance)} at "

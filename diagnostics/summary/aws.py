@@ -61,7 +61,7 @@ from diagnostics.aws.investigate import request_for, window_drops
 from diagnostics.aws.parser.rows import LogRecord, is_bgp, parse_records
 from diagnostics.aws.sources import AwsLogSource, AwsRead, GroupLogRequest, TunnelLogRequest, filter_group_command
 from diagnostics.aws.timeline import AwsTimeline, build_aws_timeline
-from diagnostics.model import Drop, Event, EventKind, Provenance, QueryRecord, SourceError
+from diagnostics.model import Drop, Event, EventKind, Finding, Provenance, QueryRecord, SourceError
 from diagnostics.rules.aws_tunnel_drop import explain_drop
 from diagnostics.rules.flapping import aws_flapping
 from diagnostics.rules.support.aws import tunnel_label
@@ -108,7 +108,7 @@ def summarize_aws(tunnels: Sequence[Tunnel], sources: Sequence[AwsLogSource], st
     before = _calls(sources)
     for source in sources:
         for group, members in group_tunnels(source, tunnels).items():
-            day = _day_read(source, group, members, start - CONTEXT_BEFORE, end, out, progress)
+            day = read_group_events(source, group, members, start - CONTEXT_BEFORE, end, out, progress)
             if day is None:
                 for tunnel in members:
                     out.unread.setdefault(tunnel.name, out.failures[-1])
@@ -186,9 +186,10 @@ def _command(source: AwsLogSource, group: str, request: GroupLogRequest) -> str:
     return filter_group_command(group, request, (), getattr(source, "region", ""))
 
 
-def _day_read(source: AwsLogSource, group: str, members: list[Tunnel], start: datetime, end: datetime,
+def read_group_events(source: AwsLogSource, group: str, members: list[Tunnel], start: datetime, end: datetime,
               out: AwsDaySummary, progress: Progress | None) -> tuple[AwsRead, list[Event]] | None:
-    """The day's group read, parsed; None (and the failure named) when the source failed."""
+    """One group read of `members` over [start, end], parsed; None (and the failure named in `out`) when the source
+    failed."""
     request = GroupLogRequest(connections_of(members), start, end, group)
     try:
         read = read_group(source, request)
@@ -226,13 +227,10 @@ def tunnel_day(tunnel: Tunnel, events: Sequence[Event], start: datetime, end: da
     inference needs (a tunnel read as down since midnight because it was silent before)."""
     lo, hi = start.timestamp(), end.timestamp()
     atl = build_aws_timeline(events, tunnel)
-    timeline = atl.timeline
-    today = [e for e in timeline.between(lo, hi) if e.ts < hi]
-    drops = day_drops(atl, lo, hi)
-    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz, rows_in_window=len(today),
-                      latest_row=timeline.events[-1].ts if timeline.events else None, aws=atl, window=drops)
-    causes = [explain_drop(ctx, drop)[0].cause.value for drop in drops]
-    outages = [outage(drop, lo, hi, cause) for drop, cause in zip(drops, causes, strict=True)]
+    ctx, explained = explain_window(atl, lo, hi, now, tz)
+    today = ctx.rows_in_window
+    causes = [finding.cause.value for _, finding in explained]
+    outages = [outage(drop, lo, hi, finding.cause.value) for drop, finding in explained]
     silent = silent_start(atl, lo, hi)
     notes = [f"{tunnel.name}: {tunnel_label(ctx, o.path)} logged nothing in the {_hours(CONTEXT_BEFORE)} before "
              f"midnight and was established at {local_and_utc(o.end, tz)}: counted as down since midnight (an "
@@ -241,6 +239,18 @@ def tunnel_day(tunnel: Tunnel, events: Sequence[Event], start: datetime, end: da
                     no_logs=not today, paths=len(tunnel.aws_outside_ips) or 2,
                     flapping=aws_flapping(ctx, Counter(causes)) is not None)
     return day, notes
+
+
+def explain_window(atl: AwsTimeline, lo: float, hi: float, now: datetime,
+                   tz: ZoneInfo) -> tuple[RuleContext, list[tuple[Drop, Finding]]]:
+    """The connection's drops of [lo, hi) (`day_drops`) as the rules see that window, each with the finding an
+    answer about it puts first."""
+    timeline = atl.timeline
+    drops = day_drops(atl, lo, hi)
+    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz,
+                      rows_in_window=sum(1 for e in timeline.between(lo, hi) if e.ts < hi),
+                      latest_row=timeline.events[-1].ts if timeline.events else None, aws=atl, window=drops)
+    return ctx, [(drop, explain_drop(ctx, drop)[0]) for drop in drops]
 
 
 def day_drops(atl: AwsTimeline, lo: float, hi: float) -> list[Drop]:

@@ -23,20 +23,21 @@ exactly one day, whatever the zone's offset (Log Analytics' `bin(…, 1d)` would
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from diagnostics.azure.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN, feed, negotiations
+from diagnostics.azure.investigate import CONTEXT_AFTER, CONTEXT_BEFORE, IKE_MARGIN, feed, negotiations, result_notes
 from diagnostics.azure.kql import OPTIONAL_COLUMNS, PROJECTED_COLUMNS, kql_datetime, kql_string
 from diagnostics.azure.negotiation import LEAD
 from diagnostics.azure.parser.rows import make_normaliser
 from diagnostics.azure.sources import KqlBackend, KqlResult
 from diagnostics.azure.timeline import TimelineBuilder
 from diagnostics.engine import drop_causes
-from diagnostics.model import Drop, EventKind, Fetch, Provenance, QueryRecord, SourceError
+from diagnostics.model import Drop, EventKind, Fetch, Finding, Provenance, QueryRecord, SourceError
 from diagnostics.rules import flapping
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.rules.support.negotiations import down_period
@@ -60,6 +61,8 @@ class DayCounts:
     up: int = 0
     last_down: float | None = None
     last_up: float | None = None
+    state_at: float | None = None  # the latest state change (with `latest_state` in the query) and its instance
+    state_instance: str = ""
 
     def add(self, other: DayCounts) -> None:
         self.rows += other.rows
@@ -67,6 +70,8 @@ class DayCounts:
         self.up += other.up
         self.last_down = _latest(self.last_down, other.last_down)
         self.last_up = _latest(self.last_up, other.last_up)
+        if other.state_at is not None and (self.state_at is None or other.state_at > self.state_at):
+            self.state_at, self.state_instance = other.state_at, other.state_instance
 
 
 @dataclass
@@ -75,31 +80,42 @@ class AzureDaySummary:
     fetch: Fetch = field(default_factory=Fetch)
 
 
-def build_counts_query(gateways: Sequence[str], bounds: Sequence[datetime]) -> str:
+def build_counts_query(gateways: Sequence[str], bounds: Sequence[datetime], ike_since: datetime | None = None,
+                       latest_state: bool = False) -> str:
     """Rows, drops and last state changes per gateway, remote IP and local day; `bounds` are the days' edges
-    (UTC), oldest first: day i is [bounds[i], bounds[i+1])."""
+    (UTC), oldest first: day i is [bounds[i], bounds[i+1]). `ike_since` counts IKE rows only from then on (the bulk
+    of the rows; a fleet status looks weeks back for state changes but only a day for signs of life);
+    `latest_state` adds the time and gateway instance of each day's latest state change."""
     names = ", ".join(kql_string(g) for g in gateways)
     days = ", ".join(f"TimeGenerated < {kql_datetime(b)}, {i}" for i, b in enumerate(bounds[1:-1]))
+    latest = ('| extend StateAt = iff(Category == "TunnelDiagnosticLog", TimeGenerated, datetime(null)), '
+              'StateInstance = iff(Category == "TunnelDiagnosticLog", column_ifexists("instance_s", ""), "")')
     return "\n".join([
         "AzureDiagnostics",
         f"| where TimeGenerated >= {kql_datetime(bounds[0])} and TimeGenerated < {kql_datetime(bounds[-1])}",
         '| where Category in ("TunnelDiagnosticLog", "IKEDiagnosticLog")',
+        *([f'| where Category == "TunnelDiagnosticLog" or TimeGenerated >= {kql_datetime(ike_since)}']
+          if ike_since is not None else []),
         f"| where Resource in~ ({names})",
         '| extend Remote = iff(Category == "IKEDiagnosticLog", extract("Remote ([^:]+):", 1, Message), '
         'column_ifexists("remoteIP_s", ""))',
         f"| extend Day = case({days}, {len(bounds) - 2})",
         '| extend DownAt = iff(OperationName =~ "TunnelDisconnected", TimeGenerated, datetime(null)), '
         'UpAt = iff(OperationName =~ "TunnelConnected", TimeGenerated, datetime(null))',
+        *([latest] if latest_state else []),
         '| summarize Rows = count(), Down = countif(OperationName =~ "TunnelDisconnected"), '
-        'Up = countif(OperationName =~ "TunnelConnected"), LastDown = max(DownAt), LastUp = max(UpAt) '
-        "by Gateway = toupper(Resource), Remote, Day",
+        'Up = countif(OperationName =~ "TunnelConnected"), LastDown = max(DownAt), LastUp = max(UpAt)'
+        + (", arg_max(StateAt, StateInstance)" if latest_state else "")
+        + " by Gateway = toupper(Resource), Remote, Day",
     ])
 
 
 def build_details_query(all_gateways: Sequence[str], troubled: dict[str, list[str]], start: datetime,
-                        end: datetime, ike_start: datetime, ike_end: datetime) -> str:
+                        end: datetime, ike_start: datetime, ike_end: datetime,
+                        ike_windows: IkeWindows | None = None) -> str:
     """The rows the rules need for the troubled tunnels (`troubled`: gateway -> remote IPs), and every gateway's
-    GatewayDiagnosticLog for the markers."""
+    GatewayDiagnosticLog for the markers. IKE rows: those of [ike_start, ike_end], or with `ike_windows` only each
+    peer's own stretches (where the rules look: around its state changes)."""
     everyone = ", ".join(kql_string(g) for g in all_gateways)
     gateways = ", ".join(kql_string(g) for g in troubled)
     peers = sorted({ip for ips in troubled.values() for ip in ips if ip})
@@ -107,7 +123,9 @@ def build_details_query(all_gateways: Sequence[str], troubled: dict[str, list[st
     every_peer_known = all(ip for ips in troubled.values() for ip in ips)
     named = peers if 0 < len(peers) <= MAX_NAMED_PEERS and every_peer_known else []
     ike = f"TimeGenerated between ({kql_datetime(ike_start)} .. {kql_datetime(ike_end)})"
-    if named:
+    if ike_windows is not None:
+        ike = windows_clause(ike_windows)
+    elif named:
         # Rows without the `Remote` envelope cannot be attributed and are kept, as in the answers' query.
         matches = " or ".join(f"Message contains {kql_string(f'Remote {ip}:')}" for ip in named)
         ike += f' and ({matches} or Message !contains "Remote ")'
@@ -118,10 +136,44 @@ def build_details_query(all_gateways: Sequence[str], troubled: dict[str, list[st
         '| where Category in ("TunnelDiagnosticLog", "GatewayDiagnosticLog", "IKEDiagnosticLog")',
         f"| where Resource in~ ({everyone})",
         f'| where Category == "GatewayDiagnosticLog" or Resource in~ ({gateways or kql_string("")})',
+        *([PEER_EXTEND] if ike_windows is not None else []),
         f'| where Category != "IKEDiagnosticLog" or ({ike})',
         f"| project {', '.join(PROJECTED_COLUMNS)}, {optional}",
         "| sort by TimeGenerated asc",
     ])
+
+
+#: (gateway, remote IP or "" for a tunnel without one) -> the stretches of its IKE rows to read
+IkeWindows = Mapping[tuple[str, str], Sequence[tuple[datetime, datetime]]]
+
+
+#: The peer an IKE row names in its envelope (docs/sources.md#azure-ike-log), for `windows_clause`: comparing one
+#: extracted column is much cheaper than a substring search per peer.
+PEER_EXTEND = '| extend Peer = iff(Category == "IKEDiagnosticLog", extract("Remote ([^:]+):", 1, Message), "")'
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def windows_clause(windows: IkeWindows) -> str:
+    """The KQL condition for IKE rows within each peer's own stretches (after `PEER_EXTEND`; a tunnel without a
+    remote IP takes its gateway's rows); rows without the `Remote` envelope are kept within any stretch."""
+    def spans(ranges: Sequence[tuple[datetime, datetime]]) -> str:
+        return " or ".join(f"TimeGenerated between ({kql_datetime(a)} .. {kql_datetime(b)})" for a, b in ranges)
+
+    clauses = []
+    for (gateway, peer), ranges in sorted(windows.items()):
+        if not ranges:
+            continue
+        if not peer:
+            who = f"Resource =~ {kql_string(gateway)}"
+        elif _IPV4.fullmatch(peer):
+            who = f"Peer == {kql_string(peer)}"
+        else:  # an IPv6 peer has colons of its own: the envelope is searched for it whole
+            who = f"Message contains {kql_string(f'Remote {peer}:')}"
+        clauses.append(f"({who} and ({spans(ranges)}))")
+    every = sorted({r for ranges in windows.values() for r in ranges})
+    if every:
+        clauses.append(f'(Message !contains "Remote " and ({spans(every)}))')
+    return " or ".join(clauses) or 'Category != "IKEDiagnosticLog"'
 
 
 def summarize_azure(tunnels: Sequence[Tunnel], backends: Sequence[KqlBackend], bounds: Sequence[datetime],
@@ -133,14 +185,14 @@ def summarize_azure(tunnels: Sequence[Tunnel], backends: Sequence[KqlBackend], b
         return out
     gateways = sorted({t.azure_gateway.upper() for t in tunnels})
     start, end = bounds[-2], bounds[-1]
-    counts, ok = _counts(backends, gateways, bounds, out.fetch, progress)
+    counts, ok = read_counts(backends, build_counts_query(gateways, bounds), bounds, out.fetch, progress)
     if not ok:
         return out  # every backend failed: the failures say so; no tunnel is reported healthy
     day = len(bounds) - 2
-    troubled = [t for t in tunnels if _troubled(_history(counts, t), day)]
-    details = _details(backends, gateways, troubled, start, end, now, out.fetch, progress)
+    troubled = [t for t in tunnels if _troubled(tunnel_history(counts, t), day)]
+    details = read_details(backends, gateways, troubled, start, end, now, out.fetch, progress)
     for tunnel in tunnels:
-        history = _history(counts, tunnel)
+        history = tunnel_history(counts, tunnel)
         today = history.get(day, DayCounts())
         result = TunnelDay(tunnel.name, "azure", (end - start).total_seconds(), no_logs=today.rows == 0,
                            baseline=_baseline(history, day))
@@ -154,9 +206,10 @@ def summarize_azure(tunnels: Sequence[Tunnel], backends: Sequence[KqlBackend], b
 # -- the counts ------------------------------------------------------------------------------------------------
 
 
-def _counts(backends: Sequence[KqlBackend], gateways: list[str], bounds: Sequence[datetime], fetch: Fetch,
-            progress: Progress | None) -> tuple[dict[tuple[str, str], dict[int, DayCounts]], bool]:
-    text = build_counts_query(gateways, bounds)
+def read_counts(backends: Sequence[KqlBackend], text: str, bounds: Sequence[datetime], fetch: Fetch,
+                progress: Progress | None) -> tuple[dict[tuple[str, str], dict[int, DayCounts]], bool]:
+    """The counts query (`build_counts_query` over `bounds`) on every backend, per (gateway, remote IP) and day; and
+    whether any backend answered (a failing one is named in `fetch`, the others still count)."""
     counts: dict[tuple[str, str], dict[int, DayCounts]] = {}
     answered = False
     for backend in backends:
@@ -177,6 +230,9 @@ def _counts(backends: Sequence[KqlBackend], gateways: list[str], bounds: Sequenc
             key = (str(row[col["Gateway"]] or "").upper(), str(row[col["Remote"]] or ""))
             cell = DayCounts(int(row[col["Rows"]] or 0), int(row[col["Down"]] or 0), int(row[col["Up"]] or 0),
                              _epoch(row[col["LastDown"]]), _epoch(row[col["LastUp"]]))
+            if "StateAt" in col:
+                cell.state_at = _epoch(row[col["StateAt"]])
+                cell.state_instance = str(row[col["StateInstance"]] or "") if cell.state_at is not None else ""
             counts.setdefault(key, {}).setdefault(int(row[col["Day"]]), DayCounts()).add(cell)
         if result.partial_error:
             fetch.notes.append(f"{backend.label} returned partial results: {result.partial_error}")
@@ -186,7 +242,7 @@ def _counts(backends: Sequence[KqlBackend], gateways: list[str], bounds: Sequenc
     return counts, answered
 
 
-def _history(counts: dict[tuple[str, str], dict[int, DayCounts]], tunnel: Tunnel) -> dict[int, DayCounts]:
+def tunnel_history(counts: dict[tuple[str, str], dict[int, DayCounts]], tunnel: Tunnel) -> dict[int, DayCounts]:
     """The tunnel's counts per day. Without a configured remote IP every row of its gateway is its own (as in
     the answers); rows whose peer is unknown (IKE rows without the envelope) are never counted as a tunnel's."""
     gateway = tunnel.azure_gateway.upper()
@@ -229,13 +285,17 @@ class Details:
     markers: dict[str, list[Marker]] = field(default_factory=dict)
 
 
-def _details(backends: Sequence[KqlBackend], gateways: list[str], troubled: list[Tunnel], start: datetime,
-             end: datetime, now: datetime, fetch: Fetch, progress: Progress | None) -> Details:
+def read_details(backends: Sequence[KqlBackend], gateways: list[str], troubled: list[Tunnel], start: datetime,
+                 end: datetime, now: datetime, fetch: Fetch, progress: Progress | None,
+                 ike_windows: IkeWindows | None = None) -> Details:
+    """The rows the rules need for the `troubled` tunnels over [start, end] (with the context the answers read), by
+    gateway, and the markers of every gateway (`ike_windows`: `build_details_query`'s)."""
     by_gateway: dict[str, list[str]] = {}
     for tunnel in troubled:
         by_gateway.setdefault(tunnel.azure_gateway.upper(), []).append(tunnel.azure_remote_ip)
     lo, hi = start - CONTEXT_BEFORE, min(end + CONTEXT_AFTER, now)
-    text = build_details_query(gateways, by_gateway, lo, hi, start - IKE_MARGIN, min(end + IKE_MARGIN, now))
+    text = build_details_query(gateways, by_gateway, lo, hi, start - IKE_MARGIN, min(end + IKE_MARGIN, now),
+                               ike_windows)
     details = Details()
     for backend in backends:
         try:
@@ -246,6 +306,7 @@ def _details(backends: Sequence[KqlBackend], gateways: list[str], troubled: list
             fetch.failures.append(str(exc))
             fetch.notes.append(f"{backend.label} failed while reading drop details: {exc}")
             continue
+        fetch.notes += result_notes(backend.label, result)  # read in parts, or partly: said, never silent
         fetch.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, len(rows)))
         if progress:
             progress(f"{backend.label}: {len(rows)} rows of drop details")
@@ -277,23 +338,40 @@ def _explain(result: TunnelDay, tunnel: Tunnel, details: Details, history: dict[
              start: datetime, end: datetime, now: datetime, tz: ZoneInfo, backends: Sequence[KqlBackend],
              fetch: Fetch) -> None:
     """The tunnel's outages of the day and the rule engine's cause of each drop."""
-    builder = TimelineBuilder(tunnel)
-    for backend, columns, text, rows in details.rows.get(tunnel.azure_gateway.upper(), []):
-        feed(builder, KqlResult(columns, rows), Provenance(backend.backend, backend.origin, "AzureDiagnostics", text),
-             fetch, backend.label)
-    timeline = builder.build()
+    ctx, causes = explain_drops(tunnel, details, start, end, now, tz, backends, fetch)
+    timeline = ctx.timeline
     lo, hi = start.timestamp(), end.timestamp()
-    ctx = RuleContext(timeline=timeline, start=lo, end=hi, now=now.timestamp(), tz=tz,
-                      latest_row=timeline.events[-1].ts if timeline.events else None)
-    period = down_period(ctx)
-    if period is not None and ctx.primary_drop() is not None:
-        ctx.ike = negotiations(backends, tunnel, period[0] - LEAD, min(period[1], now.timestamp()), fetch)
-    causes = drop_causes(ctx)
     result.outages = [_outage(drop, finding.cause.value, lo, hi) for drop, finding in causes]
     carried = _carried_over(timeline.drops, timeline.tunnel_rows, history, day, lo, hi)
     if carried is not None:
         result.outages.insert(0, carried)
     result.flapping = flapping.flapping(ctx, Counter(f.cause.value for _, f in causes)) is not None
+
+
+def explain_drops(tunnel: Tunnel, details: Details, start: datetime, end: datetime, now: datetime, tz: ZoneInfo,
+                  backends: Sequence[KqlBackend], fetch: Fetch,
+                  anchor: datetime | None = None) -> tuple[RuleContext, list[tuple[Drop, Finding]]]:
+    """The tunnel's timeline from the details rows, as the rules see [start, end], and each drop that began in it
+    with the finding an answer about it puts first; the outage of the drop asked about (the one nearest `anchor`,
+    else the latest) is drilled down into its negotiations, as the answers do."""
+    ctx = drop_context(tunnel, details, start, end, now, tz, fetch, anchor)
+    period = down_period(ctx)
+    if period is not None and ctx.primary_drop() is not None:
+        ctx.ike = negotiations(backends, tunnel, period[0] - LEAD, min(period[1], now.timestamp()), fetch)
+    return ctx, drop_causes(ctx)
+
+
+def drop_context(tunnel: Tunnel, details: Details, start: datetime, end: datetime, now: datetime, tz: ZoneInfo,
+                 fetch: Fetch, anchor: datetime | None = None) -> RuleContext:
+    """What the rules see of the tunnel over [start, end]: its timeline from the details rows (no negotiations yet)."""
+    builder = TimelineBuilder(tunnel)
+    for backend, columns, text, rows in details.rows.get(tunnel.azure_gateway.upper(), []):
+        feed(builder, KqlResult(columns, rows), Provenance(backend.backend, backend.origin, "AzureDiagnostics", text),
+             fetch, backend.label)
+    timeline = builder.build()
+    return RuleContext(timeline=timeline, start=start.timestamp(), end=end.timestamp(), now=now.timestamp(), tz=tz,
+                       anchor=anchor.timestamp() if anchor else None,
+                       latest_row=timeline.events[-1].ts if timeline.events else None)
 
 
 def _outage(drop: Drop, cause: str, lo: float, hi: float) -> Outage:

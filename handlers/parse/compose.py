@@ -1,5 +1,5 @@
 """Reading the time words of a question as a window: "at 14:02", "yesterday around 2pm", "between 13:00 and 15:00
-UTC".
+UTC", "just after 2pm", "over the weekend", "3:02pm paris time".
 
 Engineers in an incident channel type times the way they speak, in their own zone, and rarely give a date.
 `read_time` turns those words (read by `lexer`) into a UTC window the log queries can use. It is deliberately strict
@@ -11,13 +11,16 @@ Everything else is lenient: any case, any order, zone names anywhere. Only the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from handlers.parse.lexer import lex, unread_words
 from handlers.parse.lexicon import (
+    AFTER_WORDS,
+    AMBIGUOUS_ZONES,
+    BEFORE_WORDS,
     OPENERS,
     SEPARATORS,
     SINCE_WORDS,
@@ -34,12 +37,16 @@ from handlers.parse.lexicon import (
     Lexeme,
     Lookback,
     Period,
+    ThisWeek,
     Unreadable,
     Weekday,
+    Weekend,
     Zone,
+    ZoneRef,
 )
 
 AROUND = timedelta(minutes=15)  # "at 14:02" looks at 13:47..14:17: log timestamps and memories are fuzzy
+NEXT_TO = timedelta(hours=1)  # "just after 2pm" looks at 14:00..15:00, "before 9am" at 08:00..09:00
 DEFAULT_LOOKBACK = timedelta(hours=24)  # no time given: the last day, long enough to hold most incidents
 OVERNIGHT_LIMIT = timedelta(hours=12)  # "between 23:00 and 01:00" wraps midnight; "15:00 and 13:00" is a typo
 
@@ -59,6 +66,8 @@ class TimeReading:
     tz: ZoneInfo  # the zone the times were read in (a zone named in the text wins over the asker's)
     used: frozenset[int]  # indexes of the tokens that were read as time words
     unread: tuple[str, ...]  # words in a time position ("at lunch") that are not times; the caller decides
+    notes: tuple[str, ...] = ()  # what the answer should say about the reading ("dc2 has no timezone configured…")
+    local: bool = False  # "local time" was read: the caller may read again with the tunnel's zone
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class _Context:
     now: datetime  # UTC
     zone: tzinfo  # the zone for groups that do not name one
     original: Sequence[str]
+    clock24: bool = False  # a bare "at 9" is 09:00 (the question's language writes the 24-hour clock)
 
     def raw(self, lexemes: Sequence[Lexeme]) -> str:
         if not lexemes:
@@ -95,27 +105,84 @@ def _zone_name(zone: tzinfo) -> str:
     return getattr(zone, "key", None) or str(zone)
 
 
-def read_time(tokens: Sequence[str], now: datetime, tz: ZoneInfo) -> TimeReading:
+def read_time(tokens: Sequence[str], now: datetime, tz: ZoneInfo, *, places: Mapping[str, str] | None = None,
+              local: tzinfo | None = None, clock24: bool = False, region: bool = True) -> TimeReading:
     """Read the time words among `tokens` (from `tokenize`) relative to `now`, in `tz` unless a zone is named.
 
+    `places` maps the words that may name a clock ("paris" in "3pm paris time") to an IANA zone, "" for a tunnel
+    without one (read in `tz`, with a note); `local` is the zone "local time" means (the tunnel's), else `tz`;
+    `clock24` reads a bare "at 9" as 09:00 (French, German and Japanese write the 24-hour clock); `region` False
+    when `tz` is not known to be the asker's (then "IST", "CST", "BST" are refused with the choices).
     Raises TimeWordsError for times that cannot be read, lie in the future, or form a reversed range.
     """
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     low = [token.lower() for token in tokens]
     try:
-        lexemes = lex(low)
+        lexemes = lex(low, places or {})
     except Unreadable as problem:
         raw = '"' + " ".join(tokens[problem.first:problem.last]) + '"'
         raise TimeWordsError(problem.template.format(raw=raw)) from None
+    refs = _ZoneRefs(tz, places or {}, local, tokens, region)
+    lexemes = [refs.resolve(lexeme) for lexeme in lexemes]
     zones = [item.zone for lx in lexemes for item in lx.items if isinstance(item, Zone)]
     named = next((z for z in zones if isinstance(z, ZoneInfo)), tz)
-    context = _Context(now=now, zone=zones[0] if zones else tz, original=tokens)
+    context = _Context(now=now, zone=zones[0] if zones else tz, original=tokens, clock24=clock24)
     used = frozenset(i for lx in lexemes for i in range(lx.first, lx.last))
     window = _window(lexemes, context)
+    unread = unread_words(low, tokens, used)
     if window is None:
-        return TimeReading(now - DEFAULT_LOOKBACK, now, None, False, named, used, unread_words(low, tokens, used))
+        return TimeReading(now - DEFAULT_LOOKBACK, now, None, False, named, used, unread, refs.notes, refs.local)
     start, end, anchor = window
-    return TimeReading(start, end, anchor, True, named, used, unread_words(low, tokens, used))
+    return TimeReading(start, end, anchor, True, named, used, unread, refs.notes, refs.local)
+
+
+class _ZoneRefs:
+    """Resolves the zones that depend on who asks or about what ("paris time", "local time", "my time", "IST")."""
+
+    def __init__(self, tz: ZoneInfo, places: Mapping[str, str], local: tzinfo | None, tokens: Sequence[str],
+                 region: bool = True):
+        self.tz, self.places, self.local_zone, self.tokens, self.region = tz, places, local, tokens, region
+        self.notes: tuple[str, ...] = ()
+        self.local = False
+
+    def resolve(self, lexeme: Lexeme) -> Lexeme:
+        if not any(isinstance(item, ZoneRef) for item in lexeme.items):
+            return lexeme
+        raw = '"' + " ".join(self.tokens[lexeme.first:lexeme.last]) + '"'
+        items = tuple(Zone(self._zone(item, raw)) if isinstance(item, ZoneRef) else item for item in lexeme.items)
+        return replace(lexeme, items=items)
+
+    def _zone(self, ref: ZoneRef, raw: str) -> tzinfo:
+        if ref.kind == "ambiguous":
+            return ambiguous_zone(ref.word, self.tz if self.region else None)
+        if ref.kind == "local":
+            self.local = True
+            if self.local_zone is not None:
+                return self.local_zone
+            self._note(f"{raw} is read in your zone ({_zone_name(self.tz)}): no tunnel asked about has a timezone")
+            return self.tz
+        if ref.kind == "place" and self.places.get(ref.word):
+            return ZoneInfo(self.places[ref.word])
+        if ref.kind == "place":
+            self._note(f"{ref.word} has no timezone configured: {raw} is read in your zone ({_zone_name(self.tz)})")
+        return self.tz
+
+    def _note(self, note: str) -> None:
+        self.notes = (*self.notes, note)
+
+
+def ambiguous_zone(word: str, asker: tzinfo | None) -> ZoneInfo:
+    """ "IST", "CST", "BST": the zone of the asker's region (None: not known), else TimeWordsError listing the
+    choices."""
+    choices = AMBIGUOUS_ZONES[word]
+    key = _zone_name(asker) if asker is not None else ""
+    for matches in (lambda z: z == key, lambda z: z.endswith("/") and key.startswith(z)):
+        found = [zones[0] for zones in choices.values() if any(matches(z) for z in zones)]
+        if len(found) == 1:
+            return ZoneInfo(found[0])
+    listed = ", ".join(f"{name} ({zones[0]})" for name, zones in choices.items())
+    first = next(iter(choices.values()))[0]
+    raise TimeWordsError(f'"{word.upper()}" may mean {listed}: write the zone, e.g. "at 14:02 {first}"')
 
 
 _Window = tuple[datetime, datetime, datetime | None]  # start, end, anchor (UTC)
@@ -142,6 +209,8 @@ def _window(lexemes: list[Lexeme], ctx: _Context) -> _Window | None:
             return _since(lexemes, ctx)
         if word in UNTIL_WORDS:
             return _until(lexemes, word, ctx)
+        if word in AFTER_WORDS | BEFORE_WORDS:
+            return _next_to(lexemes, word in AFTER_WORDS, ctx)
     return _point(lexemes, ctx)
 
 
@@ -162,10 +231,11 @@ def _range(start_part: list[Lexeme], end_part: list[Lexeme], everything: list[Le
     if not any(lx.is_time for lx in end_part) or not any(lx.is_time for lx in start_part):
         raise TimeWordsError(f"{ctx.raw(everything)} needs a start and an end: try \"between 13:00 and 15:00\"")
     start_slots, end_slots = _slots(start_part, ctx), _slots(end_part, ctx)
+    period = start_slots.get("period") or end_slots.get("period")  # "between 2 and 4 this afternoon": both ends
     start = _resolve(start_part, ctx, day=start_slots.get("day") or end_slots.get("day"),
-                     meridiem=_partner_meridiem(start_slots, end_slots, is_start=True))
+                     meridiem=_partner_meridiem(start_slots, end_slots, is_start=True), period=period)
     end_meridiem = _partner_meridiem(end_slots, start_slots, is_start=False)
-    end = _range_end(end_part, end_slots, start, end_meridiem, ctx)
+    end = _range_end(end_part, end_slots, start, end_meridiem, ctx, period)
     if end.end <= start.start:
         raise TimeWordsError(
             f"the range {ctx.raw(everything)} ends before it starts: put the earlier time first,"
@@ -175,16 +245,16 @@ def _range(start_part: list[Lexeme], end_part: list[Lexeme], everything: list[Le
 
 
 def _range_end(part: list[Lexeme], slots: dict[str, Item], start: _Moment, meridiem: str | None,
-               ctx: _Context) -> _Moment:
+               ctx: _Context, period: Item | None) -> _Moment:
     """The end of a range; without its own day it is on the start's day, or the next if that wraps midnight."""
     if "day" in slots or not ({"clock", "period"} & set(slots)):
-        return _resolve(part, ctx, meridiem=meridiem, future_ok=True)
+        return _resolve(part, ctx, meridiem=meridiem, future_ok=True, period=period)
     zone = _group_zone(slots, ctx)
     start_day = start.start.astimezone(zone).date()
-    end = _resolve(part, ctx, day=_as_date_item(start_day), meridiem=meridiem, future_ok=True)
+    end = _resolve(part, ctx, day=_as_date_item(start_day), meridiem=meridiem, future_ok=True, period=period)
     if end.end <= start.start:
         wrapped = _resolve(part, ctx, day=_as_date_item(start_day + timedelta(days=1)), meridiem=meridiem,
-                           future_ok=True)
+                           future_ok=True, period=period)
         if wrapped.end - start.start <= OVERNIGHT_LIMIT:
             return wrapped
     return end
@@ -212,12 +282,26 @@ def _since(lexemes: list[Lexeme], ctx: _Context) -> _Window:
 
 
 def _until(lexemes: list[Lexeme], word: str, ctx: _Context) -> _Window:
-    """ "until 15:00" / "before 15:00": the default-length window that ends there."""
+    """ "until 15:00": the default-length window that ends there."""
     part = [lx for lx in lexemes if not lx.is_marker]
     moment = _resolve(part, ctx, future_ok=True)
-    end = moment.start if word == "before" or moment.instant else moment.end
-    end = min(end, ctx.now)
+    end = min(moment.start if moment.instant else moment.end, ctx.now)
     return end - DEFAULT_LOOKBACK, end, None
+
+
+def _next_to(lexemes: list[Lexeme], after: bool, ctx: _Context) -> _Window:
+    """ "just after 2pm": the hour after it; "before 9am": the hour before; after / before a day or a part of one:
+    the day after / before it. Not "since 2pm" (until now), which people write when they mean it."""
+    part = [lx for lx in lexemes if not lx.is_marker]
+    moment = _resolve(part, ctx, future_ok=not after)
+    span = NEXT_TO if moment.instant else DEFAULT_LOOKBACK
+    if after:
+        start = moment.start if moment.instant else moment.end
+        if start >= ctx.now:
+            raise ctx.future(part, _group_zone(_slots(part, ctx), ctx))
+        return start, min(start + span, ctx.now), None
+    end = min(moment.start, ctx.now)
+    return end - span, end, None
 
 
 def _point(lexemes: list[Lexeme], ctx: _Context) -> _Window:
@@ -229,8 +313,8 @@ def _point(lexemes: list[Lexeme], ctx: _Context) -> _Window:
 
 
 _SLOT_OF = {
-    CalendarDate: "day", DayOfMonth: "day", DayOffset: "day", Weekday: "day", Clock: "clock", BareHour: "clock",
-    Period: "period", Ago: "ago", Ahead: "ahead", Zone: "zone", Lookback: "lookback",
+    CalendarDate: "day", DayOfMonth: "day", DayOffset: "day", Weekday: "day", Weekend: "day", ThisWeek: "day",
+    Clock: "clock", BareHour: "clock", Period: "period", Ago: "ago", Ahead: "ahead", Zone: "zone", Lookback: "lookback",
 }
 
 
@@ -265,8 +349,9 @@ def _group_zone(slots: dict[str, Item], ctx: _Context) -> tzinfo:
 
 
 def _resolve(part: list[Lexeme], ctx: _Context, *, day: Item | None = None, meridiem: str | None = None,
-             future_ok: bool = False) -> _Moment:
-    """Turn one group of time words into a moment: the latest matching one that is not in the future."""
+             future_ok: bool = False, period: Item | None = None) -> _Moment:
+    """Turn one group of time words into a moment: the latest matching one that is not in the future. `day` and
+    `period` apply when the group names none (the other end of a range named them)."""
     slots = _slots(part, ctx)
     zone = _group_zone(slots, ctx)
     if "ahead" in slots:
@@ -275,16 +360,42 @@ def _resolve(part: list[Lexeme], ctx: _Context, *, day: Item | None = None, meri
     if isinstance(ago, Ago):
         return _Moment(ctx.now - ago.delta, ctx.now - ago.delta, True)
     day_item = slots.get("day") or day
-    period = slots.get("period")
+    period = slots.get("period") or period
     clock = _clock_of(slots.get("clock"), period, meridiem, part, ctx)
     if day_item is None and clock is None and period is None:
         raise TimeWordsError(f"can't read the time {ctx.raw(part)}: {TIME_HINT}")
+    if isinstance(slots.get("clock"), Clock) and isinstance(period, Period) and not _within(clock, period):
+        raise TimeWordsError(f"{ctx.raw(part)} holds two different times ({clock.hour:02d}:{clock.minute:02d} is not in"
+                             f' the {period.name}): ask about one time, e.g. "at 14:02"')
     today = ctx.now.astimezone(zone).date()
+    if isinstance(day_item, Weekend | ThisWeek):
+        return _week_part(day_item, clock, period, today, zone, part, ctx)
     for candidate in _candidate_days(day_item, today):
         moment = _moment_on(candidate, clock, period if isinstance(period, Period) else None, zone)
         if future_ok or moment.start <= ctx.now:
             return moment
     raise ctx.future(part, zone)
+
+
+def _within(clock: Clock | None, period: Period) -> bool:
+    """ "14:02 in the morning" is not; an hour's slack either side ("evening at 17:30")."""
+    if clock is None:
+        return True
+    return any(period.start_hour - 1 <= hour < period.end_hour + 1 for hour in (clock.hour, clock.hour + 24))
+
+
+def _week_part(item: Weekend | ThisWeek, clock: Clock | None, period: Item | None, today: date, zone: tzinfo,
+               part: list[Lexeme], ctx: _Context) -> _Moment:
+    """The weekend (Saturday 00:00 to Monday 00:00) or this week (Monday 00:00 on): a span, never one time."""
+    if clock is not None or period is not None:
+        raise TimeWordsError(f'which day of {ctx.raw(part)}? try "saturday at 14:02" or "sunday evening"')
+    if isinstance(item, ThisWeek):
+        monday = today - timedelta(days=today.weekday())
+        return _Moment(_local(monday, 0, 0, 0, zone), _local(monday + timedelta(days=7), 0, 0, 0, zone), False)
+    saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+    if item.previous and today.weekday() >= 5:
+        saturday -= timedelta(days=7)
+    return _Moment(_local(saturday, 0, 0, 0, zone), _local(saturday + timedelta(days=2), 0, 0, 0, zone), False)
 
 
 def _clock_of(item: Item | None, period: Item | None, meridiem: str | None, part: list[Lexeme],
@@ -293,6 +404,8 @@ def _clock_of(item: Item | None, period: Item | None, meridiem: str | None, part
         return item if isinstance(item, Clock) else None
     if meridiem is None and isinstance(period, Period):
         meridiem = "am" if period.name == "morning" else "pm"
+    if meridiem is None and ctx.clock24:
+        return Clock(item.hour)
     if meridiem is None:
         h = item.hour
         raise TimeWordsError(
@@ -326,6 +439,8 @@ def _valid_date(year: int, month: int, day: int) -> date | None:
 
 
 def _moment_on(day: date, clock: Clock | None, period: Period | None, zone: tzinfo) -> _Moment:
+    if clock is not None and period is not None and period.end_hour > 24 and clock.hour < period.start_hour - 1:
+        day += timedelta(days=1)  # "last night at 2am": the night ends the next morning
     if clock is not None:
         first = _local(day, clock.hour, clock.minute, clock.second, zone, fold=0)
         second = _local(day, clock.hour, clock.minute, clock.second, zone, fold=1)

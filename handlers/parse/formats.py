@@ -1,10 +1,12 @@
 """Matchers for the written forms of a time: clocks, dates and zones.
 
-Clocks "14:02", "14:02:00", "2pm", "2:02 pm", "14h02", "14:02Z", "noon", and "at 14" where a time is expected;
-dates "2026-11-21", "2026-11-21T14:02Z", "20 Nov", "November 20th 2026", "on the 20th"; zones "UTC", "CET",
-"UTC+2", "Europe/Paris". Each matcher looks at the lower-cased tokens from position `i` and returns how many tokens
-it read and what they say, or None; a token written like one of these that is not a real one ("25:61",
-"2026-13-01", "Europe/Pariss") raises `Unreadable`. `lexer` calls them in turn.
+Clocks "14:02", "14:02:00", "2pm", "2:02 pm", "14h02", "14h", "14:02Z", "1402", "1402z", "14 02", "noon", "14 Uhr",
+and "at 14" or "at 14.02" where a time is expected; dates "2026-11-21", "2026-11-21T14:02Z", "20 Nov",
+"November 20th 2026", "on the 20th"; zones "UTC", "UTC+2", "Europe/Paris" anywhere, and abbreviations that are also
+words ("EST", "CET", "PST") only next to a clock, "IST"/"CST"/"BST" left for `compose` to choose by the asker's
+region. Each matcher looks at the lower-cased tokens from position `i` and returns how many tokens it read and what
+they say, or None; a token written like one of these that is not a real one ("25:61", "2026-13-01",
+"Europe/Pariss") raises `Unreadable`. `lexer` calls them in turn.
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from handlers.parse.lexicon import (
+    AMBIGUOUS_ZONES,
     COUNTED_NOUNS,
     DATE_HINT,
+    HOUR_WORDS,
     MONTHS,
     OPENERS,
+    REFERENCE_WORDS,
     REGIONS,
     SEPARATORS,
     TIME_HINT,
     TIME_PREPOSITIONS,
     ZONE_ABBREVIATIONS,
+    ZONE_WORDS,
     BareHour,
     CalendarDate,
     Clock,
@@ -34,12 +40,20 @@ from handlers.parse.lexicon import (
     Lexeme,
     Unreadable,
     Zone,
+    ZoneRef,
 )
 
 _MERIDIEM = r"(?P<mer>am|pm|a\.m\.?|p\.m\.?)"
 _CLOCK_RE = re.compile(r"(?P<h>\d{1,2})(?::(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?)?" + _MERIDIEM + r"?(?P<z>z)?",
                        re.ASCII)
-_FRENCH_CLOCK_RE = re.compile(r"(?P<h>\d{1,2})h(?P<m>\d{2})", re.ASCII)
+_H_CLOCK_RE = re.compile(r"(?P<h>\d{1,2})h(?P<m>\d{2})?(?:m|min)?", re.ASCII)  # 14h02 / 14h: 24-hour clock
+_HHMM_RE = re.compile(r"(?P<h>\d{2})(?P<m>\d{2})(?P<z>z)?", re.ASCII)  # 1402, 0930, 1402z (military)
+_DOTTED_RE = re.compile(r"(?P<h>\d{1,2})\.(?P<m>\d{2})", re.ASCII)  # 14.02 (where a time is expected)
+_TWO_DIGITS_RE = re.compile(r"\d{2}", re.ASCII)
+_HOUR_RE = re.compile(r"\d{1,2}", re.ASCII)
+CLOCK_LIKE_RE = re.compile(r"\d{1,2}(?::\d{2})*(?:am|pm)?|\d{1,2}h\d{0,2}|\d{4}z?|noon|midnight", re.ASCII)
+_YEARS = range(1970, 2101)
+_AT_WORDS = {"at", "around", "about", "approx", "approximately", "~", "by", "circa"}
 _ISO_RE = re.compile(
     r"(?P<y>\d{4})[-/](?P<mo>\d{1,2})[-/](?P<d>\d{1,2})"
     r"(?:t(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,9})?)?(?P<off>z|[+-]\d{2}(?::?\d{2})?)?)?",
@@ -80,11 +94,14 @@ def _offset_zone(text: str, i: int) -> tzinfo:
 
 
 def match_zone(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
-    """UTC, GMT, CET…, UTC+2, Europe/Paris; a lone "z" only right after a clock (otherwise it is a word)."""
+    """UTC, GMT, UTC+2, Europe/Paris anywhere; CET, EST… (and a lone "z") only next to a clock, where they cannot be
+    the word they also are (French "est"); IST/CST/BST as a `ZoneRef` `compose` resolves by the asker's region."""
     token = low[i]
-    if token == "z" and not (history and history[-1].last == i and not history[-1].is_marker):
-        return None
-    if token in ZONE_ABBREVIATIONS:
+    if token in ZONE_ABBREVIATIONS or token in AMBIGUOUS_ZONES:
+        if token not in ZONE_WORDS and not _next_to_a_clock(low, i, history):
+            return None
+        if token in AMBIGUOUS_ZONES:
+            return 1, (ZoneRef("ambiguous", token),)
         return 1, (Zone(ZoneInfo(ZONE_ABBREVIATIONS[token])),)
     offset = _OFFSET_ZONE_RE.fullmatch(token)
     if offset:
@@ -92,6 +109,17 @@ def match_zone(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, 
     if "/" in token and token.split("/", 1)[0] in REGIONS:
         return 1, (Zone(_iana_zone(token, i)),)
     return None
+
+
+def _next_to_a_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> bool:
+    """ "14:02 EST", "9am PST", "EST 14:02": the word right after a clock, or right before one."""
+    if history and history[-1].last == i and (history[-1].is_clock or _has_iso_time(history[-1])):
+        return True
+    return i + 1 < len(low) and CLOCK_LIKE_RE.fullmatch(low[i + 1]) is not None
+
+
+def _has_iso_time(lexeme: Lexeme) -> bool:
+    return any(isinstance(item, Clock) for item in lexeme.items)
 
 
 def _utc_offset_zone(match: re.Match[str], i: int) -> tzinfo:
@@ -113,7 +141,9 @@ def _iana_zone(token: str, i: int) -> ZoneInfo:
     zones = _zones_by_lower_name()
     if token in zones:
         return ZoneInfo(zones[token])
-    close = difflib.get_close_matches(token, list(zones), n=1, cutoff=0.8)
+    region = token.split("/", 1)[0] + "/"  # "europe/pariss": Europe's ~60 zones, not all ~600
+    close = difflib.get_close_matches(token, [z for z in zones if z.startswith(region)] or list(zones), n=1,
+                                      cutoff=0.8)
     hint = f"did you mean {zones[close[0]]}?" if close else "try UTC or a name like Europe/Paris"
     raise Unreadable(i, i + 1, "unknown time zone {raw}: " + hint)
 
@@ -138,6 +168,8 @@ def match_month_date(low: Sequence[str], i: int, _h: list[Lexeme]) -> tuple[int,
 def _introduces_a_day(low: Sequence[str], i: int) -> bool:
     """ "on the 20th", "since the 3rd": an ordinal is a date only after such a word ("the 3rd drop" is not)."""
     k = i - 1 - (i > 0 and low[i - 1] == "the")
+    if k >= 0 and low[k] in ("of", "for"):  # "summary of the 20th", not "for the 3rd time"
+        return i + 1 >= len(low) or low[i + 1] not in COUNTED_NOUNS
     return k >= 0 and low[k] in {"on", "since", "after", "before", "until", "till", "from", "between"}
 
 
@@ -157,15 +189,34 @@ def _with_year(low: Sequence[str], i: int, j: int, month: int, day: int) -> tupl
     return end - i, (CalendarDate(month, day, year),)
 
 def match_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
-    """14:02, 14:02:00, 2pm, 2:02 pm, 14h02, 14:02Z, noon, midnight; "at 14" after a time preposition."""
+    """14:02, 14:02:00, 2pm, 2:02 pm, 14h02, 14h, 1402, 14 02, 14:02Z, noon, midnight, "14 Uhr"; "at 14" and
+    "at 14.02" after a time preposition. A word like "Uhr" or "o'clock" after the clock is read with it."""
+    following = low[i + 1] if i + 1 < len(low) else ""
+    if _HOUR_RE.fullmatch(low[i]) and following in HOUR_WORDS:  # "14 Uhr", "9 h", "2 o'clock"
+        hour = int(low[i])
+        if hour > 23:
+            raise Unreadable(i, i + 2, "can't read the time {raw}: " + TIME_HINT)
+        twelve_hour = not HOUR_WORDS[following] and 1 <= hour <= 12
+        return 2, (BareHour(hour) if twelve_hour else Clock(hour),)
+    found = _clock_at(low, i, history)
+    if found is None:
+        return None
+    consumed, items = found
+    if i + consumed < len(low) and low[i + consumed] in HOUR_WORDS:  # "14:02 Uhr", "14.02 Uhr"
+        consumed += 1
+    return consumed, items
+
+
+def _clock_at(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
     token = low[i]
     if token in ("noon", "midday"):
         return 1, (Clock(12),)
     if token == "midnight":
         return 1, (Clock(0),)
-    french = _FRENCH_CLOCK_RE.fullmatch(token)
-    if french:
-        return 1, (_checked_clock(int(french["h"]), int(french["m"]), 0, None, i),)
+    for reader in (_h_clock, _military_clock, _spaced_clock, _dotted_clock):
+        found = reader(low, i, history)
+        if found is not None:
+            return found
     match = _CLOCK_RE.fullmatch(token)
     if match is None:
         return None
@@ -179,17 +230,82 @@ def match_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int,
     return consumed, (clock, *zone)
 
 
+def _h_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
+    """ "14h02", "14h": the 24-hour clock of French and German writing. A lone "2h" is a clock only where a time is
+    expected ("à 2h", "13h-15h"); elsewhere it may be a duration ("down 2h") and is left to the caller."""
+    match = _H_CLOCK_RE.fullmatch(low[i])
+    if match is None:
+        return None
+    hour = int(match["h"])
+    if match["m"] is None and hour <= 12 and hour != 0 and not _time_expected(low, i, history):
+        return None
+    return 1, (_checked_clock(hour, int(match["m"] or 0), 0, None, i),)
+
+
+def _military_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
+    """ "1402", "0930", "1402z": four digits are a clock, unless they could be a year ("2015") or count something
+    ("1000 tunnels") and nothing says a time is meant."""
+    match = _HHMM_RE.fullmatch(low[i])
+    if match is None or _counts_something(low, i) or (i and low[i - 1] in REFERENCE_WORDS):
+        return None  # "1000 tunnels", "ticket 4521"
+    if int(low[i][:4]) in _YEARS and not match["z"] and (low[i - 1] if i else "") not in _AT_WORDS:
+        return None  # "since 2026" is a year (refused as a leftover); "at 2015" is 20:15
+    clock = _checked_clock(int(match["h"]), int(match["m"]), 0, None, i)
+    return 1, (clock, *((Zone(ZoneInfo("UTC")),) if match["z"] else ()))
+
+
+def _spaced_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
+    """ "14 02": an hour then two-digit minutes, as typed without the colon."""
+    if i + 1 >= len(low) or not _HOUR_RE.fullmatch(low[i]) or not _TWO_DIGITS_RE.fullmatch(low[i + 1]):
+        return None
+    if _counts_something(low, i + 1) or int(low[i]) > 23 or int(low[i + 1]) > 59:
+        return None
+    if len(low[i]) < 2 and not _time_expected(low, i, history):
+        return None
+    return 2, (Clock(int(low[i]), int(low[i + 1])),)
+
+
+def _dotted_clock(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
+    """ "um 14.02 Uhr", "at 14.02": only where a time is expected ("14.02" alone may be a date or a number)."""
+    match = _DOTTED_RE.fullmatch(low[i])
+    if match is None:
+        return None
+    hour_word = i + 1 < len(low) and low[i + 1] in HOUR_WORDS
+    if not hour_word and not _time_expected(low, i, history):
+        return None
+    return 1, (_checked_clock(int(match["h"]), int(match["m"]), 0, None, i),)
+
+
+def _time_expected(low: Sequence[str], i: int, history: list[Lexeme]) -> bool:
+    """After "at"/"since"/"between"…, in a range ("13h-15h"), or right after a day ("yesterday 9h")."""
+    previous = low[i - 1] if i else ""
+    following = low[i + 1] if i + 1 < len(low) else ""
+    if previous in TIME_PREPOSITIONS or previous in OPENERS or previous in SEPARATORS or following in ("-", "to"):
+        return True
+    return bool(history) and history[-1].last == i and history[-1].is_time
+
+
+def _counts_something(low: Sequence[str], i: int) -> bool:
+    return i + 1 < len(low) and low[i + 1] in COUNTED_NOUNS - {"h"} - set(HOUR_WORDS)
+
+
 def _meridiem(text: str | None) -> str | None:
     return None if text is None else text[0] + "m"
 
 
 def _bare_hour(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, tuple[Item, ...]] | None:
-    """A plain number is an hour only where a time is expected: after "at"/"since"…, or ending a range."""
-    previous = low[i - 1] if i else ""
+    """A plain number is an hour only where a time is expected: after "at"/"since"…, or starting or ending a range
+    ("2-3pm", "14-15h")."""
+    before = i - 1
+    while before > 0 and low[before] in _HEDGES:  # "at like 2", "at just 2"
+        before -= 1
+    previous = low[before] if before >= 0 else ""
     following = low[i + 1] if i + 1 < len(low) else ""
     if following in COUNTED_NOUNS:  # "about 3 times", "at 2 tunnels": a count, not an hour
         return None
-    if previous not in TIME_PREPOSITIONS and previous not in OPENERS and not _ends_range(previous, i, history):
+    opens_range = following == "-" and i + 2 < len(low) and CLOCK_LIKE_RE.fullmatch(low[i + 2]) is not None
+    if (previous not in TIME_PREPOSITIONS and previous not in OPENERS and not opens_range
+            and not _ends_range(previous, i, history)):
         return None
     hour = int(low[i])
     if hour > 23:
@@ -197,6 +313,9 @@ def _bare_hour(low: Sequence[str], i: int, history: list[Lexeme]) -> tuple[int, 
     if hour == 0 or hour > 12:
         return 1, (Clock(hour),)
     return 1, (BareHour(hour),)
+
+
+_HEDGES = {"like", "just", "maybe"}
 
 
 def _ends_range(previous: str, i: int, history: list[Lexeme]) -> bool:

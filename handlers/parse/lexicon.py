@@ -86,12 +86,42 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class ZoneRef:
+    """A zone that depends on who asks or about what, resolved by `compose`: "paris time" (`kind` "place", `word`
+    the place or tunnel), "local time" ("local": the tunnel's zone), "my time" ("mine"), "14:02 IST" ("ambiguous",
+    `word` the abbreviation)."""
+
+    kind: str
+    word: str = ""
+
+
+@dataclass(frozen=True)
+class Weekend:
+    """ "the weekend" / "over the weekend": the latest Saturday 00:00 - Monday 00:00 that has begun; "last weekend"
+    (`previous`) is the one before when today is itself a weekend day."""
+
+    previous: bool = False
+
+
+@dataclass(frozen=True)
+class ThisWeek:
+    """ "this week": from Monday 00:00 (local) to now."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """ "down for 10 min": how long something lasted, not when; understood, and it leaves the window alone."""
+
+    delta: timedelta
+
+
+@dataclass(frozen=True)
 class Marker:
     word: str  # between, from, and, to, since, until, before, …
 
 
-Item = (Clock | BareHour | CalendarDate | DayOfMonth | DayOffset | Weekday | Period | Ago | Ahead | Lookback | Zone
-        | Marker)
+Item = (Clock | BareHour | CalendarDate | DayOfMonth | DayOffset | Weekday | Weekend | ThisWeek | Period | Ago | Ahead
+        | Lookback | Zone | ZoneRef | Duration | Marker)
 
 
 @dataclass(frozen=True)
@@ -114,12 +144,16 @@ class Lexeme:
 
     @property
     def is_zone(self) -> bool:
-        return all(isinstance(item, Zone) for item in self.items)
+        return all(isinstance(item, Zone | ZoneRef) for item in self.items)
 
     @property
     def is_time(self) -> bool:
-        """True when it says something about *when* (a zone alone or a connector word does not)."""
-        return not self.is_marker and not self.is_zone
+        """True when it says something about *when* (a zone alone, a duration or a connector word does not)."""
+        return not self.is_marker and not self.is_zone and not all(isinstance(i, Duration) for i in self.items)
+
+    @property
+    def is_clock(self) -> bool:
+        return any(isinstance(item, Clock | BareHour) for item in self.items)
 
 
 class Unreadable(Exception):
@@ -146,7 +180,7 @@ WEEKDAYS = {
     name: index
     for index, names in enumerate(
         [("monday", "mon"), ("tuesday", "tue", "tues"), ("wednesday", "wed"), ("thursday", "thu", "thurs"),
-         ("friday", "fri"), ("saturday",), ("sunday",)]
+         ("friday", "fri"), ("saturday", "sat"), ("sunday", "sun")]
     )
     for name in names
 }
@@ -163,6 +197,7 @@ UNITS = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), timedelta(hours=1)),
     **dict.fromkeys(("d", "day", "days"), timedelta(days=1)),
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), timedelta(weeks=1)),
+    **dict.fromkeys(("fortnight", "fortnights"), timedelta(weeks=2)),
 }
 NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -170,23 +205,76 @@ NUMBER_WORDS = {
     "thirty": 30, "forty": 40, "fifty": 50, "few": 3, "several": 3, "couple": 2,
 }
 # Common abbreviations people type after a time. They name the place, not a fixed offset: "14:02 CET"
-# in July is read with Paris' summer offset, which is what people who type CET year-round mean.
+# in July is read with Paris' summer offset, which is what people who type CET year-round mean. Most are also words
+# ("est" is French for "is"), so they count only next to a time ("14:02 EST", "9am PST"); those in ZONE_WORDS
+# are no ordinary word in any language we read and count anywhere ("yesterday UTC").
 ZONE_ABBREVIATIONS = {
     "utc": "UTC", "gmt": "UTC", "z": "UTC", "zulu": "UTC",
-    "cet": "Europe/Paris", "cest": "Europe/Paris",
-    "bst": "Europe/London", "eet": "Europe/Athens", "eest": "Europe/Athens",
+    "cet": "Europe/Paris", "cest": "Europe/Paris", "mez": "Europe/Berlin", "mesz": "Europe/Berlin",
+    "eet": "Europe/Athens", "eest": "Europe/Athens",
     "est": "America/New_York", "edt": "America/New_York",
-    "cst": "America/Chicago", "cdt": "America/Chicago",
+    "cdt": "America/Chicago",
     "mst": "America/Denver", "mdt": "America/Denver",
     "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles",
     "jst": "Asia/Tokyo", "sgt": "Asia/Singapore", "aest": "Australia/Sydney", "aedt": "Australia/Sydney",
 }
-DAY_WORDS = {"today": 0, "yesterday": -1, "tomorrow": 1}
+ZONE_WORDS = {"utc", "gmt"}
+# Abbreviations that name several zones: read as the one of the asker's region (their zone is in its list, or in a
+# region ending in "/"), else refused with the choices. The first zone of each choice is the one used.
+AMBIGUOUS_ZONES = {
+    "ist": {"India": ("Asia/Kolkata", "Asia/Calcutta", "Asia/Colombo"), "Israel": ("Asia/Jerusalem", "Asia/Tel_Aviv"),
+            "Ireland": ("Europe/Dublin",)},
+    "cst": {"US Central": ("America/Chicago", "America/"), "China": ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin",
+            "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "PRC"), "Cuba": ("America/Havana", "Cuba")},
+    "bst": {"British Summer": ("Europe/London", "Europe/"), "Bangladesh": ("Asia/Dhaka", "Asia/Dacca")},
+}
+# "3:02pm paris time", "14:02 new york time": cities (and a few countries) people name a clock by. A tunnel's own
+# configured `timezone` wins over a city of the same name.
+PLACE_ZONES = {
+    "paris": "Europe/Paris", "lyon": "Europe/Paris", "nice": "Europe/Paris", "marseille": "Europe/Paris",
+    "france": "Europe/Paris", "london": "Europe/London", "uk": "Europe/London", "dublin": "Europe/Dublin",
+    "berlin": "Europe/Berlin", "munich": "Europe/Berlin", "hamburg": "Europe/Berlin", "frankfurt": "Europe/Berlin",
+    "germany": "Europe/Berlin", "amsterdam": "Europe/Amsterdam", "brussels": "Europe/Brussels",
+    "madrid": "Europe/Madrid", "spain": "Europe/Madrid", "milan": "Europe/Rome", "rome": "Europe/Rome",
+    "zurich": "Europe/Zurich", "stockholm": "Europe/Stockholm", "warsaw": "Europe/Warsaw",
+    "new york": "America/New_York", "nyc": "America/New_York", "ny": "America/New_York", "boston": "America/New_York",
+    "chicago": "America/Chicago", "dallas": "America/Chicago", "denver": "America/Denver",
+    "seattle": "America/Los_Angeles", "los angeles": "America/Los_Angeles",
+    "san francisco": "America/Los_Angeles", "sf": "America/Los_Angeles", "toronto": "America/Toronto",
+    "sao paulo": "America/Sao_Paulo", "mexico city": "America/Mexico_City",
+    "tokyo": "Asia/Tokyo", "osaka": "Asia/Tokyo", "japan": "Asia/Tokyo", "singapore": "Asia/Singapore",
+    "hong kong": "Asia/Hong_Kong", "shanghai": "Asia/Shanghai", "beijing": "Asia/Shanghai",
+    "mumbai": "Asia/Kolkata", "bangalore": "Asia/Kolkata", "bengaluru": "Asia/Kolkata", "india": "Asia/Kolkata",
+    "dubai": "Asia/Dubai", "tel aviv": "Asia/Jerusalem", "sydney": "Australia/Sydney",
+    "melbourne": "Australia/Melbourne",
+}
+LOCAL_ZONE_WORDS = {("local", "time"): "local", ("my", "time"): "mine", ("our", "time"): "mine",
+                    ("my", "timezone"): "mine", ("local", "timezone"): "local"}
+DAY_WORDS = {"today": 0, "yesterday": -1, "tomorrow": 1, "today's": 0, "todays": 0, "yesterday's": -1,
+             "yesterdays": -1, "yday": -1, "yest": -1, "ystd": -1, "tdy": 0}
+WEEKEND_WORDS = {"weekend", "week-end", "weekends"}
+# Words after a number that make it an hour on the 24-hour clock ("14 Uhr", "9 h") or on the 12-hour one.
+HOUR_WORDS = {"uhr": True, "h": True, "o'clock": False, "oclock": False}
+# Words for a time of day we do not read: refused with an example rather than skipped.
+VAGUE_TIME_WORDS = {"lunch", "lunchtime", "eod", "cob", "eow", "breakfast", "dinner", "teatime", "dawn", "dusk",
+                    "sunrise", "sunset", "brunch", "standup"}
+# Words that may follow a number without it being an hour: "3 times", "2 tunnels".
+COUNT_NOUNS = {"time", "times", "x", "tunnel", "tunnels", "drop", "drops", "flap", "flaps", "outage", "outages",
+               "disconnect", "disconnects", "vpn", "vpns", "site", "sites", "link", "links", "of", "more", "or",
+               "users", "user", "people", "customers", "clients", "offices", "branches", "sessions", "connections",
+               "packets", "pings", "calls", "tickets", "errors", "%", "percent"}
+# Words a number after which is a reference, not a time: "ticket 4521", "INC 0012345", "vlan 1402".
+REFERENCE_WORDS = {"ticket", "case", "incident", "inc", "id", "ref", "sr", "chg", "change", "issue", "bug", "pr",
+                   "vlan", "port", "asn", "ticket#", "jira", "sev", "p1", "p2", "priority", "room", "ext"}
 OPENERS = {"between", "from"}
 SEPARATORS = {"and", "to", "till", "until", "-", "through", "thru"}
-SINCE_WORDS = {"since", "after"}
-UNTIL_WORDS = {"until", "till", "before"}
-MARKER_WORDS = OPENERS | SEPARATORS | SINCE_WORDS | UNTIL_WORDS
+SINCE_WORDS = {"since"}
+UNTIL_WORDS = {"until", "till"}
+# "after 2pm" / "before 9am" look at the hour after / before that time (a day or a part of one: the day after /
+# before it), not at everything since then.
+AFTER_WORDS = {"after"}
+BEFORE_WORDS = {"before"}
+MARKER_WORDS = OPENERS | SEPARATORS | SINCE_WORDS | UNTIL_WORDS | AFTER_WORDS | BEFORE_WORDS
 # After these a number is an hour ("at 14") and an unknown word is reported as an unreadable time.
 TIME_PREPOSITIONS = {"at", "around", "about", "since", "until", "till", "before", "after", "between", "by",
                      "approx", "approximately", "roughly", "circa", "near", "~"}
@@ -195,16 +283,17 @@ NOT_A_TIME_ATTEMPT = {
     "the", "a", "an", "all", "least", "most", "once", "first", "that", "this", "these", "those", "it",
     "its", "which", "what", "when", "my", "our", "your", "their", "his", "her", "some", "any", "each",
     "every", "about", "around", "approx", "approximately", "roughly", "exactly", "precisely", "then",
-    "tunnel", "vpn", "gateway", "site", "link", "connection", "now", "earlier", "later",
+    "tunnel", "vpn", "gateway", "site", "link", "connection", "now", "earlier", "later", "like", "approx.", "just",
 }
-COUNTED_NOUNS = set(UNITS) | {"times", "time", "x", "tunnel", "tunnels", "drops", "flaps", "outages"}
-FILLERS = {"the", "at", "around", "about", "approx", "approximately", "roughly", "on", "~"}
+COUNTED_NOUNS = set(UNITS) | COUNT_NOUNS
+FILLERS = {"the", "at", "around", "about", "approx", "approximately", "roughly", "on", "~", "like", "just"}
 REGIONS = {"africa", "america", "antarctica", "arctic", "asia", "atlantic", "australia", "brazil",
            "canada", "chile", "etc", "europe", "indian", "mexico", "pacific", "us"}
 # Every word the time parser reads, for callers that must not mistake them for tunnel names.
 VOCABULARY = frozenset(
     set(MONTHS) | set(WEEKDAYS) | set(PERIODS) | set(UNITS) | set(NUMBER_WORDS) | set(ZONE_ABBREVIATIONS)
-    | set(DAY_WORDS) | MARKER_WORDS | TIME_PREPOSITIONS
+    | set(AMBIGUOUS_ZONES) | set(DAY_WORDS) | MARKER_WORDS | TIME_PREPOSITIONS | WEEKEND_WORDS | set(HOUR_WORDS)
     | {"ago", "in", "last", "past", "previous", "prior", "this", "tonight", "noon", "midnight", "am", "pm",
-       "of", "on", "half", "time", "times", "earlier", "later", "now", "the", "week", "hour", "minute"}
+       "of", "on", "half", "time", "times", "earlier", "later", "now", "the", "week", "hour", "minute", "local",
+       "timezone", "over", "for", "day", "midday", "ish"}
 )

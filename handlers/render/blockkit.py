@@ -21,6 +21,8 @@ MAX_HEADER = 150
 MAX_TOTAL = 12_000
 MAX_BUTTON_URL = 3000
 MAX_BUTTON_VALUE = 2000
+#: Said at the end of a message that was cut to fit, when the whole answer follows as a file.
+FILE_NOTE = "This answer was too long for one message: the full answer is in the file below."
 
 
 @dataclass
@@ -63,6 +65,19 @@ def section(text: str, cuts: Cuts | None = None) -> dict[str, Any]:
 
 def context(text: str, cuts: Cuts | None = None) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": (cuts or Cuts()).cut(text, MAX_SECTION)}]}
+
+
+def chunked(lines: list[str]) -> list[dict[str, Any]]:
+    """Sections holding as many of `lines` as fit (a section holds 3,000 characters)."""
+    blocks, chunk = [], []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line[:MAX_SECTION])
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
 
 
 def header(text: str, cuts: Cuts | None = None) -> dict[str, Any]:

@@ -24,7 +24,10 @@ from handlers.answer import Answer
 from handlers.help import help_examples
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question
+from handlers.render.asked import asked_text
 from handlers.render.blockkit import (
+    FILE_NOTE,
+    MAX_BLOCKS,
     MAX_BUTTON_URL,
     MAX_HEADER,
     MAX_SECTION,
@@ -36,16 +39,19 @@ from handlers.render.blockkit import (
     escape,
     fit,
     header,
+    limit_problems,
     section,
 )
+from handlers.render.status import state_line
+from handlers.render.status_blocks import fleet_message, several_message
 from handlers.render.summary_blocks import summary_blocks
-from handlers.render.text import attempt_line, evidence_line, headline, p2s_headline, status_line
-from handlers.status import status_start
+from handlers.render.text import attempt_line, evidence_line, headline, latest_line, p2s_headline, status_line
+from handlers.several import MAX_TUNNELS, asked_tunnels
+from handlers.status import status_period, status_start
 from handlers.tunnels import tunnels_text
 
 EVIDENCE_LINES = 8
 DROPS_SHOWN = 10
-FILE_NOTE = "This answer was too long for one message: the full answer is in the file below."
 PORTAL = "https://portal.azure.com"
 
 # action_ids the Slack app listens to
@@ -94,7 +100,36 @@ def p2s_message(answer: Answer, cuts: Cuts) -> Rendered:
 
 
 def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = False) -> Rendered:
-    """The answer as one message. With `files`, an answer that does not fit says that the file follows."""
+    """The answer as one message, its first block the question as understood (`asked`). With `files`, an answer
+    that does not fit says that the file follows."""
+    line = asked_text(answer)
+    if answer.summary is not None and not answer.question.tunnel and not answer.question.tunnels:
+        line = ""  # the summary's title says it: every tunnel, that day, that zone
+    first = context(escape(line)) if line else None
+    if answer.parts:
+        return several_message(answer, first, part_title, files)
+    if answer.fleet is not None and answer.state is None:
+        return fleet_message(answer, first, files)
+    rendered = _render_answer(answer, buttons, files, first)
+    if first is not None and rendered.blocks and rendered.blocks[0] is not first:
+        rendered.blocks.insert(0, first)
+        if len(rendered.blocks) > MAX_BLOCKS or limit_problems(rendered.payload()):
+            rendered.blocks, dropped = fit(rendered.blocks)
+            rendered.overflow = rendered.overflow or dropped
+    return rendered
+
+
+def part_title(answer: Answer) -> str:
+    """The first line of one tunnel's part of an answer about several."""
+    if answer.state is not None:
+        line = state_line(answer.state, answer.question.tz, say_flapping=True)
+        return f"{line}. {latest_line(answer)}" if answer.investigation is not None else line
+    if answer.investigation is not None:
+        return headline(answer)
+    return " ".join(answer.notes)
+
+
+def _render_answer(answer: Answer, buttons: Buttons | None, files: bool, first: dict[str, Any] | None) -> Rendered:
     buttons = buttons or Buttons()
     cuts = Cuts()
     if answer.summary is not None:
@@ -112,10 +147,17 @@ def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = 
         text = escape("\n".join(answer.notes))
         return Rendered(text, [section(text, cuts)], cuts.any)
     tz = answer.question.tz
-    title = status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer)
-    blocks: list[dict[str, Any]] = [header(title)]
+    if answer.state is not None:
+        title = state_line(answer.state, tz, say_flapping=True)
+    else:
+        title = status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer)
+    blocks: list[dict[str, Any]] = [*([first] if first else []), header(title)]
     if len(title) > MAX_HEADER:  # a header is short by design: the whole line follows it, nothing is lost
         blocks.append(section(escape(title), cuts))
+    if answer.state is not None:
+        blocks.append(section(escape(latest_line(answer)), cuts))
+    if inv.caveats:  # what the logs could not show, before any cause
+        blocks.append(context(escape("Read partly: " + " · ".join(inv.caveats)), cuts))
     if inv.findings:
         main = inv.findings[0]
         blocks.append(section(f"*Cause:* `{main.cause.value}` ({main.confidence.value} confidence): "
@@ -138,7 +180,7 @@ def render_answer(answer: Answer, buttons: Buttons | None = None, files: bool = 
             cuts.any = True  # the full list is in the text answer
             drops += f" … and {len(inv.drops) - DROPS_SHOWN} more"
         blocks.append(context(f"{len(inv.drops)} drops: {drops}", cuts))
-    notes = answer.notes + inv.notes
+    notes = answer.notes + inv.notes + (answer.fleet.notes if answer.fleet else [])
     if notes:
         blocks.append(context(escape(" · ".join(notes)), cuts))
     blocks.append(actions(answer, buttons))
@@ -194,18 +236,21 @@ def window_text(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> 
 
 
 def question_window(question: Question, now: datetime) -> tuple[datetime, datetime]:
-    """The window `ask()` will investigate (a status question without a time looks back a day)."""
+    """The window `ask()` will investigate (a status question without a time looks back a day; the status of every
+    tunnel lists the drops of its period)."""
     start, end = question.window.start, min(question.window.end, now)
     if question.intent is Intent.STATUS:
-        start = status_start(question, now)
+        start, end = status_period(question, now) if not asked_tunnels(question) else (status_start(question, now),
+                                                                                         end)
     return start, end
 
 
 def looking_message(question: Question, now: datetime, sources: Mapping[str, str]) -> Rendered:
     """"Looking at paris, 13:47–14:17 CET (12:47–13:17 UTC)…" and one line per log source, updated as they answer."""
-    assert question.tunnel is not None
+    names = [t.name for t in asked_tunnels(question)]
+    who = ", ".join(names[:MAX_TUNNELS]) if names else "every tunnel"
     start, end = question_window(question, now)
-    title = f"Looking at {question.tunnel.name}, {window_text(start, end, question.tz, now)}…"
+    title = f"Looking at {who}, {window_text(start, end, question.tz, now)}…"
     blocks = [section(escape(title))]
     if sources:
         blocks.append(context("\n".join(f"• {escape(label)}: {escape(status)}" if status else f"• {escape(label)}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from diagnostics.fleet.model import FleetStatus, TunnelStatus
 from diagnostics.model import Drop, Event, Finding, iso_z
 from handlers.answer import Answer
 from handlers.help import HELP_EXAMPLES
 from handlers.parse.intent import Intent
+from handlers.render.asked import understood_json
+from handlers.render.status import state_json
 from handlers.render.summary import summary_json
 from handlers.tunnels import tunnel_line
 
@@ -16,13 +19,16 @@ SCHEMA = 1
 MAX_EVIDENCE = 50
 
 
-def answer_to_json(answer: Answer) -> dict[str, Any]:
+def answer_to_json(answer: Answer, part: bool = False) -> dict[str, Any]:
+    """The answer of schema 1; a status adds `state` and `tunnels` (one answer per tunnel, each without `tunnels` of
+    its own: `part`), every answer `understood` (docs/asking.md)."""
     question = answer.question
     inv = answer.investigation
     tunnel = question.tunnel
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "question": question.text,
+        "understood": understood_json(answer),
         "intent": question.intent.value,
         "tunnel": ({"name": tunnel.name, "provider": tunnel.provider, **tunnel.identifiers} if tunnel else None),
         "window": {"start": iso_z(question.window.start), "end": iso_z(question.window.end)},
@@ -52,7 +58,37 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         doc["findings"] = [finding_to_json(f) for f in inv.findings]
         doc["queries"] = [{"backend": q.backend, "text": q.text} for q in inv.queries]
         doc["notes"] += inv.notes
+        doc["caveats"] = list(inv.caveats)  # what the logs could not show (also first among the notes)
+        doc["notes"][:0] = inv.caveats
+    if answer.fleet is not None:
+        doc["queries"] += [{"backend": q.backend, "text": q.text} for q in answer.fleet.queries]
+        doc["notes"] += answer.fleet.notes
+    if answer.state is not None:
+        doc["state"] = state_json(answer.state)
+        if not part:
+            doc["tunnels"] = [{k: v for k, v in doc.items() if k != "understood"}]
+    elif answer.parts:
+        doc["tunnels"] = [answer_to_json(one, part=True) for one in answer.parts]
+    elif answer.fleet is not None:
+        fleet = answer.fleet
+        doc["window"] = {"start": iso_z(fleet.start), "end": iso_z(fleet.end)}
+        doc["tunnels"] = [fleet_tunnel_json(s, fleet, question.text) for s in fleet.ordered()]
     return doc
+
+
+def fleet_tunnel_json(s: TunnelStatus, fleet: FleetStatus, question: str) -> dict[str, Any]:
+    """One tunnel of a fleet status as an answer of schema 1: its drops of the period with their causes (the cause of
+    an outage going on first), and its `state`."""
+    findings = [f for f in [s.cause, *(d.finding for d in reversed(s.drops))] if f is not None]
+    unique = list({id(f): f for f in findings}.values())
+    return {
+        "schema": SCHEMA, "question": question, "intent": "status",
+        "tunnel": {"name": s.name, "provider": s.tunnel.provider, **s.tunnel.identifiers},
+        "window": {"start": iso_z(fleet.start), "end": iso_z(fleet.end)},
+        "drops": [drop_to_json(d.drop) for d in s.drops],
+        "findings": [finding_to_json(f) for f in unique],
+        "queries": [], "notes": [], "state": state_json(s),
+    }
 
 
 def drop_to_json(drop: Drop) -> dict[str, Any]:

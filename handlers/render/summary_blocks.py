@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.summary.model import DaySummary
-from handlers.render.blockkit import MAX_BLOCKS, MAX_SECTION, Rendered, context, escape, header, section
+from handlers.render.blockkit import MAX_BLOCKS, Rendered, chunked, context, escape, header, section
 from handlers.render.summary import counts_line, healthy_line, summary_title, tunnel_line, unknown_line
 
 #: Troubled tunnels with their own line in Slack; the rest are counted (the picture and `vpnbot summary` have
@@ -19,14 +19,7 @@ def summary_blocks(summary: DaySummary) -> Rendered:
         lines.append(f"• … and {len(troubled) - SLACK_TROUBLED} more troubled tunnels (all of them in the picture "
                      "and in `vpnbot summary`)")
     blocks = [header(summary_title(summary)), section(escape(counts_line(summary)))]
-    chunk: list[str] = []
-    for line in lines:  # sections hold 3,000 characters: as many lines as fit in each
-        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line[:MAX_SECTION])
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
+    blocks += chunked(lines)
     for extra in (unknown_line(summary), healthy_line(summary)):
         if extra:
             blocks.append(section(escape(extra)))

@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
-from diagnostics.model import Event, EventKind, Finding, Investigation
+from collections.abc import Sequence
+
+from diagnostics.model import Event, EventKind, Finding, Investigation, QueryRecord
 from diagnostics.timefmt import duration_text, local_and_utc, local_range, short_instance
-from diagnostics.tunnels import Tunnel
 from handlers.answer import Answer
 from handlers.help import help_text
 from handlers.parse.intent import Intent
+from handlers.render.asked import asked_text
+from handlers.render.status import fleet_lines, state_line
 from handlers.render.summary import summary_text
-from handlers.tunnels import tunnels_text
+from handlers.tunnels import tunnel_where, tunnels_text
 
 MAX_EVIDENCE_LINES = 12
 
 
 def render_text(answer: Answer) -> str:
+    """The answer, its first line the question as understood (`asked`)."""
+    first = asked_text(answer)
+    if first and answer.summary is not None and not answer.question.tunnel and not answer.question.tunnels:
+        first = ""  # the summary's title says it: every tunnel, that day, that zone
+    body = answer_text(answer)
+    return f"{first}\n{body}" if first else body
+
+
+def answer_text(answer: Answer) -> str:
     if answer.intent is Intent.HELP:
         return help_text()
     if answer.intent is Intent.TUNNELS:
         return tunnels_text(answer.registry)
+    if answer.parts:
+        return several_text(answer)
     if answer.p2s is not None:
         return p2s_text(answer)
     if answer.summary is not None:
         return summary_text(answer.summary)
+    if answer.fleet is not None and answer.state is None:
+        return fleet_text(answer)
     inv = answer.investigation
     if inv is None:
-        return "\n".join(answer.notes)
+        lines = [state_line(answer.state, answer.question.tz, where=True, say_flapping=True)] if answer.state else []
+        return "\n".join(lines + answer.notes) + "\n"
     tz = answer.question.tz
-    lines = [status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer), ""]
+    if answer.state is not None:
+        lines = [state_line(answer.state, tz, where=True, say_flapping=True), latest_line(answer), ""]
+    else:
+        lines = [status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer), ""]
+    lines[1:1] = [f"Read partly: {c}" for c in inv.caveats]  # what the logs could not show, before any cause
     if answer.intent is Intent.DROPS and inv.drops:
         lines.append(f"Drops ({len(inv.drops)}):")
         lines += [f"  {local_and_utc(d.down_ts, tz, date=True)}  {duration_text(d.duration):>12}  {where_dropped(d)}"
@@ -40,7 +61,7 @@ def render_text(answer: Answer) -> str:
             lines.append("Other findings:")
             lines += [f"  - {f.cause.value} ({f.confidence.value}): {f.title}" for f in others]
             lines.append("")
-    lines += queries_block(inv)
+    lines += queries_block(inv.queries + (answer.fleet.queries if answer.fleet else []))
     notes = answer.notes + inv.notes
     if notes:
         lines.append("Notes:")
@@ -57,6 +78,8 @@ def headline(answer: Answer) -> str:
     if not inv.drops:
         if inv.findings and inv.findings[0].cause.value in FAILING_TO_CONNECT:
             return f"{where}: not connected, negotiations failing, {window}"
+        if inv.findings and inv.findings[0].cause.value == "bgp_route_rejected":
+            return f"{where}: no drop, but AWS denied a route the customer gateway advertised, {window}"
         return f"{where}: no drop found, {window}"
     primary = inv.findings[0].drop if inv.findings and inv.findings[0].drop else inv.drops[-1]
     back = f"back after {duration_text(primary.duration)}" if primary.up else "still down"
@@ -69,21 +92,49 @@ def headline(answer: Answer) -> str:
 FAILING_TO_CONNECT = {"psk_mismatch", "ike_proposal_mismatch", "traffic_selector_mismatch", "peer_unreachable"}
 
 
-def tunnel_where(tunnel: Tunnel) -> str:
-    """`VPNGW01 ↔ 203.0.113.10`, `vpn-0123…`, or both ends of a link."""
-    parts = []
-    if tunnel.azure_gateway:
-        parts.append(tunnel.azure_gateway + (f" ↔ {tunnel.azure_remote_ip}" if tunnel.azure_remote_ip else ""))
-    if tunnel.aws_vpn_connection:
-        parts.append(("AWS " if parts else "") + tunnel.aws_vpn_connection)
-    return ", ".join(parts)
-
-
 def where_dropped(drop) -> str:
     """Azure: the instance it left and the one it came back on; AWS: the tunnel (outside IP)."""
     if drop.down.provider == "aws":
         return f"tunnel {drop.down_instance}"
     return f"{short_instance(drop.down_instance)} → {short_instance(drop.up_instance) if drop.up else '-'}"
+
+
+def latest_line(answer: Answer) -> str:
+    """A named tunnel's status, after its state: its latest drop (the one the findings explain)."""
+    inv = answer.investigation
+    assert inv is not None
+    tz = answer.question.tz
+    if not inv.drops:
+        return f"Latest drop: none in {local_range(inv.start, inv.end, tz)} (see below)."
+    drop = inv.findings[0].drop if inv.findings and inv.findings[0].drop else inv.drops[-1]
+    back = f"back after {duration_text(drop.duration)}" if drop.up else "still down"
+    count = f" ({len(inv.drops)} drops in {local_range(inv.start, inv.end, tz)})" if len(inv.drops) > 1 else ""
+    return f"Latest drop: {local_and_utc(drop.down_ts, tz, date=True)} on {where_dropped(drop)}, {back}{count}."
+
+
+def several_text(answer: Answer) -> str:
+    """One section per tunnel, then what concerns them all."""
+    sections = []
+    for part in answer.parts:
+        name = part.question.tunnel.name if part.question.tunnel else "?"
+        sections.append(f"── {name} " + "─" * max(3, 60 - len(name)) + "\n" + answer_text(part).rstrip())
+    shared = answer.notes + (answer.fleet.notes if answer.fleet else [])
+    if answer.fleet is not None and answer.fleet.queries:
+        sections.append("\n".join(queries_block(answer.fleet.queries)).rstrip())
+    if shared:
+        sections.append("\n".join(["Notes:", *(f"  - {n}" for n in shared)]))
+    return "\n\n".join(sections) + "\n"
+
+
+def fleet_text(answer: Answer) -> str:
+    fleet = answer.fleet
+    assert fleet is not None
+    lines = [*fleet_lines(fleet, answer.question.tz), ""]
+    lines += queries_block(fleet.queries)
+    notes = answer.notes + fleet.notes
+    if notes:
+        lines += ["Notes:", *(f"  - {n}" for n in notes)]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def status_line(inv: Investigation, answer: Answer) -> str:
@@ -119,9 +170,9 @@ def evidence_line(event: Event, tz) -> str:
     return f"{local_and_utc(event.ts, tz)}  {event.source}  {event.text()}"
 
 
-def queries_block(inv: Investigation) -> list[str]:
+def queries_block(queries: Sequence[QueryRecord]) -> list[str]:
     lines = []
-    for q in inv.queries:
+    for q in queries:
         where = f" on {q.origin}" if q.origin else ""
         lines.append(f"Query ({q.backend}{where}, {q.rows} rows):")
         lines += [f"  {line}" for line in q.text.splitlines()]

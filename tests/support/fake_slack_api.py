@@ -5,8 +5,10 @@
   edits, reactions, uploaded files and where they are shared) and answers like Slack: HTTP 200 with
   `{"ok": false, "error": …}` for API errors, 429 with `Retry-After` when a test injects throttling. It serves the
   three steps of `files_upload_v2` (getUploadURLExternal, the upload URL, completeUploadExternal), `files.info`,
-  and the `response_url` of slash commands. `hold(method)` keeps the bot's calls of a method waiting until the test
-  releases them: how a test acts while the bot is still busy with an answer, without guessing how long it takes.
+  the download of a file's `url_private` (its bytes for the bot token, a sign-in page without it; `user_upload`
+  puts a user's file there) and the `response_url` of slash commands. `hold(method)` keeps the bot's calls of a
+  method waiting until the test releases them: how a test acts while the bot is still busy with an answer, without
+  guessing how long it takes.
 * `SlackSender`: what Slack sends to the app: slash commands, events and button clicks, signed with
   `slack_sdk.signature.SignatureVerifier` in the real `X-Slack-Signature` / `X-Slack-Request-Timestamp` headers
   (or deliberately badly signed / stale), with `X-Slack-Retry-Num` for re-deliveries.
@@ -99,6 +101,9 @@ class StoredFile:
     title: str = ""
     content: bytes = b""
     shares: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # channel -> [{"ts", "thread_ts"}]
+    user: str = BOT_USER  # who uploaded it (`user_upload`: someone talking to the bot)
+    filetype: str = ""  # Slack's kind of file ("text", "csv", "zip", …)
+    mode: str = ""  # "snippet" for a long paste Slack turned into a file ("hosted" for an upload)
 
 
 #: The longest a held call waits for its release: a test that never releases fails, it does not hang.
@@ -271,6 +276,11 @@ class FakeSlackAPI:
                     key = f"{call.method}:{call.args['name']}" if call.method == "reactions.add" else call.method
                     counts[key] = counts.get(key, 0) + 1
             return 200, {"ok": True, "calls": counts}, []
+        if url.path.startswith("/files-pri/"):  # a file's url_private: the bytes, for the bot token only
+            file_id = url.path.split("/")[2].rsplit("-", 1)[-1]
+            token_ok = auth == f"Bearer {self.token}"
+            return self._record("download", {"file": file_id}, token_ok, lambda: self._download(file_id, token_ok),
+                                raw_text=True)
         if url.path.startswith("/respond/"):
             return self._record("response_url", {**args, "url": url.path}, True, lambda: {"ok": True},
                                 raw_text=True)
@@ -298,7 +308,7 @@ class FakeSlackAPI:
                 return fault.status, {"ok": False, "error": fault.error}, list(fault.headers)
             with self._lock:
                 body = answer()
-            return 200, body, [("X-Raw-Text", "1")] if raw_text and not isinstance(body, dict) else []
+            return 200, body, [("X-Raw-Text", "1")] if raw_text and isinstance(body, str) else []
         finally:
             with self._changed:
                 self._changed.notify_all()
@@ -397,6 +407,24 @@ class FakeSlackAPI:
             out.append({"id": stored.id, "name": stored.name, "title": stored.title})
         return {"ok": True, "files": out}
 
+    def user_upload(self, name: str, content: bytes, channel: str, ts: str = "", thread_ts: str = "",
+                    user: str = "U0ALICE", filetype: str = "", mode: str = "hosted") -> StoredFile:
+        """A file someone uploaded to `channel` (in the thread `thread_ts`), as files.info will show it; a long
+        paste Slack turned into a snippet is `mode="snippet"`, `filetype="text"`, often named "Untitled"."""
+        stored = StoredFile(f"F{uuid.uuid4().hex[:10].upper()}", name, name, content, user=user, filetype=filetype,
+                            mode=mode)
+        stored.shares[channel] = [{"ts": ts or self._next_ts(), **({"thread_ts": thread_ts} if thread_ts else {})}]
+        with self._lock:
+            self.files[stored.id] = stored
+        return stored
+
+    def _download(self, file_id: str, token_ok: bool) -> bytes | str:
+        """Like Slack: the file's bytes with the bot token, a sign-in web page without it."""
+        stored = self.files.get(file_id)
+        if not token_ok or stored is None:
+            return "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+        return stored.content
+
     def _api_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         stored = self.files.get(args.get("file", ""))
         if stored is None:
@@ -410,8 +438,11 @@ class FakeSlackAPI:
                 kind = "private" if channel[:1] in ("G", "D") else "public"
                 shares.setdefault(kind, {})[channel] = places
                 channels.append(channel)
-        return {"ok": True, "file": {"id": stored.id, "name": stored.name, "title": stored.title,
+        private = f"{self.root}/files-pri/{TEAM}-{stored.id}/{stored.name}"
+        return {"ok": True, "file": {"id": stored.id, "name": stored.name, "title": stored.title, "user": stored.user,
+                                     "filetype": stored.filetype, "mode": stored.mode,
                                      "size": len(stored.content), "shares": shares, "channels": channels,
+                                     "url_private": private, "url_private_download": private + "?download=1",
                                      "permalink": f"https://fake.slack.com/files/{BOT_USER}/{stored.id}/{stored.name}"}}
 
 
@@ -436,9 +467,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: list[tuple[str, str]]) -> None:
         raw_text = ("X-Raw-Text", "1") in headers
-        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        if isinstance(body, bytes):  # a file's content
+            payload, kind = body, "application/octet-stream"
+        else:
+            payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+            kind = ("text/html; charset=utf-8" if isinstance(body, str) and body.startswith("<!DOCTYPE")
+                    else "text/plain" if raw_text else "application/json; charset=utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain" if raw_text else "application/json; charset=utf-8")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers:
             if name != "X-Raw-Text":
@@ -677,6 +713,27 @@ class SlackSender:
                  "event_ts": ts, "team": self.team}
         return self.event(event, **kwargs), ts
 
+    def file_message(self, file: StoredFile, text: str = "", user: str = "U0ALICE", channel: str = "D0ALICE",
+                     mention: bool = False, **kwargs: Any) -> Reply:
+        """The message that carried an uploaded file: a DM (subtype file_share) or an @mention with the file."""
+        ts = file.shares[channel][0]["ts"]
+        event: dict[str, Any] = {"type": "app_mention" if mention else "message", "user": user, "ts": ts,
+                                 "text": f"<@{BOT_USER}> {text}" if mention else text, "channel": channel,
+                                 "event_ts": ts, "team": self.team,
+                                 "files": [{"id": file.id, "name": file.name, "size": len(file.content),
+                                            "filetype": file.filetype, "mode": file.mode}]}
+        if not mention:
+            event.update(channel_type="im", subtype="file_share")
+        if file.shares[channel][0].get("thread_ts"):
+            event["thread_ts"] = file.shares[channel][0]["thread_ts"]
+        return self.event(event, **kwargs)
+
+    def file_shared(self, file: StoredFile, channel: str, user: str | None = None, **kwargs: Any) -> Reply:
+        """Slack's `file_shared` event: a file was shared where the bot is (no text, no thread: files.info has them)."""
+        return self.event({"type": "file_shared", "channel_id": channel, "file_id": file.id,
+                           "user_id": user or file.user, "file": {"id": file.id},
+                           "event_ts": file.shares[channel][0]["ts"]}, **kwargs)
+
     def click(self, button: Mapping[str, Any], message_ts: str, thread_ts: str, user: str = "U0ALICE",
               channel: str = "C0INCIDENT", **sign: Any) -> Reply:
         action = {"action_id": button["action_id"], "block_id": "vpn_answer_actions", "type": "button",
@@ -711,8 +768,10 @@ class RunningBot:
 
 @contextlib.contextmanager
 def running_bot(api: FakeSlackAPI, workspace: Any, state_path: str | Path, now: datetime | None = None,
-                options: Any = None, secret: str = SIGNING_SECRET) -> Iterator[RunningBot]:
-    """The bot's parts wired as `vpnbot serve` wires them (HTTP mode), answering from `workspace` at `now`."""
+                options: Any = None, secret: str = SIGNING_SECRET, alerts_token: str = "") -> Iterator[RunningBot]:
+    """The bot's parts wired as `vpnbot serve` wires them (HTTP mode), answering from `workspace` at `now`;
+    `alerts_token`: /alerts/azure is served too."""
+    from bot.slack.alert_intake import AlertReceiver
     from bot.slack.app import build_app, make_client
     from bot.slack.httpd import EventsServer
     from bot.slack.server import answering
@@ -723,7 +782,8 @@ def running_bot(api: FakeSlackAPI, workspace: Any, state_path: str | Path, now: 
     clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     bot, pool = answering(client, workspace, state, options, clock)
     app = build_app(pool, client, secret)
-    server = EventsServer(app, lambda: {"ok": True, "pending": pool.pending}, "127.0.0.1", 0).start()
+    receiver = AlertReceiver(alerts_token, pool.submit) if alerts_token else None
+    server = EventsServer(app, lambda: {"ok": True, "pending": pool.pending}, "127.0.0.1", 0, alerts=receiver).start()
     try:
         yield RunningBot(bot, pool, server, state, SlackSender(server.url, secret))
     finally:

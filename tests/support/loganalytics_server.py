@@ -7,6 +7,14 @@ the service's JSON shapes for results, partial results and errors, and the `time
 for real on a `LocalWorkspace` (DuckDB + duckdb-kql) per workspace id, so every KQL string the bot sends is
 executed by the tests.
 
+Rows may carry an `_IngestionTime` (when they became queryable; default: their TimeGenerated): `ingestion_time()`
+reads it, and a row is not served before the server's `now` reaches it, so tests can make rows arrive late and out of
+order.
+
+`row_cap` (settable at any time) cuts every answer longer than that to its first rows, with the partial error the
+service gives at its result limits (docs/sources.md#azure-query-limits: 500,000 rows), so the bot's handling of
+big answers runs against a small workspace.
+
 Fault injection (`throttle`, `fail`, `partial`, `answer_with`, `hang`) queues canned answers that are served, in
 order, to the next requests (of one workspace, when the fault names one); every request is recorded (path, parsed
 body, whether a token was presented) for assertions. `hang` holds a request without answering until the test calls
@@ -302,8 +310,11 @@ class LogAnalyticsServer:
         *,
         token: str = "test-token",
         now: Callable[[], datetime] | None = None,
+        row_cap: int | None = None,
     ) -> None:
         self.token = token
+        #: The most rows an answer holds; a longer result is cut as the service cuts it at 500,000 rows.
+        self.row_cap = row_cap
         self.now = now or (lambda: datetime.now(UTC))
         self.requests: list[RecordedRequest] = []
         self._workspaces: dict[str, LocalWorkspace] = {}
@@ -477,12 +488,20 @@ class LogAnalyticsServer:
         except TimespanError as exc:
             return Reply(400, error_body(400, inner={"code": "InvalidTimespan", "message": str(exc)}))
         try:
-            table = result_table(workspace.run_kql(body["query"], start, end))
+            # Rows whose `_IngestionTime` is after the server's now have not arrived yet (docs/watch.md).
+            table = result_table(workspace.run_kql(body["query"], start, end, ingested_by=self.now()))
         except SourceError as exc:
             message = str(exc).removeprefix(f"{workspace.label}: ")
             return Reply(400, error_body(400, inner={"code": "SemanticError", "message": message}))
         except Exception as exc:  # an engine failure mid-fetch: the service would answer 500, not hang up
             return Reply(500, error_body(500, f"An internal error occurred: {exc}"))
+        cap = self.row_cap
+        if cap is not None and len(table["rows"]) > cap:
+            # The service's answer beyond its record limit: the first rows, and a partial error that says why.
+            table["rows"] = table["rows"][:cap]
+            return Reply(200, {"tables": [table], "error": partial_error(
+                f"Query result set has exceeded the internal record count limit {cap} "
+                "(E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)")})
         return Reply(200, {"tables": [table]})
 
 

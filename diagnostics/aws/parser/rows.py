@@ -171,7 +171,8 @@ def _tunnel_event(fields: Mapping[str, Any], record: LogRecord, stream: Any, pro
     if not details and not phase1 and not phase2:
         raise ParseError("neither details nor IKE phase states: not a tunnel activity record")
     connection = stream.vpn_connection if stream else str(fields.get("vpn_connection", "")).lower()
-    outside_ip = stream.outside_ip if stream else str(fields.get("outside_ip", "")).lower()
+    # A stream that is a connection id alone (an attributed file, diagnostics/aws/attribution.py) knows no tunnel.
+    outside_ip = (stream.outside_ip if stream else "") or str(fields.get("outside_ip", "")).lower()
     states = f"[phase 1 {phase1 or '?'}, phase 2 {phase2 or '?'}]"
     extra = [("ike_phase1_state", phase1), ("ike_phase2_state", phase2)]
     for key in ("dpd_enabled", "nat_t_detected"):
@@ -203,7 +204,7 @@ def _bgp_event(fields: Mapping[str, Any], record: LogRecord, stream: Any, proven
             message = {"details": message}
     details = str(message.get("details", "")) if isinstance(message, dict) else ""
     resource = parse_stream_name(str(fields.get("resource_id", "")))
-    where = stream or resource
+    where = stream if stream is not None and (stream.outside_ip or resource is None) else resource
     extra = [("type", kind_name), ("status", status)]
     if isinstance(message, dict):
         extra += [(str(k), str(v)) for k, v in message.items() if k != "details" and v not in (None, "")]

@@ -27,7 +27,9 @@ class Hit:
 def tunnel_label(ctx: RuleContext, ip: str) -> str:
     """`tunnel 203.0.113.101 (1 of 2)` when both outside IPs are known, so people can tell them apart."""
     ips = list(ctx.tunnel.aws_outside_ips)
-    return f"tunnel {ip} ({ips.index(ip) + 1} of {len(ips)})" if ip in ips else f"tunnel {ip or '?'}"
+    if not ip:  # events of a file that named no stream (diagnostics/aws/attribution.py)
+        return "the tunnel (its outside address is unknown)"
+    return f"tunnel {ip} ({ips.index(ip) + 1} of {len(ips)})" if ip in ips else f"tunnel {ip}"
 
 
 def hits_near(ctx: RuleContext, drop: Drop, bgp: bool = False) -> list[Hit]:

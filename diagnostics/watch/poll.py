@@ -1,0 +1,206 @@
+"""One poll: the state changes ingested since each source's watermark, the new drops among them explained by the
+usual investigation, grouped into incidents, and each incident claimed in the state store before anyone tells it.
+
+    result = poll(registry, sources, state, now, owner="cli-1234")
+    for incident in result.incidents:
+        post(incident)                       # print, or (later) a Slack message
+        state.incident_posted(incident, now)
+
+Exactly once: a drop is claimed (state store, one transaction) by the first poller that finds it settled; a second
+poller, a restart or a re-run finds the claim and tells nothing. A claim not recorded as posted within its lease
+(the claimant died between claim and post) is handed to the next poll, which tells it (`expired_incidents`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from diagnostics.investigate import investigate
+from diagnostics.model import Cause, Drop, Finding, Investigation, InvestigationError, SourceError, iso_z
+from diagnostics.sources import Sources
+from diagnostics.tunnels import Tunnel
+from diagnostics.watch import aws, azure
+from diagnostics.watch.incidents import absorb, flap_series, incident_of, joins, settled, together
+from diagnostics.watch.model import (
+    CATCH_UP,
+    FIRST_LOOK_BACK,
+    FLAP_WINDOW,
+    LEASE,
+    SETTLE,
+    PollResult,
+    StateChange,
+    WatchState,
+    drop_key,
+    key_of,
+)
+
+#: The investigation of a new drop reads this much before it (the maintenance or configuration change that caused
+#: it), as an answer to "why did it drop at …" does.
+BEFORE = timedelta(minutes=15)
+JUST_BEFORE = timedelta(microseconds=1)
+#: Incidents told this recently may still gain tunnels of their gateway whose rows arrive late.
+RECENT = timedelta(hours=1)
+#: The last minutes are read again by the next poll: a row stamped as ingested may take a moment more to be
+#: returned by queries. Drops read twice are skipped before any investigation (their claims).
+REREAD = timedelta(minutes=2)
+
+
+def poll(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: datetime, *, owner: str,
+         since: datetime | None = None, tz: ZoneInfo | None = None, settle: timedelta = SETTLE,
+         lease: timedelta = LEASE) -> PollResult:
+    """The incidents to tell now (claimed by `owner`, to be recorded with `state.incident_posted` once told)."""
+    result = PollResult()
+    result.incidents += state.expired_incidents(owner, now, lease)
+    changes, marks = _read(tunnels, sources, state, now, since, result)
+    result.changes = len(changes)
+    by_name = {t.name: t for t in tunnels}
+    fresh: dict[str, list[StateChange]] = defaultdict(list)
+    keyed = {drop_key(by_name[c.tunnel], c.at.timestamp(), c.instance): c for c in changes if c.down}
+    claimed = state.claimed_keys(list(keyed))
+    for key, change in keyed.items():
+        if key not in claimed:
+            fresh[change.tunnel].append(change)
+    found, deferred = [], []
+    recent = state.recent_incidents(now - RECENT) if fresh else []
+    for name, downs in fresh.items():
+        # A flap series told already is read from its first drop on, so that its new drops join it.
+        since_told = min((r.down_at for r in recent if name in r.tunnels), default=None)
+        told, waiting = _incidents(by_name[name], downs, sources, now, tz, settle, result, since_told)
+        found += told
+        deferred += waiting
+
+    def gateway_of(name: str) -> str:
+        return _gateway(by_name[name]) if name in by_name else ""  # a told incident may name a removed tunnel
+
+    for incident in together(found, gateway_of):
+        earlier = next((r for r in recent if joins(r, incident, gateway_of)), None)
+        if earlier is not None:  # its gateway's other tunnels were told a poll earlier: one incident, updated
+            absorb(earlier, incident)
+            incident = earlier
+        if state.claim_incident(incident, owner, now, lease):
+            result.incidents.append(incident)
+    _recoveries(changes, state, now, result)
+    for change in deferred:  # read again next time: the drop is told once it settled
+        marks[change.source] = min(marks.get(change.source, now), change.ingested - JUST_BEFORE)
+    result.waiting = len(deferred)
+    for key, mark in marks.items():
+        state.set_watermark(key, mark, now)
+    return result
+
+
+def _recoveries(changes: list[StateChange], state: WatchState, now: datetime, result: PollResult) -> None:
+    """Incidents of one tunnel told "still down" whose reconnect arrived: recorded (once, whoever polls) and
+    returned in `result.recovered`, for the message to be updated. Incidents of several tunnels still down are not
+    followed yet (docs/watch.md)."""
+    ups = [c for c in changes if not c.down]
+    if not ups:
+        return
+    now_told = {i.id for i in result.incidents}
+    for incident in state.recent_incidents(now - RECENT):
+        if incident.up_at is not None or len(incident.tunnels) != 1 or incident.id in now_told:
+            continue
+        back = [c.at for c in ups if c.tunnel == incident.tunnels[0] and c.at > incident.down_at]
+        if back:
+            incident.up_at = min(back)
+            if state.incident_recovered(incident):
+                result.recovered.append(incident)
+
+
+def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: datetime, since: datetime | None,
+          result: PollResult) -> tuple[list[StateChange], dict[str, datetime]]:
+    """Every source's state changes since its watermark, and each answering source's next watermark."""
+    changes: list[StateChange] = []
+    marks: dict[str, datetime] = {}
+    on_azure = [t for t in tunnels if t.azure_gateway]
+    on_aws = [t for t in tunnels if not t.azure_gateway and t.aws_vpn_connection]
+    for backend in sources.kql if on_azure else ():
+        key = f"azure:{backend.origin}"
+        start = _start(state, key, backend.label, since, now, result)
+        try:
+            read, record = azure.read_changes(backend, on_azure, start, now, key)
+        except SourceError as exc:
+            _failed(result, backend.label, exc)
+            continue
+        changes += read
+        result.queries.append(record)
+        marks[key] = max(start, now - REREAD)  # everything ingested up to now was read (the last minutes again)
+    for source in sources.aws if on_aws else ():
+        key = f"aws:{source.origin}"
+        start = _start(state, key, source.label, since, now, result)
+        try:
+            read, record, last = aws.read_changes(source, on_aws, start, now, key)
+        except SourceError as exc:
+            _failed(result, source.label, exc)
+            continue
+        changes += read
+        result.queries.append(record)
+        marks[key] = max(last, start) if last is not None else start
+    return changes, marks
+
+
+def _start(state: WatchState, key: str, label: str, since: datetime | None, now: datetime,
+           result: PollResult) -> datetime:
+    """The source's watermark (first poll: `since`, else now − 15 min), moved up to now − 24 h at the most."""
+    mark = state.watermark(key) or since or now - FIRST_LOOK_BACK
+    oldest = now - CATCH_UP
+    if mark < oldest:
+        result.notes.append(f"{label}: skipped the state changes ingested between {iso_z(mark)} and "
+                            f"{iso_z(oldest)} (catching up at most {CATCH_UP.total_seconds() / 3600:.0f} h); "
+                            "`vpnbot summary` covers those days.")
+        mark = oldest
+    return mark
+
+
+def _failed(result: PollResult, label: str, exc: Exception) -> None:
+    result.failures.append(str(exc))
+    result.notes.append(f"{label} failed: {exc}; its watermark stays, the next poll reads again.")
+
+
+def _incidents(tunnel: Tunnel, downs: list[StateChange], sources: Sources, now: datetime, tz: ZoneInfo | None,
+               settle: timedelta, result: PollResult,
+               since_told: datetime | None = None) -> tuple[list, list[StateChange]]:
+    """The tunnel's settled incidents holding a new drop, and the new drops not settled yet (or not readable);
+    `since_told`: the first drop of the tunnel's incidents told lately (a flap series going on)."""
+    first = min(c.at for c in downs)
+    start = min(first - FLAP_WINDOW, since_told) if since_told else first - FLAP_WINDOW
+    try:
+        inv = investigate(tunnel, start, now, sources, now, anchor=first, tz=tz, widen=False)
+    except InvestigationError as exc:
+        _failed(result, f"The investigation of {tunnel.name}", exc)
+        return [], downs
+    keys = {drop_key(tunnel, c.at.timestamp(), c.instance): c for c in downs}
+    told, waiting, seen = [], [], set()
+    for series in flap_series(inv.drops):
+        mine = [keys[k] for d in series if (k := key_of(tunnel, d)) in keys]
+        seen.update(id(c) for c in mine)
+        if not mine:
+            continue
+        if not settled(series, now, settle):
+            waiting += mine
+            continue
+        told.append(incident_of(tunnel, series, _cause(inv, series, tunnel, sources, now, tz)))
+    missing = [c for c in downs if id(c) not in seen]
+    if missing:
+        result.notes.append(f"{tunnel.name}: {len(missing)} disconnect(s) logged at "
+                            f"{', '.join(iso_z(c.at) for c in missing)} are not a drop the investigation pairs "
+                            "(a repeated disconnect row); not told.")
+    return told, waiting
+
+
+def _cause(inv: Investigation, series: list[Drop], tunnel: Tunnel, sources: Sources, now: datetime,
+           tz: ZoneInfo | None) -> Finding | None:
+    """What an answer about the series' first drop puts first (not "flapping": the incident says that itself)."""
+    if inv.anchor is None or int(series[0].down_ts) != int(inv.anchor.timestamp()):
+        at = datetime.fromtimestamp(series[0].down_ts, now.tzinfo)
+        try:
+            inv = investigate(tunnel, at - BEFORE, now, sources, now, anchor=at, tz=tz, widen=False)
+        except InvestigationError:
+            return None
+    return next((f for f in inv.findings if f.cause is not Cause.FLAPPING), None)
+
+
+def _gateway(tunnel: Tunnel) -> str:
+    return tunnel.azure_gateway.upper() or tunnel.aws_vpn_connection.lower()

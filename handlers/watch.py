@@ -1,0 +1,52 @@
+"""`watch`: the new incidents of a poll, as people read them (one line each, what a Slack post says first) and as
+JSON (`{"schema": 1, "incidents": [...]}`, docs/watch.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from diagnostics.timefmt import duration_text, local_and_utc
+from diagnostics.watch.model import Incident, PollResult
+
+SCHEMA = 1
+
+
+def incident_line(incident: Incident, tz: ZoneInfo) -> str:
+    """`⚠️ paris dropped at 15:02:06 CET (14:02:06 UTC), back after 12 s — maintenance_failover (high)`."""
+    who = _names(incident.tunnels)
+    verb = "dropped together" if len(incident.tunnels) > 1 else "dropped"
+    at = local_and_utc(incident.down_at, tz)
+    if incident.flapping:
+        since = local_and_utc(incident.down_at, tz, seconds=False)
+        state = "back up" if incident.up_at else "down now"
+        head = f"⚠️ {who} flapping: {incident.drops} drops since {since}, {state}"
+    elif incident.up_at is None:
+        head = f"⚠️ {who} {verb} at {at}, still down"
+    else:
+        head = (f"⚠️ {who} {verb} at {at}, back after "
+                f"{duration_text((incident.up_at - incident.down_at).total_seconds())}")
+    return f"{head} — {incident.cause.replace('_', ' ')} ({incident.confidence})"
+
+
+def recovery_line(incident: Incident, tz: ZoneInfo) -> str:
+    """`✅ porto back at 14:40:09 CET (13:40:09 UTC), after 2 h 10 min down — peer unreachable`."""
+    assert incident.up_at is not None
+    down = duration_text((incident.up_at - incident.down_at).total_seconds())
+    return (f"✅ {_names(incident.tunnels)} back at {local_and_utc(incident.up_at, tz)}, after {down} down — "
+            f"{incident.cause.replace('_', ' ')}")
+
+
+def watch_text(result: PollResult, tz: ZoneInfo) -> str:
+    return "".join([*(f"{incident_line(i, tz)}\n" for i in result.incidents),
+                    *(f"{recovery_line(i, tz)}\n" for i in result.recovered)])
+
+
+def watch_json(result: PollResult) -> dict[str, Any]:
+    """The contract (`schema`, `incidents`) and, added, `recovered`: incidents told still down that came back."""
+    return {"schema": SCHEMA, "incidents": [i.to_json() for i in result.incidents],
+            "recovered": [i.to_json() for i in result.recovered]}
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
