@@ -9,6 +9,12 @@ same commands from another checkout (e.g. `git worktree add --detach /tmp/before
 one's so both meet the same load. The demo's week is cached on disk (bot/demo_cache.py): this tree's cache is
 warmed once first (its cold build is printed apart), in a directory of its own. Targets: tunnels < 0.3 s, ask on
 the demo < 0.6 s.
+
+The commands run with their bytecode cached, as an installed vpnbot does (pip byte-compiles a package when it
+installs it; a checkout writes `__pycache__` on its first run): `PYTHONDONTWRITEBYTECODE`, set in some shells and
+containers, would make every process compile every module of the bot again (0.1-0.15 s of CPU per question on the
+demo on a 2-core box). The bytecode goes to a private `PYTHONPYCACHEPREFIX`, written by the warm-up runs. The row
+`ask demo, no .pyc` times the same question compiling every module, to show what that setting costs.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ TARGETS = {"tunnels": 0.3, "ask demo": 0.6}
 CPU: dict[tuple[str, ...], list[float]] = {}
 
 
-def timed(tree: Path, argv: list[str], env: dict[str, str]) -> float:
+def timed(tree: Path, argv: list[str], env: dict[str, str], tag: str = "") -> float:
     """Seconds the process took; NaN when it failed (a command that build does not have). Its CPU seconds (user +
     system) go to `CPU`: on a loaded machine the wall time is mostly waiting for a core."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -47,7 +53,7 @@ def timed(tree: Path, argv: list[str], env: dict[str, str]) -> float:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    CPU.setdefault((str(tree), *argv), []).append(cpu if done.returncode == 0 else float("nan"))
+    CPU.setdefault((str(tree) + tag, *argv), []).append(cpu if done.returncode == 0 else float("nan"))
     return wall if done.returncode == 0 else float("nan")
 
 
@@ -75,6 +81,10 @@ def main() -> None:
     cache = tempfile.mkdtemp(prefix="vpnbot-bench-cache-")
     env = {k: v for k, v in os.environ.items() if k not in ("VPNBOT_CONFIG", "PYTHONPATH")}
     env["VPNBOT_CACHE_DIR"] = cache
+    # bytecode cached as an installed package has it (see the docstring); `no_pyc`: every module compiled again
+    no_pyc = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="vpnbot-bench-pyc-")
     trees = {"after": HERE}
     if args.before:
         trees = {"before": Path(args.before).resolve(), **trees}
@@ -82,12 +92,18 @@ def main() -> None:
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
     cold = timed(HERE, ["-m", "bot.cli", *COMMANDS["ask demo"]], env)
     print(f"  this tree's first `ask` on the demo (builds the cached week): {cold:.2f} s")
+    for tree in trees.values():  # writes each tree's bytecode, and warms the before tree's own demo cache
+        for argv in COMMANDS.values():
+            timed(tree, ["-m", "bot.cli", *argv], env)
     times: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.runs):
         times.setdefault(("python -c pass", "-"), []).append(timed(HERE, ["-c", "pass"], env))
         for label, argv in COMMANDS.items():
             for name, tree in trees.items():
                 times.setdefault((label, name), []).append(timed(tree, ["-m", "bot.cli", *argv], env))
+        for name, tree in trees.items():
+            times.setdefault(("ask demo, no .pyc", name), []).append(
+                timed(tree, ["-m", "bot.cli", *COMMANDS["ask demo"]], no_pyc, tag=" no .pyc"))
     baseline = statistics.median(times[("python -c pass", "-")])
     print(f"  {'python -c pass':<16} {baseline:6.2f} s wall, {statistics.median(CPU[(str(HERE), '-c', 'pass')]):.2f} s "
           "CPU (any Python process on this machine now)")
@@ -104,6 +120,10 @@ def main() -> None:
             verdict = (f"< {target:g} s: wall {'met' if wall < target else 'MISSED'}, CPU "
                        f"{'met' if cpu < target else 'MISSED'}")
         print(f"  {label:<16}{cells}   {verdict}")
+    cells = "".join(cell(times[("ask demo, no .pyc", name)],
+                         CPU[(str(tree) + " no .pyc", "-m", "bot.cli", *COMMANDS["ask demo"])])
+                    for name, tree in trees.items())
+    print(f"  {'ask demo, no .pyc':<16}{cells}   (PYTHONDONTWRITEBYTECODE: every module compiled again)")
     imports = "  ".join(f"{name} {import_total_ms(tree, env):.0f} ms" for name, tree in trees.items())
     print(f"  import bot.cli (-X importtime, cumulative): {imports}")
 

@@ -44,9 +44,11 @@ class SlackSettings:
     retention_days: str = "90"  # days the state store keeps the audit rows of questions
     question_deadline_s: str = "90"  # how long one question may take: the log sources bound their calls by it
     shutdown_grace_s: str = "30"  # on SIGTERM, how long the questions already accepted may take before exit
+    queue_limit: str = "1000"  # questions waiting or being answered at once; the next asker is told "busy"
     dm_tunnels: tuple[str, ...] | None = None  # the only tunnels direct messages may ask about (None: every tunnel)
     #: the token `POST /alerts/azure?token=…` must carry (VPNBOT_ALERTS_TOKEN wins; "" with neither: endpoint off)
     alerts_token: str = ""
+    watch_every_s: str = "60"  # seconds between the watcher's polls while a channel watches (docs/watch.md)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,15 @@ class SubscriptionSettings:
     time: str  # "HH:MM"
     timezone: str
     tunnels: tuple[str, ...] = ()  # () = every tunnel the channel may see
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """A [[watches]] entry: every new drop of `tunnels` (() = every tunnel the channel may see) is posted in
+    `channel` by `vpnbot serve` (docs/watch.md)."""
+
+    channel: str
+    tunnels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Config:
     channels: tuple[ChannelSettings, ...] = ()
     subscriptions: tuple[SubscriptionSettings, ...] = ()
     alerts: tuple[AlertRoute, ...] = ()
+    watches: tuple[WatchSettings, ...] = ()
     path: Path | None = None
 
     @property
@@ -175,6 +187,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
         channels=channels,
         subscriptions=subscriptions,
         alerts=_alert_routes(data.get("alerts", []), where),
+        watches=_watches(data.get("watches", []), channels, registry, where),
         path=path,
     )
 
@@ -251,14 +264,43 @@ def _subscriptions(entries: Any, channels: tuple[ChannelSettings, ...], default_
             raise ConfigError(f"{label}: time {exc}") from None
         zone = str(entry.get("timezone") or zones.get(channel) or default_zone)
         check_zone(zone, f"{label}: timezone")
-        tunnels = _subscription_tunnels(entry.get("tunnels", "all"), registry, label)
-        allowed = limits.get(channel)
-        outside = [t for t in tunnels if allowed is not None and t.lower() not in allowed]
-        if outside:
-            raise ConfigError(f"{label}: {', '.join(outside)} not in this channel's [[channels]] tunnels "
-                              f"({', '.join(sorted(allowed or ()))})")
+        tunnels = _channel_tunnels(entry.get("tunnels", "all"), registry, limits.get(channel), label)
         out.append(SubscriptionSettings(channel, at.strftime("%H:%M"), zone, tunnels))
     return tuple(out)
+
+
+def _watches(entries: Any, channels: tuple[ChannelSettings, ...], registry: TunnelRegistry | None,
+             where: str) -> tuple[WatchSettings, ...]:
+    """[[watches]] checked now: a channel and "all" or tunnel names (within its [[channels]] tunnels)."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f'{where}: watches must be [[watches]] tables, e.g. [[watches]] channel = "C0123ABCD" '
+                          'tunnels = "all"')
+    limits = {c.id: {t.lower() for t in c.tunnels} for c in channels if c.id and c.tunnels}
+    out: list[WatchSettings] = []
+    for index, entry in enumerate(entries, 1):
+        channel = str(entry.get("channel", "")).strip()
+        label = f"{where}: [[watches]] entry {index}" + (f" (channel {channel})" if channel else "")
+        unknown = sorted(set(entry) - {"channel", "tunnels"})
+        if unknown:
+            raise ConfigError(f"{label}: unknown keys {', '.join(unknown)} (known: channel, tunnels)")
+        if not channel:
+            raise ConfigError(f'{label}: needs a channel id, e.g. channel = "C0123ABCD"')
+        if any(w.channel == channel for w in out):
+            raise ConfigError(f"{label}: channel {channel} has two [[watches]] entries; keep one")
+        tunnels = _channel_tunnels(entry.get("tunnels", "all"), registry, limits.get(channel), label)
+        out.append(WatchSettings(channel, tunnels))
+    return tuple(out)
+
+
+def _channel_tunnels(value: Any, registry: TunnelRegistry | None, allowed: set[str] | None,
+                     label: str) -> tuple[str, ...]:
+    """An entry's tunnels (`_subscription_tunnels`), all within its channel's [[channels]] tunnels (`allowed`)."""
+    tunnels = _subscription_tunnels(value, registry, label)
+    outside = [t for t in tunnels if allowed is not None and t.lower() not in allowed]
+    if outside:
+        raise ConfigError(f"{label}: {', '.join(outside)} not in this channel's [[channels]] tunnels "
+                          f"({', '.join(sorted(allowed or ()))})")
+    return tunnels
 
 
 def _subscription_tunnels(value: Any, registry: TunnelRegistry | None, label: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.logs import logger
 from bot.schedule import LATE, DueRun, Subscription, due_runs
@@ -80,26 +80,12 @@ class Scheduler:
     # -- the thread ---------------------------------------------------------------------------------------------
 
     def start(self) -> Scheduler:
-        self._thread = threading.Thread(target=self._loop, name="vpnbot-scheduler", daemon=True)
-        self._thread.start()
+        self._thread = start_ticking(self, "vpnbot-scheduler", "scheduler tick")
         return self
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop ticking; wait up to `timeout` for a summary being posted (its lease covers it if we give up)."""
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _loop(self) -> None:
-        lower_thread_priority(self.nice)
-        while not self._stop.is_set():
-            try:
-                self.tick(self.clock())
-            except Exception:  # a tick that fails (the database is locked for long) is retried at the next one
-                log.error("scheduler tick failed", exc_info=True)
-            self._stop.wait(self.interval)
+        return stop_ticking(self._stop, self._thread, timeout)
 
     # -- one tick -----------------------------------------------------------------------------------------------
 
@@ -201,6 +187,44 @@ class _Renewer:
                     return
             except Exception as exc:
                 log.warning("could not renew the claim on %s/%s: %s", self.channel, self.day, _first_line(exc))
+
+
+class Ticks(Protocol):
+    """What `start_ticking` runs: `tick(clock())` every `interval` seconds at `nice`, until `_stop` is set."""
+
+    interval: float
+    nice: int
+    _stop: threading.Event
+
+    def clock(self) -> datetime: ...
+
+    def tick(self, now: datetime) -> object: ...
+
+
+def start_ticking(ticks: Ticks, name: str, what: str) -> threading.Thread:
+    """A started daemon thread calling `ticks.tick(ticks.clock())` every `ticks.interval` s at a lower CPU priority;
+    a tick that fails (the database locked for long) is logged as `what` and retried at the next one."""
+    def loop() -> None:
+        lower_thread_priority(ticks.nice)
+        while not ticks._stop.is_set():
+            try:
+                ticks.tick(ticks.clock())
+            except Exception:
+                log.error("%s failed", what, exc_info=True)
+            ticks._stop.wait(ticks.interval)
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_ticking(stop: threading.Event, thread: threading.Thread | None, timeout: float) -> bool:
+    """Stop a `start_ticking` thread; False when the tick in progress outlasted `timeout`."""
+    stop.set()
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 def lower_thread_priority(nice: int) -> None:

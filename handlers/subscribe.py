@@ -38,7 +38,7 @@ _SPLIT = re.compile(r"[\s,;+&]+")
 
 def is_subscription_command(text: str) -> bool:
     """True for the texts this module handles (so the question parser never sees them)."""
-    words = _words(text)
+    words = words_of(text)
     if not words:
         return False
     if words[0] in ("list", "show", "my") and len(words) > 1:
@@ -49,7 +49,7 @@ def is_subscription_command(text: str) -> bool:
 def parse_subscription(text: str, registry: TunnelRegistry) -> SubscriptionCommand:
     """The command in `text` (a /vpn text, mention or DM, with or without the mention). Against a view of the
     registry (`TunnelRegistry.only`), a tunnel outside it raises OutsideTunnel."""
-    words = _words(text)
+    words = words_of(text)
     if words and words[0] in ("list", "show", "my") and len(words) > 1:
         words = words[1:]
     if not words or words[0] not in ("subscribe", "unsubscribe", "subscriptions", "subscription"):
@@ -110,6 +110,12 @@ def _subscribe(rest: list[str], registry: TunnelRegistry) -> SubscriptionCommand
             words.append(word)
     if at is None:
         raise SubscriptionError(f"Give the time of day for the summary, e.g. {example(registry)}")
+    return SubscriptionCommand(SUBSCRIBE, at, tunnel_names(words, registry, example(registry, at)))
+
+
+def tunnel_names(words: list[str], registry: TunnelRegistry, for_example: str) -> tuple[str, ...]:
+    """The registry names of the tunnels `words` name (aliases, typos with the closest names); () for `all` or
+    none. Raises SubscriptionError ending with `for_example`; OutsideTunnel for a tunnel outside the view."""
     wants_all = "all" in words and not registry.is_known_word("all")
     names: list[str] = []
     for word in words:
@@ -121,12 +127,12 @@ def _subscribe(rest: list[str], registry: TunnelRegistry) -> SubscriptionCommand
             raise  # a tunnel the channel may not see (a view of the registry): the caller refuses it
         except (UnknownTunnel, AmbiguousTunnel) as exc:
             sep = " " if str(exc).endswith(("?", ".")) else ". "
-            raise SubscriptionError(f"{exc}{sep}For example {example(registry, at)}") from None
+            raise SubscriptionError(f"{exc}{sep}For example {for_example}") from None
         if name not in names:
             names.append(name)
     if wants_all and names:
-        raise SubscriptionError(f"Say either `all` or the tunnels' names, not both: {example(registry, at)}")
-    return SubscriptionCommand(SUBSCRIBE, at, tuple(names))
+        raise SubscriptionError(f"Say either `all` or the tunnels' names, not both: {for_example}")
+    return tuple(names)
 
 
 def _join_meridiem(words: list[str]) -> list[str]:
@@ -140,5 +146,5 @@ def _join_meridiem(words: list[str]) -> list[str]:
     return out
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     return [w for w in _SPLIT.split(clean_text(text).lower().rstrip(".!?")) if w]

@@ -3,13 +3,23 @@ JSON (`{"schema": 1, "incidents": [...]}`, docs/watch.md)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from diagnostics.model import iso_z
+from diagnostics.sources import Sources
 from diagnostics.timefmt import duration_text, local_and_utc
+from diagnostics.tunnels import TunnelRegistry
 from diagnostics.watch.model import Incident, PollResult
+from handlers.answer import Answer
+from handlers.ask import answer_question
+from handlers.parse.intent import Intent
+from handlers.parse.question import Question, TimeWindow
 
 SCHEMA = 1
+#: The details of an incident read this much around it (the maintenance or change before it, as an answer does).
+AROUND = timedelta(minutes=15)
 
 
 def incident_line(incident: Incident, tz: ZoneInfo) -> str:
@@ -35,6 +45,22 @@ def recovery_line(incident: Incident, tz: ZoneInfo) -> str:
     down = duration_text((incident.up_at - incident.down_at).total_seconds())
     return (f"✅ {_names(incident.tunnels)} back at {local_and_utc(incident.up_at, tz)}, after {down} down — "
             f"{incident.cause.replace('_', ' ')}")
+
+
+def incident_question(incident: Incident, registry: TunnelRegistry, tz: ZoneInfo) -> Question:
+    """"Why did <tunnels> drop at <its first drop>": what the details of an incident's message answer."""
+    tunnels = tuple(registry.resolve(name) for name in incident.tunnels)
+    end = incident.up_at or incident.down_at
+    return Question(text=f"why did {_names(incident.tunnels)} drop at {iso_z(incident.down_at)}",
+                    intent=Intent.WHY_DROP, tunnel=tunnels[0] if len(tunnels) == 1 else None,
+                    window=TimeWindow(incident.down_at - AROUND, end + AROUND), anchor=incident.down_at, tz=tz,
+                    explicit_window=True, tunnels=tunnels)
+
+
+def incident_answer(incident: Incident, registry: TunnelRegistry, sources: Sources, now: datetime,
+                    tz: ZoneInfo) -> Answer:
+    """The usual investigation of the incident's first drop (one answer per tunnel when several)."""
+    return answer_question(incident_question(incident, registry, tz), registry, sources, now)
 
 
 def watch_text(result: PollResult, tz: ZoneInfo) -> str:

@@ -71,6 +71,27 @@ def test_retries_every_few_seconds_are_counted_as_the_same_failure():
     assert all(len(n.rows) == 7 for n in group.samples)
 
 
+def test_retries_fed_in_batches_give_every_sample_its_own_session_and_the_peers_proposals():
+    """A day of retries reaches the tracker a batch at a time; every retry sends the same payloads, so they are read
+    once, yet each sample negotiation keeps its own session, rows and offers."""
+    rows = [(1000.0 + i * 6 + j * 0.05, row)
+            for i in range(60) for j, row in enumerate(psk_negotiation(f"3baa1cd0-77ec-40e6-b0d6-7ef40b23{i:04d}"))]
+    batched, one_by_one = NegotiationTracker(), NegotiationTracker()
+    batched.add_rows(rows[:100])
+    batched.add_rows(rows[100:])
+    for ts, row in rows:
+        one_by_one.add(ts, row)
+    [(group, count)] = batched.summary().groups_between(0, 10_000)
+    [(same, same_count)] = one_by_one.summary().groups_between(0, 10_000)
+    assert count == same_count == 60 and group.signature == same.signature
+    assert [n.session for n in group.samples] == [n.session for n in same.samples]
+    assert len({n.session for n in group.samples}) == len(group.samples) >= 3
+    for n in group.samples:
+        assert n.session.startswith("3baa1cd0") and len(n.rows) == 7
+        assert n.peer_p1 == (Proposal(1, "AES-CBC-256", "SHA256", "DhGroup2"),) and len(n.azure_p1) == 2
+    assert batched.summary().rows == len(rows)
+
+
 def test_peer_initiated_policy_mismatch_keeps_the_peers_dh_group_14_offer():
     """The policy mismatch rows of docs/sources.md#azure-ike-errors (typed from the walkthrough's screenshot), remote
     VPN as initiator, in the logical order."""

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.config import AlertRoute, ChannelSettings
+from bot.config import AlertRoute, ChannelSettings, WatchSettings
 from bot.logs import logger
 from bot.slack.conversation import Conversation
+from bot.slack.jobs import QUEUE_LIMIT
 from bot.slack.policy import ChannelPolicy, asker_zone, user_zone
 from bot.state import StateStore, StoreUnavailable
 from bot.workspace import Workspace
@@ -43,7 +44,7 @@ class BotOptions:
     evidence_bundle: bool = True  # the "Evidence bundle" button (bot/slack/evidence.py); False hides it
     default_tz: str = "UTC"  # for askers whose users.info has no zone
     workers: int = 4
-    queue_limit: int = 500
+    queue_limit: int = QUEUE_LIMIT  # `[slack] queue_limit`: jobs waiting or being answered, then "busy"
     retention_days: int = 90
     #: Worker threads run this much nicer than the rest (Linux): answering may wait a few ms, acknowledging not.
     worker_nice: int = 10
@@ -55,6 +56,10 @@ class BotOptions:
     shutdown_grace_s: float = 30.0
     #: [[alerts]]: where Azure Monitor alerts posted to /alerts/azure go (bot/slack/alerts.py)
     alerts: tuple[AlertRoute, ...] = ()
+    #: [[watches]]: channels told every new drop of their tunnels, with the Slack-made ones (bot/slack/watches.py)
+    watches: tuple[WatchSettings, ...] = ()
+    #: seconds between the watcher's polls (`[slack] watch_every_s`)
+    watch_every_s: float = 60.0
 
 
 @dataclass

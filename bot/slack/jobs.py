@@ -25,6 +25,10 @@ def is_log_file(file: Mapping[str, Any]) -> bool:
     return str(file.get("name") or "").lower().endswith(LOG_FILES) or file.get("mode") == "snippet" or \
         file.get("filetype") in TEXT_FILETYPES
 BUSY = "I'm answering a lot of questions right now: please ask again in a minute."
+#: How many jobs may be waiting or being answered at once (`[slack] queue_limit`); the next is told BUSY. A job is a
+#: small frozen dataclass (a question's text is at most Slack's 40,000 characters), so 1,000 hold ~40 MB at most;
+#: the demo drains ~30 a second on 2 cores, so a burst of 600 in 10 s is all accepted (benchmarks/bench_ack.py).
+QUEUE_LIMIT = 1000
 
 
 @dataclass(frozen=True)

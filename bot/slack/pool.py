@@ -8,7 +8,8 @@ function the pool is given (server.py hands it the routes).
 * **Two lanes.** Jobs that read logs and jobs that do not (help, the tunnel list, Show queries, subscriptions) have
   workers of their own (`lane`), so `help` never waits behind investigations.
 * **A deadline per job** (`diagnostics.deadline`): the log sources bound their calls by it.
-* **Busy.** A job refused for a full queue is told "busy" where its answer would have gone.
+* **Busy.** At most `queue_limit` jobs (waiting or being answered, both lanes; `[slack] queue_limit`, default
+  `jobs.QUEUE_LIMIT`); the one past it is refused and told "busy" where its answer would have gone.
 * **Stuck workers** (busy past their deadline with every worker of the lane) make `stuck()` true: /healthz says so.
 """
 
@@ -28,7 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.logs import logger, redact
-from bot.slack.jobs import BUSY, Job, QuestionJob
+from bot.slack.jobs import BUSY, QUEUE_LIMIT, Job, QuestionJob
 from diagnostics import deadline
 
 log = logger("vpnbot.slack")
@@ -49,8 +50,8 @@ class WorkerPool:
     """Runs `run(job, admitted)` for every job submitted, `workers` at a time per lane, at most `queue_limit`
     waiting; `admitted` is what `admit(job)` returned when the job arrived (None: the job is dropped)."""
 
-    def __init__(self, run: Callable[[Job, Any], None], client: WebClient, workers: int = 4, queue_limit: int = 500,
-                 nice: int = 10, on_done: Callable[[], None] | None = None,
+    def __init__(self, run: Callable[[Job, Any], None], client: WebClient, workers: int = 4,
+                 queue_limit: int = QUEUE_LIMIT, nice: int = 10, on_done: Callable[[], None] | None = None,
                  admit: Callable[[Job], Any] | None = None, lane: Callable[[Job], str] | None = None,
                  deadline_s: float | None = None, quick_workers: int = 2) -> None:
         self.run = run

@@ -23,6 +23,7 @@ from bot.slack.core import NOT_STORED, Audit, SlackBot
 from bot.slack.deliveries import Delivery
 from bot.slack.jobs import Job, QuestionJob
 from bot.slack.subscriptions import handle_subscription, is_subscription_command
+from bot.slack.watches import handle_watch
 from bot.state import Claim, StoreUnavailable
 from diagnostics.model import InvestigationError
 from diagnostics.tunnels import AmbiguousTunnel, OutsideTunnel, UnknownTunnel
@@ -36,6 +37,7 @@ from handlers.render.blocks import Buttons, help_message, looking_message, rende
 from handlers.render.text import render_text
 from handlers.several import covers_several
 from handlers.summary import summary_for
+from handlers.watch_command import is_watch_command
 
 log = logger("vpnbot.slack")
 
@@ -61,6 +63,9 @@ def _answer(bot: SlackBot, job: QuestionJob, delivery: Delivery) -> None:
         return
     if is_subscription_command(job.text):  # daily summaries: docs/summaries.md
         handle_subscription(bot, job)
+        return
+    if is_watch_command(job.text):  # watching tunnels: docs/watch.md
+        handle_watch(bot, job)
         return
     audit = Audit()
     # The question as stored and shown: secret-looking values (a key someone pasted) masked.

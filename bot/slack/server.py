@@ -39,19 +39,23 @@ from bot.slack import alerts, buttons, deliveries, questions
 from bot.slack.app import make_client
 from bot.slack.core import BotOptions, SlackBot
 from bot.slack.front import FrontSettings, run_front
-from bot.slack.jobs import AlertJob, Job, QuestionJob
+from bot.slack.jobs import QUEUE_LIMIT, AlertJob, Job, QuestionJob
 from bot.slack.pool import LOGS, QUICK, WorkerPool
 from bot.slack.subscriptions import is_subscription_command, summary_scheduler
+from bot.slack.watches import Watcher
 from bot.state import DEFAULT_RETENTION_DAYS, Claim, StateStore, StoreUnavailable
 from bot.workspace import Workspace
 from handlers.parse.intent import Intent, detect_intent
 from handlers.parse.lexer import tokenize
 from handlers.parse.question import clean_text
 from handlers.render.blocks import PORTAL, SHOW_QUERIES, LogAnalyticsLink
+from handlers.watch_command import is_watch_command
 
 log = logger("vpnbot.slack")
 
 START_TIMEOUT_S = 60.0
+#: The largest `[slack] queue_limit` taken: 100,000 questions of Slack's largest (40,000 characters) would hold ~4 GB.
+MAX_QUEUE_LIMIT = 100_000
 #: Portals of the sovereign clouds, by the Log Analytics query endpoint's host.
 PORTALS = {"api.loganalytics.us": "https://portal.azure.us", "api.loganalytics.azure.cn": "https://portal.azure.cn"}
 
@@ -64,7 +68,9 @@ def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
         retention = int(getattr(slack, "retention_days", DEFAULT_RETENTION_DAYS))
     except ValueError:
         raise ConfigError(f"{where}: [slack] retention_days must be a number of days") from None
-    deadline_s, grace_s = (_seconds(slack, key, where) for key in ("question_deadline_s", "shutdown_grace_s"))
+    queue_limit = _queue_limit(slack, where)
+    deadline_s, grace_s, watch_s = (_seconds(slack, key, where)
+                                    for key in ("question_deadline_s", "shutdown_grace_s", "watch_every_s"))
     link = None
     # The portal opens a workspace by its ARM resource id, not by the GUID the query API uses: without it
     # configured, the "Open in Log Analytics" button is not shown.
@@ -75,8 +81,21 @@ def bot_options(config: Config | None, zone: ZoneInfo) -> BotOptions:
     return BotOptions(admins=getattr(slack, "admins", ""), channels=config.channels if config else (),
                       dm_tunnels=getattr(slack, "dm_tunnels", None),
                       log_analytics=link, default_tz=zone.key, retention_days=retention,
-                      question_deadline_s=deadline_s, shutdown_grace_s=grace_s,
-                      alerts=getattr(config, "alerts", ()) if config else ())
+                      question_deadline_s=deadline_s, shutdown_grace_s=grace_s, queue_limit=queue_limit,
+                      alerts=getattr(config, "alerts", ()) if config else (),
+                      watches=getattr(config, "watches", ()) if config else (), watch_every_s=watch_s)
+
+
+def _queue_limit(slack: SlackSettings, where: str) -> int:
+    """[slack] queue_limit: a whole number of questions, bounded so a typo cannot make the queue unbounded."""
+    try:
+        value = int(getattr(slack, "queue_limit", QUEUE_LIMIT))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_QUEUE_LIMIT:
+        raise ConfigError(f"{where}: [slack] queue_limit must be a number of questions from 1 to {MAX_QUEUE_LIMIT:,}, "
+                          f"e.g. {QUEUE_LIMIT}")
+    return value
 
 
 def _seconds(slack: SlackSettings, key: str, where: str) -> float:
@@ -118,7 +137,7 @@ def answering(client: WebClient, workspace: Workspace, state: StateStore, option
 def lane(job: Job) -> str:
     """Jobs that read no logs (help, the tunnel list, subscriptions, Show queries) never wait behind those that do."""
     if isinstance(job, QuestionJob):
-        if is_subscription_command(job.text):
+        if is_subscription_command(job.text) or is_watch_command(job.text):
             return QUICK
         intent = detect_intent([token.lower() for token in tokenize(clean_text(job.text))])
         return QUICK if intent in (Intent.HELP, Intent.TUNNELS) else LOGS
@@ -194,6 +213,8 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
         dispatcher.start()
         # Daily summaries: the configuration's [[subscriptions]] join the Slack-made ones in the state file.
         scheduler = summary_scheduler(bot, config.subscriptions if config else ()).start()
+        # Watching: every new drop of a watched tunnel posted in the channels watching it (docs/watch.md).
+        watcher = Watcher(bot, options.watch_every_s, options.summary_nice).start()
         while not stop.wait(0.2) and front.is_alive():
             heartbeat.value = time.time()
             troubles[0], troubles[1] = (not state.health.ok), pool.stuck()
@@ -210,6 +231,8 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
             front.terminate()  # SIGTERM: it stops listening, then closes the pipe behind its last job
             front.join(min(15.0, left()))
         dispatcher.join(left())
+        if not watcher.stop(left()):  # an incident being posted: its claim's lease hands it to the next poll
+            log.warning("an incident was still being posted at exit: the next poll tells it")
         if not scheduler.stop(left()):  # no new summary once stopping; one being posted may finish
             log.warning("a daily summary was still being posted at exit: its claim expires and another run takes it")
         unfinished = pool.close(left())

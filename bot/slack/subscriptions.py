@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -50,28 +50,35 @@ PERMANENT_ERRORS = NOT_THERE | {"invalid_auth", "account_inactive", "token_revok
 
 def handle_subscription(bot: SlackBot, job: QuestionJob) -> None:
     """Act on a subscription command and reply; audited like a question (intent subscribe/unsubscribe/list)."""
+    def act(conv: Conversation) -> tuple[str, str, str]:
+        command = parse_subscription(job.text, bot.policy.registry_for(job.channel))
+        if command.action == SUBSCRIBE:
+            return (*_subscribe(bot, job, conv, command), "subscribe")
+        if command.action == LIST:
+            say(conv, listing(bot, job.channel))
+            return "answered", "", "subscriptions"
+        return (*_unsubscribe(bot, job, conv), "unsubscribe")
+
+    audited_command(bot, job, act, "subscriptions", "subscribe")
+
+
+def audited_command(bot: SlackBot, job: QuestionJob, act: Callable[[Conversation], tuple[str, str, str]],
+                    intent: str, refused_intent: str) -> None:
+    """Run a channel-settings command (`act` parses and acts, returning (outcome, detail, intent)), answering a
+    tunnel the channel may not see, a command that cannot be read and a failure as one line each; audited like a
+    question (`intent` when it could not be read, `refused_intent` when refused)."""
     started = time.monotonic()
     conv = Conversation(bot.client, job)
-    outcome, detail, intent = "answered", "", "subscriptions"
+    outcome, detail = "answered", ""
     try:
         try:
-            command = parse_subscription(job.text, bot.policy.registry_for(job.channel))
+            outcome, detail, intent = act(conv)
         except OutsideTunnel as exc:  # refused naming the asker's words, not the tunnel they stand for
-            outcome, detail, intent = "refused", bot.policy.refuse(job.channel, exc.reference), "subscribe"
-            _say(conv, detail)
-            return
+            outcome, detail, intent = "refused", bot.policy.refuse(job.channel, exc.reference), refused_intent
+            say(conv, detail)
         except SubscriptionError as exc:
             outcome, detail = "bad_input", str(exc)
-            _say(conv, escape(f"Sorry: {exc}"))
-            return
-        intent = "subscribe" if command.action == SUBSCRIBE else "subscriptions" if command.action == LIST \
-            else "unsubscribe"
-        if command.action == SUBSCRIBE:
-            outcome, detail = _subscribe(bot, job, conv, command)
-        elif command.action == LIST:
-            _say(conv, listing(bot, job.channel))
-        else:
-            outcome, detail = _unsubscribe(bot, job, conv)
+            say(conv, escape(f"Sorry: {exc}"))
     except Exception:
         outcome = "error"
         detail = conv.apologise(bot.options.admins)
@@ -82,7 +89,7 @@ def handle_subscription(bot: SlackBot, job: QuestionJob) -> None:
                                      error_id=detail if outcome == "error" else None,
                                      duration_ms=int((time.monotonic() - started) * 1000))
         except Exception as exc:
-            log.error("could not audit a subscription command: %s", redact(str(exc)))
+            log.error("could not audit a %s command: %s", intent, redact(str(exc)))
 
 
 # -- the commands ---------------------------------------------------------------------------------------------
@@ -92,14 +99,14 @@ def _subscribe(bot: SlackBot, job: QuestionJob, conv: Conversation, command: Sub
     configured = _config_row(bot, job.channel)
     if configured is not None:
         text = (f"This channel's daily summary is set in the vpnbot configuration ({_describe(configured, bot)}); "
-                f"{_admins(bot)} can change it there ([[subscriptions]] channel = \"{escape(job.channel)}\").")
-        _say(conv, text)
+                f"{admins_text(bot)} can change it there ([[subscriptions]] channel = \"{escape(job.channel)}\").")
+        say(conv, text)
         return "refused", text
     allowed = bot.policy.subscription_tunnels(job.channel)
     outside = [t for t in command.tunnels if allowed is not None and t.lower() not in allowed]
     if outside:
         refusal = bot.policy.refusal(job.channel, bot.workspace.registry.lookup(outside[0])) or ""
-        _say(conv, refusal)
+        say(conv, refusal)
         return "refused", refusal
     zone, zone_label = _zone(bot, job)
     previous = bot.state.subscription_rows(job.channel)
@@ -108,9 +115,9 @@ def _subscribe(bot: SlackBot, job: QuestionJob, conv: Conversation, command: Sub
     text = confirmation(bot, sub, zone_label, bot.clock())
     if job.source == "slash":
         text += f" (set by <@{job.user}>; `/vpn unsubscribe` stops it)"
-    if not _announce(conv, text):
+    if not announce(conv, text):
         _restore(bot, job.channel, previous)
-        _say(conv, NOT_IN_CHANNEL.replace("then ask again", "then subscribe again"))
+        say(conv, NOT_IN_CHANNEL.replace("then ask again", "then subscribe again"))
         return "bad_input", NOT_IN_CHANNEL
     return "answered", text
 
@@ -120,19 +127,19 @@ def _unsubscribe(bot: SlackBot, job: QuestionJob, conv: Conversation) -> tuple[s
     rows = [r for r in bot.state.subscription_rows(job.channel) if r["source"] == "slack"]
     if not rows and configured is not None:
         text = (f"This channel's daily summary ({_describe(configured, bot)}) comes from the vpnbot configuration: "
-                f"{_admins(bot)} can remove its [[subscriptions]] entry (channel = \"{escape(job.channel)}\").")
-        _say(conv, text)
+                f"{admins_text(bot)} can remove its [[subscriptions]] entry (channel = \"{escape(job.channel)}\").")
+        say(conv, text)
         return "refused", text
     if not rows or not bot.state.unsubscribe(job.channel):
         text = "This channel has no daily summary to stop. `/vpn subscriptions` lists the ones there are."
-        _say(conv, text)
+        say(conv, text)
         return "bad_input", text
     text = f"Unsubscribed: no more daily summary here (it was {_describe(Subscription.from_row(rows[0]), bot)})."
     if job.source == "slash":
         text += f" (stopped by <@{job.user}>)"
     if configured is not None:
         text += f" The configuration's summary stays: {_describe(configured, bot)}."
-    _announce(conv, text)
+    announce(conv, text)
     return "answered", text
 
 
@@ -182,7 +189,7 @@ def summary_tunnels(bot: SlackBot, sub: Subscription) -> tuple[str, ...] | None:
 def tell_failure(bot: SlackBot, sub: Subscription, day: date, error_id: str) -> None:
     """Said once in the channel when a summary failed for good (the scheduler calls it after the last attempt)."""
     text = (f"Sorry, I could not post this channel's daily VPN summary of {day:%A %d %B} (error id `{error_id}`; "
-            f"the details are logged). {_admins(bot, start=True)} can look into it; the next one is due as usual.")
+            f"the details are logged). {admins_text(bot, start=True)} can look into it; the next one is due as usual.")
     bot.client.chat_postMessage(channel=sub.channel, text=text, blocks=[section(text)])
 
 
@@ -236,12 +243,12 @@ def summary_scheduler(bot: SlackBot, config_subscriptions: Sequence[Subscription
 # -- helpers ------------------------------------------------------------------------------------------------------
 
 
-def _say(conv: Conversation, text: str) -> None:
+def say(conv: Conversation, text: str) -> None:
     """A reply only the asker sees (slash command) or in the mention's thread."""
     conv.reply(Rendered(text, [section(text)]))
 
 
-def _announce(conv: Conversation, text: str) -> bool:
+def announce(conv: Conversation, text: str) -> bool:
     """In the channel for everyone (a slash command) or in the thread; False when the bot is not in the channel
     (then it could not post the summaries either)."""
     if not conv.private:
@@ -280,24 +287,30 @@ def _config_row(bot: SlackBot, channel: str) -> Subscription | None:
 
 
 def _tunnels(bot: SlackBot, sub: Subscription) -> str:
-    allowed = bot.policy.subscription_tunnels(sub.channel)
-    if sub.tunnels:  # those the channel may still see (it may have been limited since)
-        names = [t for t in sub.tunnels if allowed is None or t.lower() in allowed]
-        return _and(names) if names else "no tunnel this channel may see"
+    return tunnels_text(bot, sub.channel, sub.tunnels)
+
+
+def tunnels_text(bot: SlackBot, channel: str, tunnels: Sequence[str]) -> str:
+    """"paris and lyon", "all tunnels", "all tunnels this channel may see (lyon and nice)": what `tunnels` (() =
+    all) means in `channel`."""
+    allowed = bot.policy.subscription_tunnels(channel)
+    if tunnels:  # those the channel may still see (it may have been limited since)
+        names = [t for t in tunnels if allowed is None or t.lower() in allowed]
+        return and_names(names) if names else "no tunnel this channel may see"
     if allowed is None:
         return "all tunnels"
     names = [t.name for t in bot.workspace.registry if t.name.lower() in allowed] or sorted(allowed)
-    return f"all tunnels this channel may see ({_and(names)})" if names else "no tunnel this channel may see"
+    return f"all tunnels this channel may see ({and_names(names)})" if names else "no tunnel this channel may see"
 
 
 def _describe(sub: Subscription, bot: SlackBot) -> str:
     return f"{_tunnels(bot, sub)} every day at {sub.time} {sub.tz}"
 
 
-def _and(names: Sequence[str]) -> str:
+def and_names(names: Sequence[str]) -> str:
     names = [escape(n) for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _admins(bot: SlackBot, start: bool = False) -> str:
+def admins_text(bot: SlackBot, start: bool = False) -> str:
     return bot.options.admins or ("The vpnbot administrators" if start else "the vpnbot administrators")

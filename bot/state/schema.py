@@ -22,6 +22,11 @@ What the store keeps, and why:
   state changes were read by `vpnbot watch` (bot/state/watch.py).
 * `watch_claims`: one row per tunnel drop told by watching, claimed in one transaction before it is told, with
   its incident; what makes each drop told once across restarts, re-runs and pollers (a lease, like summary_runs).
+* `watches`: the channels watching tunnels (`/vpn watch`), one per channel; the configuration's [[watches]] are
+  read from the configuration, not copied here.
+* `watch_messages`: per (incident, channel), the Slack message telling it, edited when the incident changes
+  (bot/state/watches.py). Kept like watch_claims.
+* `watch_mutes`: per (channel, tunnel), until when its drops are not posted there (`/vpn mute`) and why.
 * `azure_alerts`: one row per Azure Monitor alert posted (its alert id, channel and message ts), claimed in one
   transaction before posting: a retried webhook never posts twice and the Resolved notification edits the Fired
   one's message (bot/state/alerts.py). Kept like summary_runs.
@@ -137,6 +142,19 @@ WATCH_CLAIM_COLUMNS: dict[str, type] = {
     "payload": str,  # the incident as told (JSON), so a poller taking over a dead claimant's claim can tell it
 }
 
+WATCH_COLUMNS: dict[str, type] = {
+    "channel": str,
+    "tunnels": str,  # JSON list of tunnel names; [] = every tunnel the channel may see
+    "created_by": str,  # Slack user id
+    "created_at": str,
+}
+WATCH_MESSAGE_COLUMNS: dict[str, type] = {
+    "incident": str,  # watch_claims.incident
+    "channel": str,
+    "ts": str,  # the message telling it there
+    "posted_at": str,
+}
+
 ALERT_COLUMNS: dict[str, type] = {
     "alert_id": str,  # essentials.alertId
     "channel": str,
@@ -175,6 +193,10 @@ def create_tables(db: sqlite_utils.Database) -> None:
     db.table("watch_claims").create_index(["incident"], if_not_exists=True)
     db.table("bundles").create_index(["question_id"], if_not_exists=True)
     db.table("azure_alerts").create(ALERT_COLUMNS, pk="alert_id", if_not_exists=True)
+    db.table("watches").create(WATCH_COLUMNS, pk="channel", if_not_exists=True)
+    db.table("watch_mutes").create({"channel": str, "tunnel": str, "until": str, "note": str, "created_by": str},
+                                   pk=("channel", "tunnel"), if_not_exists=True)
+    db.table("watch_messages").create(WATCH_MESSAGE_COLUMNS, pk=("incident", "channel"), if_not_exists=True)
 
 
 def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str, datetime]]:
@@ -184,6 +206,8 @@ def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str
             "summary_runs": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "watch_claims": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "azure_alerts": ("claimed_at", now - max(retention, RUN_RETENTION)),
+            "watch_messages": ("posted_at", now - max(retention, RUN_RETENTION)),
+            "watch_mutes": ("until", now - max(retention, RUN_RETENTION)),
             "bundles": ("created_at", now - retention)}
 
 

@@ -10,9 +10,10 @@ from bot.state.database import retried
 from bot.state.schema import iso, retention_limits
 from bot.state.summaries import SummaryStore
 from bot.state.watch import WatchStore
+from bot.state.watches import WatchesStore
 
 
-class StateStore(AuditStore, SummaryStore, AlertStore, WatchStore):
+class StateStore(AuditStore, SummaryStore, AlertStore, WatchStore, WatchesStore):
     """The Slack bot's and the command line's state (bot/state/schema.py says what it keeps, and why)."""
 
     # -- retention ----------------------------------------------------------------------------------------------

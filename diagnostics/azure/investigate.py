@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from diagnostics.azure.activity import GatewayActivity, SummaryRow, combined, split_summary
 from diagnostics.azure.kql import (
@@ -220,20 +221,25 @@ def negotiations(backends: Sequence[KqlBackend], tunnel: Tunnel, start: float, e
     tracker = NegotiationTracker()
     for backend, result in answers(backends, text, lo, hi, ("TimeGenerated", "Message")):
         i_time, i_msg = result.columns.index("TimeGenerated"), result.columns.index("Message")
-        count = 0
+        count = tracker.rows
         enabled = gc.isenabled()
         gc.disable()
         try:
-            for row in result.rows:
-                raw = row[i_time]
-                tracker.add(raw if raw.__class__ is float else parse_time(raw), row[i_msg] or "")
-                count += 1
+            tracker.add_rows(_timed_messages(result.rows, i_time, i_msg))
         finally:
             if enabled:
                 gc.enable()
+        count = tracker.rows - count
         fetched.notes += result_notes(backend.label, result)
         fetched.queries.append(QueryRecord(backend.backend, text, backend.origin, lo, hi, count))
     return tracker.summary()
+
+
+def _timed_messages(rows: Iterable[Sequence[Any]], i_time: int, i_msg: int) -> Iterator[tuple[float, str]]:
+    """(epoch seconds, Message) of IKE query rows, streamed."""
+    for row in rows:
+        raw = row[i_time]
+        yield (raw if raw.__class__ is float else parse_time(raw)), row[i_msg] or ""
 
 
 def needs_coverage(reading: AzureReading, anchor: float | None) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from diagnostics.azure.ike import IkeMessage, Proposal, TrafficSelectors, parse_ike_message
@@ -171,31 +172,53 @@ class NegotiationTracker:
         self.orphans = 0
         self.started = 0
         self._verdicts: dict[str, tuple[Failure | None, str, int | None]] = {}
+        self._payloads: dict[str, tuple[IkeMessage, _Payload]] = {}
 
     def add(self, ts: float, message: str) -> None:
-        """One row. A row of a known negotiation costs a dictionary lookup and a few substring checks (this is the
-        hot path: ~90 % of rows); the parser runs for rows that can change the story."""
-        self.rows += 1
-        if message[49:50] == "}" and message.startswith("SESSION_ID :{"):
-            negotiation = self._open.get(message[13:49])
-            if negotiation is None and message.startswith("Remote ", 51):
-                negotiation = self._start_from_envelope(message[13:49], ts, message)
-            if negotiation is not None:
-                negotiation.end = ts
-                if negotiation.sampled:
-                    self._sampled_row(negotiation, ts, message)
-                elif not negotiation.received and "[RECEIVED]" in message:
-                    negotiation.received = True
-                if negotiation.failure is None or negotiation.failure is Failure.TIMED_OUT:
-                    # Plain [SEND]/[RECEIVED] packet rows never say why a negotiation failed (failures come tagged
-                    # [NOTIFY], docs/sources.md#azure-ike-errors) and they are most rows: skip the search for them.
-                    tag = message.find("[", 51)
-                    if not (tag > 0 and message.startswith(_PACKET_TAGS, tag)
-                            and message.find("[NOTIFY]", tag, tag + 24) < 0):
-                        self._signal(negotiation, message, tag)
-                if not negotiation.ts_seen and "Traffic Selector" in message:
-                    negotiation.ts_seen = True
-                return
+        """One row (see `add_rows`)."""
+        self.add_rows(((ts, message),))
+
+    def add_rows(self, rows: Iterable[tuple[float, str]]) -> None:
+        """Rows (ts, message) in order. A row of a known negotiation costs a dictionary lookup and a few substring
+        checks (this is the hot path: ~90 % of a million rows a day, so it is one loop with its names bound once,
+        not a call per row); the parser runs for rows that can change the story."""
+        open_get, verdicts_get, timed_out = self._open.get, self._verdicts.get, Failure.TIMED_OUT
+        count = 0
+        for ts, message in rows:
+            count += 1
+            if message[49:50] == "}" and message.startswith("SESSION_ID :{"):
+                negotiation = open_get(message[13:49])
+                if negotiation is None and message.startswith("Remote ", 51):
+                    negotiation = self._start_from_envelope(message[13:49], ts, message)
+                if negotiation is not None:
+                    negotiation.end = ts
+                    if negotiation.sampled:
+                        self._sampled_row(negotiation, ts, message)
+                    elif not negotiation.received and "[RECEIVED]" in message:
+                        negotiation.received = True
+                    failure = negotiation.failure
+                    if failure is None or failure is timed_out:
+                        # Plain [SEND]/[RECEIVED] packet rows never say why a negotiation failed (failures come
+                        # tagged [NOTIFY], docs/sources.md#azure-ike-errors) and they are most rows: skip the search
+                        # for them. Retries fail the same way with the same words, so what a row says is cached by
+                        # the text after the envelope: one parse per distinct failure row, not per retry.
+                        tag = message.find("[", 51)
+                        if not (tag > 0 and message.startswith(_PACKET_TAGS, tag)
+                                and message.find("[NOTIFY]", tag, tag + 24) < 0):
+                            key = message[tag:] if tag > 0 else message[50:]
+                            verdict = verdicts_get(key)
+                            if verdict is None:
+                                verdict = self._verdict(key, message)
+                            if verdict is not _NO_VERDICT:
+                                negotiation.failure, negotiation.failure_text, negotiation.failure_code = verdict
+                    if not negotiation.ts_seen and "Traffic Selector" in message:
+                        negotiation.ts_seen = True
+                    continue
+            self._parsed_row(ts, message)
+        self.rows += count
+
+    def _parsed_row(self, ts: float, message: str) -> None:
+        """A row the fast path cannot place (no SESSION_ID envelope): parsed in full."""
         msg = parse_ike_message(message)
         negotiation = self._negotiation_for(ts, msg)
         if negotiation is None:
@@ -206,31 +229,37 @@ class NegotiationTracker:
             negotiation.rows.append((ts, message))
         _absorb(negotiation, msg)
 
-    def _signal(self, negotiation: Negotiation, message: str, tag: int) -> None:
-        """What a row that may signal a failure says. Retries fail the same way with the same words, so the
-        verdict is cached by the text after the envelope: one parse per distinct failure row, not per retry."""
-        key = message[tag:] if tag > 0 else message[50:]
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            msg = parse_ike_message(message) if _SIGNAL.search(message, 50) else None
-            failure = failure_of(msg) if msg is not None else None
-            verdict = (failure, msg.notify or msg.status or msg.error_message or msg.text, msg.error_code) \
-                if failure is not None and msg is not None else _NO_VERDICT
-            if len(self._verdicts) > 4096:
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
-        if verdict is not _NO_VERDICT:
-            negotiation.failure, negotiation.failure_text, negotiation.failure_code = verdict
+    def _verdict(self, key: str, message: str) -> tuple[Failure | None, str, int | None]:
+        """What a row that may signal a failure says, remembered under `key` (the text after its envelope)."""
+        msg = parse_ike_message(message) if _SIGNAL.search(message, 50) else None
+        failure = failure_of(msg) if msg is not None else None
+        verdict = (failure, msg.notify or msg.status or msg.error_message or msg.text, msg.error_code) \
+            if failure is not None and msg is not None else _NO_VERDICT
+        if len(self._verdicts) > 4096:
+            self._verdicts.clear()  # cleared in place: `add_rows` holds its `get`
+        self._verdicts[key] = verdict
+        return verdict
 
-    @staticmethod
-    def _sampled_row(negotiation: Negotiation, ts: float, message: str) -> None:
-        """Sample negotiations keep their rows, and their payloads are read for the explanation."""
+    def _sampled_row(self, negotiation: Negotiation, ts: float, message: str) -> None:
+        """Sample negotiations keep their rows, and their payloads are read for the explanation. Every retry sends
+        the same payloads: a row is parsed once per text after its SESSION_ID (the session is all that differs,
+        and reading a payload does not use it)."""
         if negotiation.rows is not None and len(negotiation.rows) < ROWS_PER_SAMPLE:
             negotiation.rows.append((ts, message))
         if "[RECEIVED]" in message:
             negotiation.received = True
         if "ayload" in message or "Traffic Selector" in message:
-            _absorb(negotiation, parse_ike_message(message))
+            if message.find("}", 13) != 49:  # not the fast path's envelope: no safe key
+                _absorb(negotiation, parse_ike_message(message))
+                return
+            parsed = self._payloads.get(message[50:])
+            if parsed is None:
+                msg = parse_ike_message(message)
+                parsed = msg, _payload_of(msg)
+                if len(self._payloads) > 1024:
+                    self._payloads.clear()
+                self._payloads[message[50:]] = parsed
+            _absorb(negotiation, *parsed)
 
     def _start_from_envelope(self, session: str, ts: float, message: str) -> Negotiation:
         """A new session read without the parser: who started it is all a first row can add. Sessions are keyed
@@ -309,7 +338,7 @@ class NegotiationTracker:
         return IkeSummary(list(self._groups.values()), self.rows, self.orphans, self.started)
 
 
-def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
+def _absorb(negotiation: Negotiation, msg: IkeMessage, payload: _Payload | None = None) -> None:
     """Update a negotiation's summary with one fully parsed row."""
     if msg.direction == "received":
         negotiation.received = True
@@ -327,7 +356,7 @@ def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
     if "Traffic Selector" in text:
         negotiation.ts_seen = True
     if negotiation.sampled and ("payload" in text or "Payload" in text):
-        _read_payload(negotiation, msg)
+        _read_payload(negotiation, msg, payload or _payload_of(msg))
     if not (msg.notify or msg.status or msg.error_code or msg.error_message or msg.ike_event
             or "NO_PROPOSAL" in text or "TS_UNACCEPTABLE" in text or "timed out" in text):
         return
@@ -338,9 +367,17 @@ def _absorb(negotiation: Negotiation, msg: IkeMessage) -> None:
         negotiation.failure_code = msg.error_code
 
 
-def _read_payload(negotiation: Negotiation, msg: IkeMessage) -> None:
+#: What a payload row offers: its proposals and traffic selectors (immutable, so shared between retries).
+_Payload = tuple[tuple[Proposal, ...], TrafficSelectors | None]
+
+
+def _payload_of(msg: IkeMessage) -> _Payload:
+    return tuple(msg.proposals()), msg.traffic_selectors()
+
+
+def _read_payload(negotiation: Negotiation, msg: IkeMessage, payload: _Payload) -> None:
     offers = negotiation.offers = negotiation.offers or Offers()
-    proposals = tuple(msg.proposals())
+    proposals, selectors = payload
     if proposals:
         mine = msg.direction == "send"
         if proposals[0].phase == 1:
@@ -352,7 +389,6 @@ def _read_payload(negotiation: Negotiation, msg: IkeMessage) -> None:
             offers.azure_p2 = proposals
         else:
             offers.peer_p2 = proposals
-    selectors = msg.traffic_selectors()
     if selectors is not None:
         if "Received" in msg.text or msg.direction == "received":
             offers.peer_ts = selectors

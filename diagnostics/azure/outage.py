@@ -12,8 +12,9 @@ stream past, the rows of each outage that may still turn out to be the one asked
   it may still be the drop nearest the asked instant (the latest, when no instant was asked).
 
 A candidate holds its rows as they came up to `HOLD` rows (a flapping tunnel's outages are a few hundred), then
-feeds them, and every later one, to a `NegotiationTracker`: memory stays flat however long the outage lasts, and a
-short outage that is not the one asked about costs an append per row. `summary()` gives the negotiations of exactly
+feeds them to a `NegotiationTracker`, and so on every `HOLD` rows (one call per batch, not per row: the tracker's
+loop is the hot path of a tunnel down all day): memory stays flat however long the outage lasts, and a short outage
+that is not the one asked about costs an append per row. `summary()` gives the negotiations of exactly
 the rows the narrow query (`build_ike_query`) would have returned, or None when it cannot vouch for that (the outage
 outlasts the query's IKE rows, more rows before the disconnect than it remembers): the caller then runs the narrow
 query, as before.
@@ -22,11 +23,10 @@ query, as before.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 
 from diagnostics.azure.negotiation import LEAD, IkeSummary, NegotiationTracker
 
-#: Rows a candidate holds before it feeds a tracker instead (a few MB of row references).
+#: Rows a candidate holds before it feeds them to its tracker (a few MB of row references).
 HOLD = 20_000
 #: The latest IKE rows remembered for the `LEAD` seconds before a disconnect (a failing tunnel logs a few a second).
 RECENT = 512
@@ -34,7 +34,7 @@ RECENT = 512
 
 class _Candidate:
     """The IKE rows of one outage that may be the one asked about: [lo, hi], hi the reconnect once seen.
-    `take(ts, message)` adds a row: held in a list at first, then straight into a tracker."""
+    `take(ts, message)` adds a row: held in a list, fed to a tracker every `HOLD` rows."""
 
     def __init__(self, lo: float, hi: float, down: float | None, open: bool = True) -> None:
         self.lo = lo
@@ -42,26 +42,23 @@ class _Candidate:
         self.down = down  # the disconnect; None for the whole window
         self.open = open
         self.complete = True  # every row of [lo, hi] the query returned went in
-        self.held: list[tuple[float, str]] | None = []
+        self.held: list[tuple[float, str]] = []  # rows not fed to the tracker yet (emptied in place)
         self.tracker: NegotiationTracker | None = None
         self.after: list[tuple[float, str]] = []  # past the window's end while the outage is open
-        self.take: Callable[[float, str], None] = self._hold
 
-    def _hold(self, ts: float, message: str) -> None:
+    def take(self, ts: float, message: str) -> None:
         held = self.held
-        assert held is not None
         held.append((ts, message))
         if len(held) >= HOLD:
             self._track()
 
     def _track(self) -> NegotiationTracker:
-        """From here on, rows go straight into a tracker (the held ones first)."""
+        """The tracker, fed every row held so far."""
         if self.tracker is None:
-            tracker = self.tracker = NegotiationTracker()
-            for row in self.held or ():
-                tracker.add(*row)
-            self.held = None
-            self.take = tracker.add
+            self.tracker = NegotiationTracker()
+        if self.held:
+            self.tracker.add_rows(self.held)
+            self.held.clear()
         return self.tracker
 
     def drop(self) -> None:
@@ -90,17 +87,23 @@ class OutageCapture:
         self._down = False  # the tunnel's state as read so far (a disconnect while down is the same drop)
         self._settled = False  # no later drop can be nearer the asked instant
         self._feeding: list[_Candidate] = [self._window]
-        # The one candidate taking rows and its bounds, for the common case (a row per row of a million).
+        # The one candidate taking rows, its bounds and its list of held rows, for the common case (a row per row
+        # of a million).
         self._one: _Candidate | None = None
+        self._held: list[tuple[float, str]] = []
         self._lo, self._hi = float("inf"), float("-inf")
         self._refresh()
 
     def ike(self, ts: float, message: str) -> None:
         """One IKE row of the stream."""
+        row = (ts, message)
         if not self._down:
-            self._recent.append((ts, message))
+            self._recent.append(row)
         if self._lo <= ts <= self._hi:
-            self._one.take(ts, message)  # type: ignore[union-attr]
+            held = self._held
+            held.append(row)
+            if len(held) >= HOLD:
+                self._one._track()  # type: ignore[union-attr]
             return
         for candidate in self._feeding:
             if ts < candidate.lo:
@@ -173,6 +176,7 @@ class OutageCapture:
     def _refresh(self) -> None:
         one = self._feeding[0] if len(self._feeding) == 1 else None
         self._one = one
+        self._held = one.held if one is not None else []
         self._lo, self._hi = (one.lo, one.hi) if one is not None else (float("inf"), float("-inf"))
 
     def summary(self, lo: float, hi: float) -> IkeSummary | None:

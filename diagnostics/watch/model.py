@@ -109,6 +109,7 @@ class PollResult:
     recovered: list[Incident] = field(default_factory=list)  # told "still down", now back (their `up_at` set)
     notes: list[str] = field(default_factory=list)  # what was skipped, which source failed
     failures: list[str] = field(default_factory=list)
+    read: dict[str, str] = field(default_factory=dict)  # each log source polled (label): "" read, else its error
     queries: list[QueryRecord] = field(default_factory=list)
     changes: int = 0  # state-change rows read
     waiting: int = 0  # drops not settled yet: reported by a later poll

@@ -3,7 +3,7 @@ usual investigation, grouped into incidents, and each incident claimed in the st
 
     result = poll(registry, sources, state, now, owner="cli-1234")
     for incident in result.incidents:
-        post(incident)                       # print, or (later) a Slack message
+        post(incident)                       # print, or post in Slack
         state.incident_posted(incident, now)
 
 Exactly once: a drop is claimed (state store, one transaction) by the first poller that finds it settled; a second
@@ -123,7 +123,9 @@ def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: d
             read, record = azure.read_changes(backend, on_azure, start, now, key)
         except SourceError as exc:
             _failed(result, backend.label, exc)
+            result.read[backend.label] = str(exc)
             continue
+        result.read[backend.label] = ""
         changes += read
         result.queries.append(record)
         marks[key] = max(start, now - REREAD)  # everything ingested up to now was read (the last minutes again)
@@ -134,7 +136,9 @@ def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: d
             read, record, last = aws.read_changes(source, on_aws, start, now, key)
         except SourceError as exc:
             _failed(result, source.label, exc)
+            result.read[source.label] = str(exc)
             continue
+        result.read[source.label] = ""
         changes += read
         result.queries.append(record)
         marks[key] = max(last, start) if last is not None else start

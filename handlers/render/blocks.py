@@ -197,7 +197,10 @@ def help_message(answer: Answer | None = None) -> Rendered:
     text = "Ask me about a VPN tunnel, for example:\n" + lines
     daily = ("A summary in this channel every morning: `/vpn subscribe daily 09:00 [tunnels…|all]`; "
              "`/vpn subscriptions` lists them, `/vpn unsubscribe` stops them.")
-    return Rendered(text, [section(text), section(daily),
+    watch = ("Every new drop posted here, already explained: `/vpn watch [tunnels…|all]`; `/vpn watching` lists "
+             "the channels watching, `/vpn unwatch` stops it; `/vpn mute &lt;tunnel&gt; 2h [why]` silences a "
+             "tunnel here for a while.")
+    return Rendered(text, [section(text), section(daily), section(watch),
                            context("Type them after `/vpn`, mention me in a channel or a thread, "
                                    "or send them to me in a direct message.")])
 
