@@ -213,10 +213,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
     config, workspace, zone, now = resolve_setup(args)
     answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
-    # Said only once there is an answer, so that bad input costs exactly one line on stderr.
-    say(workspace.notes + workspace.problems)
-    answer.notes += workspace.problems
-    print(render(answer, args.format), end="")
+    print_answer(answer, workspace, args.format)
     kept = None
     if config is not None and names_state_db(config):
         from bot.evidence import keep_answer  # lazy load: the state store, only when the configuration names one
@@ -227,6 +224,14 @@ def run_ask(args: argparse.Namespace) -> int:
         say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
              "for support."])
     return 0
+
+
+def print_answer(answer: Answer, workspace: Workspace, fmt: str) -> None:
+    """The answer on stdout; the workspace's notes and problems on stderr (said only once there is an answer, so
+    that bad input costs exactly one line there), its problems also in the answer."""
+    say(workspace.notes + workspace.problems)
+    answer.notes += workspace.problems
+    print(render(answer, fmt), end="")
 
 
 def progress_printer():
@@ -295,9 +300,7 @@ def run_status(args: argparse.Namespace) -> int:
 
     _, workspace, zone, now = resolve_setup(args)
     answer = status_of(args.tunnels, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
-    say(workspace.notes + workspace.problems)
-    answer.notes += workspace.problems
-    print(render(answer, args.format), end="")
+    print_answer(answer, workspace, args.format)
     return 0
 
 

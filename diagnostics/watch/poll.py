@@ -14,12 +14,14 @@ poller, a restart or a re-run finds the claim and tells nothing. A claim not rec
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from diagnostics.investigate import investigate
-from diagnostics.model import Cause, Drop, Finding, Investigation, InvestigationError, SourceError, iso_z
+from diagnostics.model import Cause, Drop, Finding, Investigation, InvestigationError, QueryRecord, SourceError, iso_z
 from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 from diagnostics.watch import aws, azure
@@ -36,6 +38,13 @@ from diagnostics.watch.model import (
     drop_key,
     key_of,
 )
+
+if TYPE_CHECKING:  # types only: the watch reads through the sources it is given
+    from diagnostics.aws.sources import AwsLogSource
+    from diagnostics.azure.sources import KqlBackend
+
+#: What one source's read gives: its state changes, the query run, and the source's next watermark.
+SourceRead = tuple[list[StateChange], QueryRecord, datetime]
 
 #: The investigation of a new drop reads this much before it (the maintenance or configuration change that caused
 #: it), as an answer to "why did it drop at …" does.
@@ -116,32 +125,35 @@ def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: d
     marks: dict[str, datetime] = {}
     on_azure = [t for t in tunnels if t.azure_gateway]
     on_aws = [t for t in tunnels if not t.azure_gateway and t.aws_vpn_connection]
+
+    def read_one(key: str, label: str, read: Callable[[datetime], SourceRead]) -> None:
+        """One source read from its watermark; a failing one keeps its watermark and is told apart."""
+        start = _start(state, key, label, since, now, result)
+        try:
+            found, record, mark = read(start)
+        except SourceError as exc:
+            _failed(result, label, exc)
+            result.read[label] = str(exc)
+            return
+        result.read[label] = ""
+        changes.extend(found)
+        result.queries.append(record)
+        marks[key] = max(mark, start)
+
+    def azure_changes(backend: KqlBackend, key: str, start: datetime) -> SourceRead:
+        found, record = azure.read_changes(backend, on_azure, start, now, key)
+        return found, record, now - REREAD  # everything ingested up to now was read (the last minutes again)
+
+    def aws_changes(source: AwsLogSource, key: str, start: datetime) -> SourceRead:
+        found, record, last = aws.read_changes(source, on_aws, start, now, key)
+        return found, record, last if last is not None else start
+
     for backend in sources.kql if on_azure else ():
         key = f"azure:{backend.origin}"
-        start = _start(state, key, backend.label, since, now, result)
-        try:
-            read, record = azure.read_changes(backend, on_azure, start, now, key)
-        except SourceError as exc:
-            _failed(result, backend.label, exc)
-            result.read[backend.label] = str(exc)
-            continue
-        result.read[backend.label] = ""
-        changes += read
-        result.queries.append(record)
-        marks[key] = max(start, now - REREAD)  # everything ingested up to now was read (the last minutes again)
+        read_one(key, backend.label, partial(azure_changes, backend, key))
     for source in sources.aws if on_aws else ():
         key = f"aws:{source.origin}"
-        start = _start(state, key, source.label, since, now, result)
-        try:
-            read, record, last = aws.read_changes(source, on_aws, start, now, key)
-        except SourceError as exc:
-            _failed(result, source.label, exc)
-            result.read[source.label] = str(exc)
-            continue
-        result.read[source.label] = ""
-        changes += read
-        result.queries.append(record)
-        marks[key] = max(last, start) if last is not None else start
+        read_one(key, source.label, partial(aws_changes, source, key))
     return changes, marks
 
 
