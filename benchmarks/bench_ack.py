@@ -101,12 +101,15 @@ def wait_finished(base_url: str, n: int, timeout: float) -> bool:
     return False
 
 
-def start_serve(api_url: str, workdir: str, queue_limit: int | None = None) -> tuple[subprocess.Popen[str], str]:
+def start_serve(api_url: str, workdir: str, queue_limit: int | None = None,
+                state_db: str | None = None) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VPNBOT_"))}
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url})
     config: list[str] = []
-    if queue_limit is not None:
-        Path(workdir, "bench.toml").write_text(f"[slack]\nqueue_limit = {queue_limit}\n", encoding="utf-8")
+    toml = (f"state_db = {json.dumps(state_db)}\n" if state_db is not None else "") + (
+        f"[slack]\nqueue_limit = {queue_limit}\n" if queue_limit is not None else "")
+    if toml:
+        Path(workdir, "bench.toml").write_text(toml, encoding="utf-8")
         config = ["--config", "bench.toml"]
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--demo", "--now", NOW, "--host", "127.0.0.1",
                              "--port", "0", *config], cwd=workdir, env=env, stdout=subprocess.DEVNULL,
@@ -134,11 +137,11 @@ def signed_command(url: str, question: str, user: str, n: int, response_url: str
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode()
 
 
-def fire(url: str, requests: list[bytes]) -> list[tuple[int, float]]:
+def fire(url: str | list[str], requests: list[bytes]) -> list[tuple[int, float]]:
     """Connect all at once, send each request as soon as its connection is up, read each whole response;
-    (status, seconds from connecting to the last byte of the response) per request (-1: no whole response)."""
-    parts = urlsplit(url)
-    address = (parts.hostname, parts.port)
+    (status, seconds from connecting to the last byte of the response) per request (-1: no whole response).
+    Several URLs: request i goes to url i mod their number (replicas, balanced by the client)."""
+    addresses = [(parts.hostname, parts.port) for parts in map(urlsplit, [url] if isinstance(url, str) else url)]
     selector = selectors.DefaultSelector()
     started = [0.0] * len(requests)
     received = [b""] * len(requests)
@@ -147,7 +150,7 @@ def fire(url: str, requests: list[bytes]) -> list[tuple[int, float]]:
         sock = socket.socket()
         sock.setblocking(False)
         started[i] = time.perf_counter()
-        sock.connect_ex(address)
+        sock.connect_ex(addresses[i % len(addresses)])
         selector.register(sock, selectors.EVENT_WRITE, i)
     left = len(requests)
     while left:

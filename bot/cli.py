@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, names_state_db, state_path
+from bot.config import Config, ConfigError, check_zone, find_config_file, load_config, names_state_db, state_location
 from bot.workspace import Workspace, open_workspace, tunnels_json
 from handlers.tunnels import tunnels_text
 
@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask_cmd.add_argument("question", help="the question, in plain words")
     add_source_options(ask_cmd)
     ask_cmd.add_argument("--format", choices=FORMATS, default="text")
+    ask_cmd.add_argument("--png", metavar="FILE", help="also draw the chart of a drop answer into FILE (the picture "
+                                                       "the Slack bot posts in the answer's thread)")
 
     chat = commands.add_parser("chat", help="interactive console that answers like the Slack bot")
     add_source_options(chat)
@@ -169,10 +171,34 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--since", metavar="ISO8601", help="the first watermark when the state store has none "
                                                           "(default: now − 15 min)")
     watch.add_argument("--every", metavar="SECONDS", type=int, default=60, help="seconds between polls (default 60)")
-    watch.add_argument("--state-db", metavar="FILE", help="the state store (default: the config's state_db, else "
-                                                          "./vpnbot.db)")
+    watch.add_argument("--state-db", metavar="LOCATION", help="the state store, a SQLite file or a postgresql:// URL "
+                                                              "(default: $VPNBOT_STATE_URL, the config's state_db, "
+                                                              "else ./vpnbot.db)")
     watch.add_argument("--format", choices=("text", "json"), default="text")
+    add_db_parser(commands)
     return parser
+
+
+def add_db_parser(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser(
+        "db", help="the state store: status, upgrade, copy",
+        description="The state store (state_db: a SQLite file, or a postgresql:// URL; VPNBOT_STATE_URL wins). "
+                    "docs/state.md says how to move an installation to PostgreSQL.")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, text in (("status", "backend, location, schema version, pending migration steps, rows per table"),
+                       ("upgrade", "apply the pending migration steps (the bot also does at start)")):
+        action = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        action.add_argument("--config", metavar="FILE", help="configuration file (default: $VPNBOT_CONFIG, "
+                                                             "./vpnbot.toml)")
+        action.add_argument("--state-db", metavar="LOCATION", help="the store (default: $VPNBOT_STATE_URL, the "
+                                                                   "config's state_db, ./vpnbot.db)")
+    copy = actions.add_parser("copy", help="copy every row of one store into another (e.g. SQLite to PostgreSQL)",
+                              description="Copy every table of --from into --to (ids kept), both upgraded to the "
+                                          "latest schema first; each table's row count is checked. Stop the bot "
+                                          "first.")
+    copy.add_argument("--from", dest="source", metavar="SRC", required=True, help="the store to read")
+    copy.add_argument("--to", dest="target", metavar="DST", required=True, help="the store to fill (empty)")
+    copy.add_argument("--force", action="store_true", help="replace the rows DST has")
 
 
 def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
@@ -214,6 +240,8 @@ def run_ask(args: argparse.Namespace) -> int:
     config, workspace, zone, now = resolve_setup(args)
     answer = ask(args.question, workspace.registry, workspace.sources, now, zone, progress=progress_printer())
     print_answer(answer, workspace, args.format)
+    if args.png:
+        write_chart(answer, args.png)
     kept = None
     if config is not None and names_state_db(config):
         from bot.evidence import keep_answer  # lazy load: the state store, only when the configuration names one
@@ -224,6 +252,22 @@ def run_ask(args: argparse.Namespace) -> int:
         say([f"Saved as investigation {question_id} in {path}: `vpnbot evidence --id {question_id}` packages it "
              "for support."])
     return 0
+
+
+def write_chart(answer: Answer, path: str) -> None:
+    """`ask --png FILE`: the chart of a drop answer (docs/asking.md#the-chart-of-an-incident); one line on stderr when
+    the answer has no drop to chart."""
+    chart = answer.incident.chart if answer.incident is not None else None
+    if chart is None:
+        say([f"No chart written to {path}: the answer has no drop to chart."])
+        return
+    from handlers.render.incident_png import render_incident_png  # lazy load: Pillow, only when a chart is asked
+
+    try:
+        with open(path, "wb") as fh:
+            fh.write(render_incident_png(chart))
+    except OSError as exc:
+        raise UsageError(f"cannot write --png {path}: {exc.strerror}") from None
 
 
 def print_answer(answer: Answer, workspace: Workspace, fmt: str) -> None:
@@ -363,7 +407,7 @@ def run_evidence(args: argparse.Namespace) -> int:
     if args.id is None and not args.question:
         raise UsageError('give --question "why did paris drop at 14:02" or --id N (a stored investigation id)')
     config = load_config(found) if (found := find_config_file(args.config)) else None
-    path = state_path(config)
+    path = state_location(config)
     options = RedactionOptions(redact_ips=args.redact_ips, hash_users=args.hash_users)
     progress = progress_printer()
     try:
@@ -423,11 +467,29 @@ def run_watch(args: argparse.Namespace) -> int:
     return watch_command(args, config, workspace, zone, now, since)
 
 
+def run_db(args: argparse.Namespace) -> int:
+    """`vpnbot db status | upgrade | copy --from SRC --to DST [--force]`: thin over bot.state.admin."""
+    from bot.state import admin  # lazy load: the state store
+
+    try:
+        if args.db_command == "copy":
+            lines = admin.copy(args.source, args.target, force=args.force, progress=lambda line: say([line]))
+        else:
+            config = load_config(found) if (found := find_config_file(args.config)) else None
+            location = args.state_db or state_location(config)
+            lines = admin.status(location) if args.db_command == "status" else admin.upgrade(location)
+    except admin.DbError as exc:
+        raise UsageError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"ask": run_ask, "tunnels": run_tunnels, "chat": run_chat, "serve": run_serve, "summary": run_summary,
-                "evidence": run_evidence, "status": run_status, "explain": run_explain, "watch": run_watch}
+                "evidence": run_evidence, "status": run_status, "explain": run_explain, "watch": run_watch,
+                "db": run_db}
     try:
         return handlers[args.command](args)
     except (ConfigError, UsageError) as exc:

@@ -29,6 +29,7 @@ class AzureSettings:
     endpoint: str = "https://api.loganalytics.io"
     credential: str = "default"
     workspace_resource_id: str = ""  # ARM id of the workspace: enables the "Open in Log Analytics" button
+    arm_endpoint: str = "https://management.azure.com"  # Azure Resource Manager, for the gateways' metrics
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,29 @@ def state_path(config: Config | None) -> Path:
     return Path(config.state_db if config else "vpnbot.db")
 
 
+#: A PostgreSQL URL (or a path) that wins over the configuration's state_db: the URL may carry a password here.
+STATE_URL_ENV = "VPNBOT_STATE_URL"
+
+
+def state_location(config: Config | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The state store to open: $VPNBOT_STATE_URL, else the configuration's state_db (a SQLite path, or a
+    postgresql:// URL), else ./vpnbot.db."""
+    return environ.get(STATE_URL_ENV, "").strip() or (config.state_db if config else "vpnbot.db")
+
+
+def _state_db(value: Any, where: str) -> str:
+    """state_db as given, unless it is a PostgreSQL URL with a password (which belongs in PGPASSWORD, ~/.pgpass or a
+    libpq service file, not in a file people copy around)."""
+    text = str(value)
+    if text.strip().lower().startswith(("postgresql://", "postgres://")):
+        from bot.state.location import has_password, redact  # lazy load: only for a PostgreSQL store
+
+        if has_password(text):
+            raise ConfigError(f"{where}: state_db {redact(text)!r} has a password: remove it and use PGPASSWORD, "
+                              "~/.pgpass or a libpq service file (postgresql:///?service=vpnbot) instead")
+    return text
+
+
 def names_state_db(config: Config) -> bool:
     """Whether the configuration file sets `state_db` itself (Config fills in the default either way)."""
     if config.path is None:
@@ -179,7 +203,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
     subscriptions = _subscriptions(data.get("subscriptions", []), channels, timezone, registry, where)
     return Config(
         timezone=timezone,
-        state_db=str(data.get("state_db", "vpnbot.db")),
+        state_db=_state_db(data.get("state_db", "vpnbot.db"), where),
         azure=azure,
         aws=AwsSettings(**_section(data, "aws", AwsSettings, where)),
         slack=_slack(data, registry, where),

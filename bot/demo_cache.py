@@ -22,6 +22,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from importlib import util
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -34,6 +35,7 @@ from diagnostics.demo import GENERATOR_VERSION
 from diagnostics.duck import connect as duck_connect
 from diagnostics.model import SourceError
 from diagnostics.sources import Sources
+from diagnostics.traffic.model import MetricsSource
 
 #: On the wall clock, a week built this recently is reused: the demo's logs then end up to this much earlier than
 #: `now` (as if Log Analytics lagged a little more).
@@ -68,7 +70,45 @@ def demo_sources(now: datetime, pinned: bool = True) -> Sources:
     workspace.translations = cache.translations()
     aws = CachedEvents(entry.path, entry.keep, label="demo AWS tunnel logs", origin="demo", log_group=LOG_GROUP,
                        table=LOG_GROUP)
-    return Sources(kql=[workspace], aws=[aws])
+    return Sources(kql=[workspace], aws=[aws], metrics=demo_metrics(at, entry.path))
+
+
+def demo_metrics(at: datetime, path: Path | None = None) -> list[MetricsSource]:
+    """The demo's metrics for the week ending at `at`, made in process when a question reads them: each value is a
+    function of its 5-minute bucket and of the week's outages, which the cached week at `path` keeps (read when a
+    question first needs them; generated again when the file has none)."""
+    # lazy loads: the demo's metrics only on the demo
+    from diagnostics.aws.demo_metrics import DemoCloudWatchMetrics
+    from diagnostics.azure.demo_metrics import DemoAzureMetrics
+
+    kept = functools.lru_cache(maxsize=1)(lambda: read_outages(path, at))
+    return [DemoAzureMetrics(at, lambda: kept()[0]), DemoCloudWatchMetrics(at, lambda: kept()[1])]
+
+
+def outages_json(at: datetime) -> str:
+    """The week's outages as the demo's metrics need them (Azure tunnels, Azure BGP sessions, AWS tunnels)."""
+    # lazy loads: the generators run only when the week is built
+    from diagnostics.aws.demo import outages as aws_outages
+    from diagnostics.azure.demo_metrics import week_outages
+
+    tunnels, bgp = week_outages(at)
+    return json.dumps({"azure": [[n, d.isoformat(), u.isoformat()] for n, d, u in tunnels],
+                       "azure_bgp": [[n, d.isoformat(), u.isoformat()] for n, d, u in bgp],
+                       "aws": [[n, ip, d.isoformat(), u.isoformat()] for n, ip, d, u in aws_outages(at)]})
+
+
+def read_outages(path: Path | None, at: datetime) -> tuple[Any, Any]:
+    """((Azure tunnel outages, Azure BGP outages), AWS tunnel outages) kept in the week's file, else generated."""
+    try:
+        if path is None:
+            raise ValueError("no cached week")
+        kept = json.loads(kept_value(path, "metrics_outages"))
+    except (duckdb.Error, ValueError, KeyError, TypeError, OSError):
+        kept = json.loads(outages_json(at))
+    when = datetime.fromisoformat
+    return ((tuple((n, when(d), when(u)) for n, d, u in kept["azure"]),
+             tuple((n, when(d), when(u)) for n, d, u in kept["azure_bgp"])),
+            tuple((n, ip, when(d), when(u)) for n, ip, d, u in kept["aws"]))
 
 
 class CachedEvents(MemoryLogSource):
@@ -131,18 +171,24 @@ def build_week(path: Path, at: datetime) -> None:
         con.execute(f"CREATE TABLE {META} (name VARCHAR, value VARCHAR)")
         con.executemany(f"INSERT INTO {META} VALUES (?, ?)", [
             ("generator_version", str(GENERATOR_VERSION)), ("built_for", at.isoformat()),
-            ("aws_records", json.dumps(events, separators=(",", ":")))])
+            ("aws_records", json.dumps(events, separators=(",", ":"))), ("metrics_outages", outages_json(at))])
     finally:
         con.close()
 
 
 def read_records(path: Path) -> list[LogRecord]:
     """The AWS demo events kept in the week's file."""
+    return [LogRecord(stream, int(timestamp), message)
+            for stream, timestamp, message in json.loads(kept_value(path, "aws_records"))]
+
+
+def kept_value(path: Path, name: str) -> str:
+    """One value kept beside the week's tables; ValueError when the file has none by that name."""
     con = duck_connect(str(path), read_only=True)
     try:
-        row = con.execute(f"SELECT value FROM {META} WHERE name = 'aws_records'").fetchone()
+        row = con.execute(f"SELECT value FROM {META} WHERE name = ?", [name]).fetchone()
     finally:
         con.close()
     if row is None:
-        raise ValueError(f"{path}: no AWS demo events in it")
-    return [LogRecord(stream, int(timestamp), message) for stream, timestamp, message in json.loads(row[0])]
+        raise ValueError(f"{path}: no {name} kept in it")
+    return str(row[0])

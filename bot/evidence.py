@@ -16,8 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, names_state_db, state_path
-from bot.state import StateStore
+from bot.config import Config, names_state_db, state_location
+from bot.state import StateStore, is_postgres_url, redact
 from bot.workspace import Workspace
 from diagnostics.evidence import RedactionOptions
 from handlers import evidence
@@ -60,37 +60,37 @@ def make_bundle(state: StateStore, question_id: int, workspace: Workspace, out: 
                                 directory=directory, progress=progress, now=now, version=version())
 
 
-def keep_answer(config: Config | None, answer: Answer, now: datetime) -> tuple[int, Path] | None:
+def keep_answer(config: Config | None, answer: Answer, now: datetime) -> tuple[int, str] | None:
     """`vpnbot ask` keeps its answer as an investigation when the configuration names a `state_db` (a deployment's
     store, which the Slack bot writes too), so `vpnbot evidence --id N` can bundle it. Only an explicit `state_db`:
     a question asked with the demo or an ad-hoc configuration must not write a database into whatever directory it
     was asked from. Returns the investigation's id and the store's path; None when nothing was kept."""
     if config is None or not names_state_db(config):
         return None
-    path = state_path(config)
+    path = state_location(config)
     state = StateStore(path)
     try:
         question_id = record_answer(state, answer, user=cli_user(), source="cli", now=now)
     finally:
         state.close()
-    return None if question_id is None else (question_id, path)
+    return None if question_id is None else (question_id, redact(path))
 
 
-def open_investigation(path: Path, question_id: int) -> tuple[StateStore, dict[str, Any]]:
+def open_investigation(path: str, question_id: int) -> tuple[StateStore, dict[str, Any]]:
     """The state store at `path`, open, and the row of investigation `question_id` in it; EvidenceError (and the
     store closed) when either does not exist."""
-    if not path.is_file():
+    if not is_postgres_url(path) and not Path(path).is_file():
         raise EvidenceError(f"unknown investigation {question_id}: there is no state store at {path} (set state_db "
                             "in the configuration, or ask with --question)")
     state = StateStore(path)
     row = state.question(question_id)
     if row is None:
         state.close()
-        raise EvidenceError(f"unknown investigation {question_id} in {path}")
+        raise EvidenceError(f"unknown investigation {question_id} in {redact(path)}")
     return state, row
 
 
-def store_answer(path: Path, answer: Answer, now: datetime) -> tuple[StateStore, int]:
+def store_answer(path: str, answer: Answer, now: datetime) -> tuple[StateStore, int]:
     """The state store at `path`, open, with `answer` recorded in it as an investigation asked from the command line,
     and its id; EvidenceError (and the store closed) for an answer that read no logs."""
     state = StateStore(path)

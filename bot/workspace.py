@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, ConfigError, config_from_mapping
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from diagnostics.aws.sources import AwsLogSource
     from diagnostics.azure.sources import KqlBackend
     from diagnostics.azure.workspace_cache import WorkspaceCache
+    from diagnostics.traffic.model import MetricsSource
 
 # The log readers are imported by the functions that open them (lazy loads): `vpnbot tunnels` on the demo opens
 # none, and a question on the demo reads its workspace from the cache without loading the export readers.
@@ -129,23 +130,29 @@ def cloud_workspace(config: Config, discover_in_background: bool = False) -> Wor
     a slow EC2 endpoint to start listening) in the background: `Workspace.pending` says so meanwhile."""
     kql: list[KqlBackend] = []
     aws: list[AwsLogSource] = []
+    metrics: list[MetricsSource] = []
     if config.azure.workspace_id:
         # The Azure SDK loads only when a workspace is configured (exports and the demo never need it).
         from diagnostics.azure.credentials import credential_from_setting
         from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
+        from diagnostics.azure.metrics import AzureMetricsSource, gateway_ids_from_logs
 
-        kql.append(AzureLogAnalyticsSource(
-            config.azure.workspace_id,
-            credential=credential_from_setting(config.azure.credential),
-            endpoint=config.azure.endpoint,
-        ))
+        credential = credential_from_setting(config.azure.credential)
+        logs = AzureLogAnalyticsSource(config.azure.workspace_id, credential=credential,
+                                       endpoint=config.azure.endpoint)
+        kql.append(logs)
+        # The gateways' metrics: the same credential; a gateway whose resource id the config does not give is
+        # looked up once in the workspace's rows (ResourceId).
+        metrics.append(AzureMetricsSource(credential=credential, endpoint=config.azure.arm_endpoint,
+                                          resolver=gateway_ids_from_logs(logs, lambda: datetime.now(UTC))))
     uses_aws = config.aws.region or config.aws.log_group or any(t.aws_vpn_connection for t in config.tunnels)
     if uses_aws:
         aws.append(aws_source(config))
+        metrics.append(aws_metrics(config))
     if not kql and not aws:
         raise ConfigError(f"{config.path}: no log source: set [azure] workspace_id or [aws] region and log_group, "
                           "or give --azure-export / --aws-export FILE")
-    workspace = Workspace(TunnelRegistry(config.tunnels), Sources(kql, aws), config.timezone)
+    workspace = Workspace(TunnelRegistry(config.tunnels), Sources(kql, aws, metrics), config.timezone)
     if uses_aws:
         discovery = threading.Thread(target=discover_tunnels, args=(config, workspace), name="vpnbot-discovery",
                                      daemon=True)
@@ -168,6 +175,14 @@ def aws_source(config: Config) -> AwsLogSource:
         return CloudWatchLogsSource(config.aws.log_group, region=config.aws.region)
     except SourceError as exc:
         return UnavailableSource("CloudWatch Logs", str(exc), config.aws.log_group)
+
+
+def aws_metrics(config: Config) -> MetricsSource:
+    """CloudWatch AWS/VPN metrics of the configured region (boto3's chain, as for the logs)."""
+    # boto3 loads only when [aws] is configured (exports and the demo never need it).
+    from diagnostics.aws.metrics import CloudWatchMetricsSource
+
+    return CloudWatchMetricsSource(region=config.aws.region)
 
 
 def discover_tunnels(config: Config, workspace: Workspace) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 SEED = "vpnbot-demo-workspace-v1"
 #: Raised whenever the demo generators write other rows for the same instant: the on-disk cache of the demo week
 #: (bot/demo_cache.py) is keyed by it (and by the generators' source, in case a change forgets to raise it).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: The newest demo rows are this old: a demo question about "now" meets the ingestion lag as a real one would.
 INGESTION_LAG = timedelta(minutes=2)
 WEEK = timedelta(days=7)

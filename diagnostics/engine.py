@@ -10,19 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from diagnostics.model import Cause, Confidence, Drop, Finding
-from diagnostics.rules import (
-    Kind,
-    aws_route_rejected,
-    bgp_session_down,
-    flapping,
-    logs_not_ingested,
-    no_drop_found,
-    ordered,
-    rekey_collision,
-    unknown,
-)
-from diagnostics.rules.aws_redundancy import annotate
-from diagnostics.rules.aws_tunnel_drop import explain_drop as explain_aws_drop
+from diagnostics.rules import Kind, bgp_session_down, flapping, logs_not_ingested, no_drop_found, ordered, unknown
 from diagnostics.rules.logs_not_ingested import leads
 from diagnostics.rules.support.context import RuleContext
 
@@ -40,6 +28,9 @@ class Diagnosis:
 def explain(ctx: RuleContext) -> Diagnosis:
     """The ranked findings for the window (findings[0] is the primary cause), for either provider."""
     if ctx.aws is not None:
+        # lazy load: the AWS rules, only for an AWS connection's question (an Azure one never imports them)
+        from diagnostics.rules.aws_redundancy import annotate
+
         findings = diagnose_aws(ctx)
         primary = ctx.primary_drop()
         return Diagnosis(findings, annotate(ctx, ctx.aws, findings, primary) if primary is not None else [])
@@ -72,7 +63,10 @@ def diagnose(ctx: RuleContext) -> list[Finding]:
         # that logs every few minutes, is "not ingested"; otherwise its settled part answers the question and the
         # lag is a caveat.
         ordered_ = (late, nothing) if late is not None and leads(ctx) else (nothing, late)
-        return [*failing, *([bgp] if bgp else []), *(f for f in ordered_ if f is not None)]
+        # A BGP peer of the gateway not known to be this tunnel's (low) does not answer the question: it follows.
+        ahead = [bgp] if bgp is not None and bgp.confidence is not Confidence.LOW else []
+        behind = [bgp] if bgp is not None and not ahead else []
+        return [*failing, *ahead, *(f for f in ordered_ if f is not None), *behind]
     explained = explain_drop(ctx, primary)
     if failing:
         explained = [*failing, *(f for f in explained if f.cause is not Cause.UNKNOWN)]
@@ -95,6 +89,10 @@ def drop_causes(ctx: RuleContext) -> list[tuple[Drop, Finding]]:
 
 def diagnose_aws(ctx: RuleContext) -> list[Finding]:
     """The ranked findings of an AWS connection's window: findings[0] is the primary cause."""
+    # lazy load: the AWS rules, only for an AWS connection's question (an Azure one never imports them)
+    from diagnostics.rules import aws_route_rejected, rekey_collision
+    from diagnostics.rules.aws_tunnel_drop import explain_drop as explain_aws_drop
+
     primary = ctx.primary_drop()
     # A route AWS denied is a finding of its own: nothing went down, but a network is unreachable.
     rejected = [f for f in (aws_route_rejected.RULE.run(ctx),) if f is not None]

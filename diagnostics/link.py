@@ -19,14 +19,11 @@ from zoneinfo import ZoneInfo
 
 from diagnostics.model import Cause, Drop, Event, Finding, Investigation, InvestigationError, SourcesFailed
 from diagnostics.rules import origin_causes
-from diagnostics.rules.aws_messages import classify
 from diagnostics.timefmt import duration_text, local_and_utc
 from diagnostics.tunnels import Tunnel
 
 #: Drops of the two ends this close together are one incident seen from both sides.
 CORRELATION_SECONDS = 180.0
-#: Causes that start on the side that logs them; the other end's DPD timeout or delete is their consequence.
-ORIGIN_CAUSES = origin_causes()
 SIDE_NAMES = {"azure": "Azure", "aws": "AWS"}
 
 
@@ -143,7 +140,10 @@ def rank(tunnel: Tunnel, azure: Investigation | None, amazon: Investigation | No
     cause = {"azure": fa, "aws": fw}
     drop = {"azure": da, "aws": dw}
     lead = earlier
-    if cause[later].cause in ORIGIN_CAUSES and cause[earlier].cause not in ORIGIN_CAUSES:
+    # Causes that start on the side that logs them; the other end's DPD timeout or delete is their consequence.
+    # Read from every rule (all of them imported), so only when both ends of a link dropped together.
+    origins = origin_causes()
+    if cause[later].cause in origins and cause[earlier].cause not in origins:
         lead = later
     follow = "aws" if lead == "azure" else "azure"
     sequence = order_sentence(tunnel, drop, cause, earlier, later, lead, tz)
@@ -160,6 +160,8 @@ def rank(tunnel: Tunnel, azure: Investigation | None, amazon: Investigation | No
 def _moment(finding: Finding, drop: Drop) -> tuple[float, str]:
     """When and how a side saw the incident: its first classified AWS message, or the disconnect row."""
     if drop.down.provider == "aws":
+        from diagnostics.rules.aws_messages import classify  # lazy load: AWS's message table, for an AWS side only
+
         messages = [e for e in finding.evidence if classify(e) is not None and e.ts <= drop.down_ts + 2]
         event: Event = messages[0] if messages else drop.down
         return event.ts, repr(event.message.split(" [phase", 1)[0]) + f" on tunnel {event.instance}"

@@ -127,6 +127,12 @@ class Cause(StrEnum):
     NO_DROP_FOUND = "no_drop_found"
     LOGS_NOT_INGESTED = "logs_not_ingested"
     UNKNOWN = "unknown"
+    # A traffic question ("is traffic flowing over paris?"): the gateway's metrics read with its logs.
+    TRAFFIC_SELECTOR_DROPS = "traffic_selector_drops"
+    ONE_WAY_TRAFFIC = "one_way_traffic"
+    NO_ROUTES = "no_routes"
+    NO_TRAFFIC = "no_traffic"
+    TRAFFIC_FLOWING = "traffic_flowing"
 
 
 class Confidence(StrEnum):

@@ -32,6 +32,9 @@ class Timeline:
     drops: list[Drop]
     unattributed: int = 0  # tunnel rows without remoteIP_s, counted as this tunnel's
     other_tunnels: set[str] = field(default_factory=set)  # remote IPs of other tunnels seen on the gateway
+    #: When other tunnels of the gateway went down (epoch seconds): a gateway-wide row (a BGP peer's drop) at that
+    #: moment may be theirs as well as this tunnel's.
+    other_downs: list[float] = field(default_factory=list)
     ike_rows: int = 0  # IKE rows the sources returned (Azure keeps only those around state changes in `events`)
     _by_kind: dict[EventKind, tuple[list[float], list[Event]]] = field(default_factory=dict, repr=False)
     _times: list[float] = field(default_factory=list, repr=False)

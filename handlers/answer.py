@@ -8,6 +8,7 @@ about several tunnels has one answer per tunnel in `parts`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from diagnostics.azure.p2s import P2SReport
 from diagnostics.fleet.model import FleetStatus, TunnelStatus
@@ -16,6 +17,12 @@ from diagnostics.summary.model import DaySummary
 from diagnostics.tunnels import TunnelRegistry
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question
+
+if TYPE_CHECKING:  # types only: the traffic check's readers load with a traffic question (handlers/traffic.py)
+    from diagnostics.traffic_check import TrafficCheck
+
+if TYPE_CHECKING:  # types only: the chart's and the metrics' modules load with a drop answer, not with every command
+    from handlers.incident import IncidentTraffic
 
 
 @dataclass
@@ -30,6 +37,9 @@ class Answer:
     fleet: FleetStatus | None = None
     state: TunnelStatus | None = None  # status of one tunnel: its state now (`investigation`: its latest drop)
     parts: list[Answer] = field(default_factory=list)  # several tunnels: one answer each
+    traffic: TrafficCheck | None = None  # traffic: the metrics and what they say (`investigation`: its logs)
+    #: A drop answer: the traffic around its drops and the chart of them (handlers/incident.py)
+    incident: IncidentTraffic | None = None
 
     @property
     def intent(self) -> Intent:

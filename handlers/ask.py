@@ -57,11 +57,26 @@ def answer_question(question: Question, registry: TunnelRegistry, sources: Sourc
         return Answer(question, summary=summary_for(question, registry, sources, now, progress))
     if len(asked_tunnels(question)) > 1:
         return answer_each(question, lambda one: answer_question(one, registry, sources, now, progress))
+    if question.intent is Intent.TRAFFIC:
+        from handlers.traffic import traffic_answer  # lazy load: see above
+
+        return traffic_answer(question, sources, now, progress)
     if question.intent is Intent.EVIDENCE:
         from handlers.evidence import evidence_investigation  # lazy load: see above
 
-        return Answer(question, investigation=evidence_investigation(question, sources, now, progress))
-    return Answer(question, investigation=why_drop(question, sources, now, progress))
+        return with_incident(Answer(question, investigation=evidence_investigation(question, sources, now, progress)),
+                             sources)
+    answer = Answer(question, investigation=why_drop(question, sources, now, progress))
+    return with_incident(answer, sources) if question.intent is Intent.WHY_DROP else answer
+
+
+def with_incident(answer: Answer, sources: Sources) -> Answer:
+    """A drop answer gains the traffic around its drops and the chart of them (`handlers.incident`)."""
+    if answer.investigation is not None and answer.investigation.drops:
+        from handlers.incident import incident_traffic  # lazy load: only answers with a drop read metrics and chart
+
+        answer.incident = incident_traffic(answer.investigation, sources, answer.question.tz)
+    return answer
 
 
 def why_drop(question: Question, sources: Sources, now: datetime,

@@ -29,6 +29,7 @@ from diagnostics.sources import Sources
 from diagnostics.timefmt import parse_iso
 from diagnostics.tunnels import AmbiguousTunnel, TunnelRegistry
 from handlers.answer import Answer
+from handlers.incident_chart import chart_from_json, chart_json
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question
 from handlers.render.json import answer_to_json
@@ -95,7 +96,19 @@ def stored_answer(answer: Answer) -> dict[str, Any]:
     for finding, out in zip(findings, doc["findings"], strict=False):
         if finding.rule:
             out["rule"] = finding.rule
+    if answer.incident is not None and answer.incident.chart is not None:  # what a bundle's chart.png is drawn from
+        doc["chart"] = chart_json(answer.incident.chart)
     return doc
+
+
+def draw_chart(answer: Mapping[str, Any]) -> bytes | None:
+    """A bundle's `chart.png`: the chart the stored answer describes (its `chart`), None when it has none."""
+    doc = answer.get("chart")
+    if not isinstance(doc, Mapping):
+        return None
+    from handlers.render.incident_png import render_incident_png  # lazy load: Pillow, only for a bundle with a chart
+
+    return render_incident_png(chart_from_json(doc))
 
 
 def stored_queries(answer: Answer) -> list[dict[str, Any]] | None:
@@ -196,7 +209,8 @@ def make_bundle(store: EvidenceStore, question_id: int, workspace: TunnelLogs, o
     re-run its queries)."""
     record = load_record(store, question_id, workspace.registry, channel)
     path = Path(out) if out else Path(directory) / file_name(record, options.redact_ips)
-    result = build_bundle(record, workspace.sources, path, options, version=version, progress=progress)
+    result = build_bundle(record, workspace.sources, path, options, version=version, progress=progress,
+                          chart=draw_chart)
     bundle_id = store.record_bundle(question_id, result.file.sha256, result.file.size, path.name, created_by,
                                     redact_ips=options.redact_ips, hash_users=options.hash_users,
                                     now=now or datetime.now(UTC))

@@ -15,6 +15,7 @@ _EXAMPLE_TEMPLATES = (
     "evidence {t} at 14:02",
     "summary yesterday",
     "who failed to connect over point-to-site today",
+    "is traffic flowing over {t}",
     "tunnels",
     "help",
 )

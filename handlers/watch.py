@@ -31,6 +31,10 @@ def incident_line(incident: Incident, tz: ZoneInfo) -> str:
         since = local_and_utc(incident.down_at, tz, seconds=False)
         state = "back up" if incident.up_at else "down now"
         head = f"⚠️ {who} flapping: {incident.drops} drops since {since}, {state}"
+    elif incident.up_at is None and any(t in incident.back for t in incident.tunnels):  # some of them back
+        back = [t for t in incident.tunnels if t in incident.back]
+        down = [t for t in incident.tunnels if t not in incident.back]
+        head = f"⚠️ {who} {verb} at {at}: {_names(back)} back, {_names(down)} still down"
     elif incident.up_at is None:
         head = f"⚠️ {who} {verb} at {at}, still down"
     else:
@@ -39,12 +43,16 @@ def incident_line(incident: Incident, tz: ZoneInfo) -> str:
     return f"{head} — {incident.cause.replace('_', ' ')} ({incident.confidence})"
 
 
-def recovery_line(incident: Incident, tz: ZoneInfo) -> str:
-    """`✅ porto back at 14:40:09 CET (13:40:09 UTC), after 2 h 10 min down — peer unreachable`."""
-    assert incident.up_at is not None
-    down = duration_text((incident.up_at - incident.down_at).total_seconds())
-    return (f"✅ {_names(incident.tunnels)} back at {local_and_utc(incident.up_at, tz)}, after {down} down — "
-            f"{incident.cause.replace('_', ' ')}")
+def recovery_lines(incident: Incident, tz: ZoneInfo) -> list[str]:
+    """A line per tunnel back since the incident was told:
+    `✅ porto back at 14:40:09 CET (13:40:09 UTC), after 2 h 10 min down — peer unreachable`."""
+    lines = []
+    for name in incident.newly_back:
+        up = incident.back[name]
+        down = duration_text((up - incident.down_since(name)).total_seconds())
+        lines.append(f"✅ {name} back at {local_and_utc(up, tz)}, after {down} down — "
+                     f"{incident.cause.replace('_', ' ')}")
+    return lines
 
 
 def incident_question(incident: Incident, registry: TunnelRegistry, tz: ZoneInfo) -> Question:
@@ -65,13 +73,15 @@ def incident_answer(incident: Incident, registry: TunnelRegistry, sources: Sourc
 
 def watch_text(result: PollResult, tz: ZoneInfo) -> str:
     return "".join([*(f"{incident_line(i, tz)}\n" for i in result.incidents),
-                    *(f"{recovery_line(i, tz)}\n" for i in result.recovered)])
+                    *(f"{line}\n" for i in result.recovered for line in recovery_lines(i, tz))])
 
 
 def watch_json(result: PollResult) -> dict[str, Any]:
-    """The contract (`schema`, `incidents`) and, added, `recovered`: incidents told still down that came back."""
+    """The contract (`schema`, `incidents`) and, added, `recovered`: incidents told still down of which tunnels came
+    back (`back`: those, with their reconnect; `up_at` once every tunnel is back)."""
     return {"schema": SCHEMA, "incidents": [i.to_json() for i in result.incidents],
-            "recovered": [i.to_json() for i in result.recovered]}
+            "recovered": [{**i.to_json(), "back": {t: iso_z(i.back[t]) for t in i.newly_back}}
+                          for i in result.recovered]}
 
 
 def _names(names: list[str]) -> str:

@@ -15,10 +15,13 @@ The shared fixtures live here, one definition each (the machinery behind them is
 - `slack_api(users, ...)` (function): a local fake Slack Web API (`support.fake_slack_api.FakeSlackAPI`) knowing
   those users' time zones, started, and stopped after the test.
 - `here` (function): a fresh working directory with no configuration; `state` (function): an empty state store.
+- `state_url` / `store` (function, parametrised sqlite and postgresql): a fresh store location / an open empty store
+  on each engine; `pg_server` (session): the PostgreSQL server behind them (tests/support/postgres.py).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +37,7 @@ from support.demo import DEMO_NOW
 from support.fake_slack_api import FakeSlackAPI
 from support.loganalytics_server import LogAnalyticsServer
 from support.moto_server import MotoServer
+from support.postgres import Cluster, Server, find_bindir, server_from_environment
 from support.serve import Serve
 
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
@@ -218,11 +222,70 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[StateStore]:
-    """An empty state store in the test's temporary directory."""
-    from bot.state import StateStore  # lazy: only the tests that use a state store import bot/ for it
+#: The state store's engines. `store` and `state_url` run on each; `state` too in a module marked `both_stores`.
+STORE_BACKENDS = ("sqlite", "postgresql")
 
-    store = StateStore(tmp_path / "state.db")
-    yield store
-    store.close()
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "state_backend" in metafunc.fixturenames:
+        asked = set(inspect.signature(metafunc.function).parameters)  # `state` asks for state_url too: not this
+        both = {"store", "state_url"} & asked or metafunc.definition.get_closest_marker("both_stores")
+        if both:
+            metafunc.parametrize("state_backend", STORE_BACKENDS, scope="function")
+
+
+@pytest.fixture
+def state_backend() -> str:
+    """The engine of `state` outside a `both_stores` module (parametrised over both by pytest_generate_tests)."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """A PostgreSQL server for the whole session: VPNBOT_TEST_PG_URL's, else a throwaway cluster of ours
+    (tests/support/postgres.py). None found: the PostgreSQL cases are skipped, or fail under CI=true."""
+    external = server_from_environment()
+    if external is not None:
+        yield external
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        reason = "no PostgreSQL server here (initdb/postgres not found, VPNBOT_TEST_PG_URL not set)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}: CI must run the store tests on PostgreSQL")
+        pytest.skip(reason)
+    cluster = Cluster.start_new(bindir=bindir)
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def state_url(state_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where an empty state store goes: a SQLite path, or a PostgreSQL URL whose search_path is a fresh schema."""
+    if state_backend == "sqlite":
+        yield str(tmp_path / "state.db")
+        return
+    server: Server = request.getfixturevalue("pg_server")
+    url, schema = server.new_schema()
+    yield url
+    server.drop_schema(schema)
+
+
+@pytest.fixture
+def store(state_url: str) -> Iterator[StateStore]:
+    """An empty state store on each engine."""
+    from bot.state import open_store  # lazy: only the tests that use a state store import bot/ for it
+
+    opened = open_store(state_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def state(state_url: str) -> Iterator[StateStore]:
+    """An empty state store (SQLite in the test's temporary directory; also PostgreSQL in a `both_stores` module)."""
+    from bot.state import open_store  # lazy: only the tests that use a state store import bot/ for it
+
+    opened = open_store(state_url)
+    yield opened
+    opened.close()

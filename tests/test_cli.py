@@ -37,10 +37,12 @@ azure_remote_ip = "203.0.113.20"
 """
 SCHEMA_KEYS = {"schema", "question", "intent", "tunnel", "window", "drops", "findings", "queries", "notes"}
 #: Keys an answer may add (docs/asking.md: extended, never changed).
-EXTENSION_KEYS = {"understood", "attempts", "summary", "state", "tunnels", "caveats"}
+EXTENSION_KEYS = {"understood", "attempts", "summary", "state", "tunnels", "caveats", "story", "traffic",
+                  "traffic_note"}
 CAUSES = {"maintenance_failover", "gateway_failover", "config_change", "dpd_timeout", "remote_initiated",
           "psk_mismatch", "ike_proposal_mismatch", "traffic_selector_mismatch", "peer_unreachable",
-          "bgp_session_down", "rekey_collision", "flapping", "no_drop_found", "logs_not_ingested", "unknown"}
+          "bgp_session_down", "rekey_collision", "flapping", "no_drop_found", "logs_not_ingested", "unknown",
+          "traffic_selector_drops", "one_way_traffic", "no_routes", "no_traffic", "traffic_flowing"}
 
 
 def assert_schema_1(doc: dict) -> None:
@@ -51,7 +53,8 @@ def assert_schema_1(doc: dict) -> None:
     assert doc["tunnel"]["provider"] in ("azure", "aws") and isinstance(doc["tunnel"]["name"], str)
     assert doc["window"]["start"].endswith("Z") and doc["window"]["end"].endswith("Z")
     for drop in doc["drops"]:
-        assert set(drop) == {"down_at", "up_at", "down_instance", "up_instance"}
+        assert set(drop) - {"traffic"} == {"down_at", "up_at", "down_instance", "up_instance"}  # + a drop answer's
+        assert drop.get("traffic") is None or isinstance(drop["traffic"]["resumed"], bool | None)
         assert drop["down_at"].endswith("Z") and (drop["up_at"] is None or drop["up_at"].endswith("Z"))
     for finding in doc["findings"]:
         assert set(finding) == {"cause", "confidence", "title", "explanation", "advice", "evidence"}

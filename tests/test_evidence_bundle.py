@@ -65,7 +65,7 @@ def test_a_bundle_holds_report_rows_queries_config_case_and_a_manifest_that_veri
     record = load_record(state, question_id, demo.registry)
     n = len(record.queries)
     assert set(files) == {"report.md", "case.txt", "answer.json", "timeline.csv", "config/tunnel.json",
-                          "queries/queries.json", "SHA256SUMS", "manifest.json",
+                          "queries/queries.json", "SHA256SUMS", "manifest.json", "chart.png",  # a drop: its chart
                           *(f"queries/q{i:02d}-local.kql" for i in range(1, n + 1)),
                           *(f"rows/q{i:02d}-local.{ext}" for i in range(1, n + 1) for ext in ("csv", "jsonl"))}
     # The manifest: every other file with its SHA-256 and size, the bot's version, the generation time.

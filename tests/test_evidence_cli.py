@@ -166,7 +166,9 @@ def test_rows_are_reread_from_log_analytics_through_the_real_client_with_the_exa
     assert queries and all(q["backend"] == "log-analytics" and q["origin"] == WORKSPACE_ID for q in queries)
     # Every query ran twice through the real client: once for the answer, once (identical, same timespan) for the
     # bundle's rows.
-    asked = [(r.body["query"], r.body.get("timespan")) for r in requests]
+    # (A drop answer also reads the gateway's metrics, whose source looks the gateway's resource id up in the logs
+    # once: diagnostics/azure/metrics.py; that lookup is no query of the answer's.)
+    asked = [(r.body["query"], r.body.get("timespan")) for r in requests if "by ResourceId" not in r.body["query"]]
     half = len(asked) // 2
     assert len(asked) == 2 * len(queries) and asked[:half] == asked[half:]
     assert [text for text, _ in asked[half:]] == [q["text"] for q in queries]

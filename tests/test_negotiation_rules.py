@@ -3,11 +3,14 @@ real-format rows in tests/fixtures/rules/."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from support.fixture_logs import ask_at
+from support.fixture_logs import LYON, PARIS, ask_at
 
 from diagnostics.model import Cause, Confidence
+
+PARIS_BGP = replace(PARIS, extra={"bgp_peer_ip": "10.1.0.254"})
 
 
 def test_authentication_failures_after_the_drop_are_a_psk_mismatch_counted_since_the_drop():
@@ -70,7 +73,7 @@ def test_no_ike_row_at_all_for_the_device_while_down_is_peer_unreachable():
 
 
 def test_bgp_drop_while_the_tunnel_stays_up_is_bgp_session_down():
-    inv = ask_at("bgp_session_down.csv", "2026-11-16T11:01:00Z", now="2026-11-16T18:00:00Z")
+    inv = ask_at("bgp_session_down.csv", "2026-11-16T11:01:00Z", now="2026-11-16T18:00:00Z", tunnel=PARIS_BGP)
     primary = inv.findings[0]
     assert primary.cause is Cause.BGP_SESSION_DOWN
     assert "established and then dropped" in primary.explanation
@@ -81,6 +84,37 @@ def test_bgp_drop_with_the_tunnel_drop_is_only_its_effect():
     inv = ask_at("bgp_with_tunnel_drop.csv", "2026-11-16T16:00:00Z", now="2026-11-16T18:00:00Z")
     assert inv.findings[0].cause is Cause.DPD_TIMEOUT
     bgp = next(f for f in inv.findings if f.cause is Cause.BGP_SESSION_DOWN)
+    assert bgp.confidence is Confidence.LOW and "effect" in bgp.title
+
+
+def test_bgp_drop_of_a_peer_nothing_ties_to_the_tunnel_is_not_claimed_as_its_session():
+    # paris names no bgp_peer_ip and nothing in its rows ties 10.1.0.254 to it: the gateway's peer may be another's.
+    inv = ask_at("bgp_session_down.csv", "2026-11-16T11:01:00Z", now="2026-11-16T18:00:00Z")
+    assert inv.findings[0].cause is Cause.NO_DROP_FOUND
+    bgp = next(f for f in inv.findings if f.cause is Cause.BGP_SESSION_DOWN)
+    assert bgp.confidence is Confidence.LOW and "not known to be this tunnel's" in bgp.title
+    assert "BGP peer 10.1.0.254 of VPNGW01" in bgp.explanation and "bgp_peer_ip" in bgp.advice
+
+
+def test_configured_bgp_peer_matches_its_exact_address_only():
+    near_miss = replace(PARIS, extra={"bgp_peer_ip": "10.1.0.25"})  # a prefix of the logged 10.1.0.254
+    inv = ask_at("bgp_session_down.csv", "2026-11-16T11:01:00Z", now="2026-11-16T18:00:00Z", tunnel=near_miss)
+    assert inv.findings[0].cause is Cause.NO_DROP_FOUND
+    assert Cause.BGP_SESSION_DOWN not in [f.cause for f in inv.findings]
+
+
+def test_bgp_peer_going_down_with_several_tunnels_is_not_counted_for_a_tunnel_it_is_not_tied_to():
+    # paris and lyon fail over together; the peer 10.1.0.254 lies inside paris's traffic selectors (10.1.0.0/16).
+    lyon = ask_at("bgp_peer_of_another_tunnel.csv", "2026-11-21T14:02:00Z", now="2026-11-21T18:00:00Z", tunnel=LYON)
+    assert lyon.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+    assert Cause.BGP_SESSION_DOWN not in [f.cause for f in lyon.findings]
+    assert not any("10.1.0.254" in f.explanation for f in lyon.findings)
+
+
+def test_bgp_peer_inside_the_tunnels_own_traffic_selectors_is_its_session():
+    paris = ask_at("bgp_peer_of_another_tunnel.csv", "2026-11-21T14:02:00Z", now="2026-11-21T18:00:00Z")
+    assert paris.findings[0].cause is Cause.MAINTENANCE_FAILOVER
+    bgp = next(f for f in paris.findings if f.cause is Cause.BGP_SESSION_DOWN)
     assert bgp.confidence is Confidence.LOW and "effect" in bgp.title
 
 

@@ -69,6 +69,23 @@ def test_connection_change_just_before_drop_is_config_change():
     assert "SALifetimeSeconds changed" in primary.explanation
 
 
+def test_configuration_change_of_another_connection_does_not_explain_this_tunnels_drop():
+    # lyon's local network gateway and connection were changed (the rows name lng-lyon and cn-vpngw01-lyon); paris
+    # dropped 42 s later on DPD.
+    inv = ask_at("config_change_other_connection.csv", "2026-11-21T16:20:30Z")
+    assert [d.down.remote_ip for d in inv.drops] == ["203.0.113.10"]
+    assert inv.findings[0].cause is Cause.DPD_TIMEOUT
+    assert Cause.CONFIG_CHANGE not in causes(inv)
+    assert not any("lyon" in e.text() for f in inv.findings for e in f.evidence)
+
+
+def test_configuration_change_naming_this_connection_explains_its_drop():
+    inv = ask_at("config_change_other_connection.csv", "2026-11-21T16:20:00Z", tunnel=LYON)
+    primary = inv.findings[0]
+    assert primary.cause is Cause.CONFIG_CHANGE and primary.confidence is Confidence.HIGH
+    assert "SetConnectionConfiguration (Success) was logged on VPNGW01 at 16:19:48" in primary.explanation
+
+
 def test_same_instance_reconnect_with_dpd_reason_is_dpd_timeout():
     inv = ask_at("dpd_timeout.csv", "2026-11-20T09:15:00Z")
     primary = inv.findings[0]

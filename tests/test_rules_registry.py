@@ -65,6 +65,17 @@ def _rule_modules():
             yield module
 
 
+def test_the_registry_table_lists_every_rule_the_package_declares_with_its_provider_and_kind():
+    """`DECLARED` says which module holds which rules, so a question imports only the ones it runs: a rule missing
+    from it would never run nor be documented, and a wrong provider or kind would load the wrong modules."""
+    found = {id(v): v for m in _rule_modules() for value in vars(m).values()
+             for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, Rule)}
+    assert sorted(r.id for r in found.values()) == sorted(r.id for r in REGISTRY)
+    for module, attribute, provider, kind in diagnostics.rules.DECLARED:
+        rules = diagnostics.rules.declared(module, attribute)
+        assert rules and {(r.provider, r.kind) for r in rules} == {(provider, kind)}, (module, attribute)
+
+
 @pytest.mark.parametrize("module", list(_rule_modules()), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_every_rule_module_says_what_it_detects_and_why_it_matters(module):
     doc = module.__doc__ or ""

@@ -31,6 +31,8 @@ from bot.schedule import (
 from bot.scheduler import BACKOFF, LEASE, MAX_ATTEMPTS, Scheduler
 from bot.state import StateStore
 
+pytestmark = pytest.mark.both_stores  # the runs' exactly-once claims, on SQLite and on PostgreSQL
+
 PARIS, NEW_YORK = ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")
 KOLKATA, LORD_HOWE = ZoneInfo("Asia/Kolkata"), ZoneInfo("Australia/Lord_Howe")
 
@@ -306,10 +308,10 @@ def test_a_process_that_keeps_dying_on_a_run_is_given_up_after_the_last_attempt(
     assert state.summary_run("C1", day)["status"] == "failed"
 
 
-def test_a_long_summary_keeps_its_claim_alive_so_no_one_posts_it_twice(tmp_path):
+def test_a_long_summary_keeps_its_claim_alive_so_no_one_posts_it_twice(state_url):
     """The owner renews its lease while it works: another scheduler ticking meanwhile never takes the run."""
     clock = {"now": utc(2026, 7, 15, 7, 0)}
-    one, two = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
+    one, two = StateStore(state_url), StateStore(state_url)
     other_calls = Poster()
     other = scheduler(two, [sub()], other_calls)
     seen: list[list] = []
@@ -334,8 +336,8 @@ def test_a_long_summary_keeps_its_claim_alive_so_no_one_posts_it_twice(tmp_path)
     assert other_calls.calls == [] and seen == [[], [], [], []]
 
 
-def test_two_schedulers_on_one_database_racing_in_threads_post_each_run_once(tmp_path):
-    path = tmp_path / "race.db"
+def test_two_schedulers_on_one_database_racing_in_threads_post_each_run_once(state_url, tmp_path):
+    path = state_url
     StateStore(path).close()
     subs = [sub(f"C{n:02d}", f"{7 + n % 3:02d}:{(n * 7) % 60:02d}", tz) for n, tz in
             enumerate(["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"] * 5)]
@@ -402,8 +404,8 @@ def _scheduler_process(path: str, out: str, nows: list[str], barrier) -> None:
         state.close()
 
 
-def test_two_scheduler_processes_on_one_database_post_each_run_once(tmp_path):
-    path, out = str(tmp_path / "race.db"), str(tmp_path / "posted.txt")
+def test_two_scheduler_processes_on_one_database_post_each_run_once(state_url, tmp_path):
+    path, out = state_url, str(tmp_path / "posted.txt")
     StateStore(path).close()
     nows = [t.isoformat() for t in ticks(utc(2026, 3, 6, 0), utc(2026, 3, 10, 0), timedelta(minutes=15))]
     barrier = multiprocessing.Barrier(3)

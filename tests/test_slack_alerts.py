@@ -8,19 +8,26 @@ alertContext.condition.allOf with the metric or query, its dimensions and the ev
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import socket
 from datetime import UTC, datetime
 from http.client import HTTPConnection
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from support.fake_slack_api import running_bot
+from PIL import Image
+from support.fake_slack_api import buttons_of, running_bot
 
 from bot.config import AlertRoute, ChannelSettings, ConfigError, config_from_mapping
 from bot.slack.core import BotOptions
 from bot.state import StateStore
+from diagnostics.azure.alerts import alert_tunnels, read_alert
+from handlers.alert import investigate_alert
+from handlers.render.blocks import EVIDENCE_BUNDLE, SHOW_QUERIES, WIDER_WINDOW
+from handlers.render.incident_png import render_incident_png
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 TOKEN = "s3cret-alerts-token-5f1c"
@@ -182,6 +189,53 @@ def test_a_fired_metric_alert_is_posted_once_naming_the_tunnel_and_its_cause_the
         assert bot.state.alert_row(ALERT_ID)["status"] == "Resolved"
 
 
+def test_an_alert_message_carries_the_usual_buttons_show_queries_works_and_the_resolved_edit_keeps_them(
+        api, demo, tmp_path):
+    with alerts_bot(api, demo, tmp_path) as bot:
+        assert post(bot, metric_alert())[0] == 202
+        assert bot.pool.drain(60)
+        (message,) = top_messages(api)
+        (stored,) = [q for q in bot.state.questions() if q["source"] == "alert"]
+        bot.sender.click(buttons_of(message)[SHOW_QUERIES], message_ts=message.ts, thread_ts=message.ts,
+                         channel=ALERTS)
+        shown = api.wait_for(lambda a: [m for m in thread_of(a, message.ts) if m.text.startswith("Queries behind")])
+        assert post(bot, metric_alert("Resolved"))[0] == 202
+        assert bot.pool.drain(60)
+        edited = api.messages[(ALERTS, message.ts)]
+    assert set(buttons_of(message)) == {SHOW_QUERIES, WIDER_WINDOW, EVIDENCE_BUNDLE}
+    assert json.loads(buttons_of(message)[SHOW_QUERIES]["value"])["id"] == stored["id"]
+    assert (stored["channel"], stored["tunnel"], stored["thread_ts"], stored["cause"]) == (
+        ALERTS, "paris", message.ts, "maintenance_failover")
+    assert "AzureDiagnostics" in json.dumps(shown[0].blocks)
+    assert edited.text.startswith(":white_check_mark: Resolved") and buttons_of(edited) == buttons_of(message)
+
+
+def test_an_alert_gets_the_chart_of_its_tunnels_drop_in_its_thread_once_and_not_again_when_resolved(
+        api, demo, tmp_path):
+    with alerts_bot(api, demo, tmp_path) as bot:
+        assert post(bot, metric_alert())[0] == 202
+        assert bot.pool.drain(60)
+        (message,) = top_messages(api)
+        assert post(bot, metric_alert("Resolved"))[0] == 202
+        assert bot.pool.drain(60)
+        edited = api.messages[(ALERTS, message.ts)]
+    (chart,) = [f for f in api.files.values() if f.content.startswith(b"\x89PNG\r\n\x1a\n")]
+    (complete,) = [c for c in api.calls_to("files.completeUploadExternal") if chart.id in c["files"]]
+    assert (complete["channel_id"], complete["thread_ts"]) == (ALERTS, message.ts)
+    assert chart.name == "vpnbot-paris-20261121T1332Z.png" and chart.title == "Chart: paris around the drop"
+    picture = Image.open(io.BytesIO(chart.content))
+    picture.verify()
+    assert picture.format == "PNG" and picture.size[0] == 1200
+    assert edited.edits == 1 and edited.text.startswith(":white_check_mark: Resolved")
+    # The chart of the investigation in the thread, its axis in the channel's zone: the same bytes drawn here.
+    alert = read_alert(metric_alert())
+    expected = investigate_alert(alert, alert_tunnels(alert, demo.registry), demo.registry, demo.sources, NOW,
+                                 ZoneInfo("Europe/Paris"))
+    assert expected.incident is not None and expected.incident.chart is not None
+    assert expected.incident.chart.zone == "Europe/Paris" and expected.incident.chart.has_traffic
+    assert chart.content == render_incident_png(expected.incident.chart)
+
+
 def test_a_resolved_alert_arriving_while_the_fired_one_is_being_posted_edits_that_message(api, demo, tmp_path, caplog):
     with alerts_bot(api, demo, tmp_path) as bot, caplog.at_level(logging.INFO):
         with api.hold("chat.postMessage") as posting:  # the Fired message is on its way to Slack
@@ -316,6 +370,7 @@ def test_alerts_entries_are_read_from_the_configuration_and_checked():
         config_from_mapping({"alerts": [{"match": "*", "channel": "C0", "token": "x"}]})
 
 
+@pytest.mark.both_stores
 def test_claiming_an_alert_lets_one_process_post_the_others_wait_or_take_over_a_dead_one_then_edit(state):
     now = datetime(2026, 11, 21, 14, 7, tzinfo=UTC)
     assert state.claim_alert("a1", ALERTS, "host-1-aa", "rule", now)[0] == "post"

@@ -283,7 +283,8 @@ def test_a_question_in_a_message_is_still_a_question(api, demo, tmp_path):
     with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
         bot.sender.direct_message("why did paris drop yesterday at 14:02 UTC")
         answered(api, outcomes=CHECKED)
-    assert not api.calls_to("files.info")
+    # No file read as logs: the only file is the answer's own chart (docs/asking.md#the-chart-of-an-incident)
+    assert [api.files[c["file"]].name for c in api.calls_to("files.info")] == ["vpnbot-paris-20261121T1332Z.png"]
     assert any("maintenance_failover" in str(c.blocks) for c in api.calls_to("chat.update"))
 
 

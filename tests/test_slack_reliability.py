@@ -102,8 +102,9 @@ def test_a_full_disk_is_reported_as_such_not_as_a_failed_rollback(tmp_path, monk
     monkeypatch.setattr(state_database, "STORE_PATIENCE_S", 0.0)
     store = StateStore(tmp_path / "state.db")
     try:
-        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no page can be added
+        with store.connection() as conn:  # SQLite's own connection
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no page can be added
         with pytest.raises(StoreUnavailable, match="full") as failed:
             store.claim(["event:Ev1"], "owner-1", job_json="x" * 200_000)
         assert "rollback" not in str(failed.value)

@@ -1,5 +1,5 @@
 """The state store the Slack bot shares between its processes: WAL, delivery claims that hold across processes,
-the users.info zone cache, and retention."""
+the users.info zone cache, and retention; on SQLite and on PostgreSQL (`state_url`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.state import Claim, StateStore
+from bot.state.migrations import table_exists
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -17,14 +18,15 @@ def test_the_state_file_is_created_on_first_run_in_wal_mode(tmp_path):
     store = StateStore(tmp_path / "deep" / "vpnbot.db")
     try:
         assert (tmp_path / "deep" / "vpnbot.db").is_file()
-        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert {"questions", "slack_events", "user_zones"} <= set(store.db.table_names())
+        with store.connection() as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert all(table_exists(conn, t) for t in ("questions", "slack_events", "user_zones"))
     finally:
         store.close()
 
 
-def test_a_delivery_is_claimed_once_whichever_of_its_keys_comes_back(tmp_path):
-    one, two = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
+def test_a_delivery_is_claimed_once_whichever_of_its_keys_comes_back(state_url):
+    one, two = StateStore(state_url), StateStore(state_url)
     try:
         assert one.claim(["event:Ev1", "message:C1:1.000"]) is Claim.NEW
         assert two.claim(["event:Ev1"]) is Claim.REPEAT  # Slack's retry, on the other process
@@ -45,8 +47,8 @@ def _claim_many(path: str, keys: list[str], out: str) -> None:
     Path(out).write_text("\n".join(won))
 
 
-def test_processes_racing_for_the_same_deliveries_each_win_a_distinct_share(tmp_path):
-    path = str(tmp_path / "race.db")
+def test_processes_racing_for_the_same_deliveries_each_win_a_distinct_share(state_url, tmp_path):
+    path = state_url
     StateStore(path).close()
     keys = [f"event:Ev{i}" for i in range(200)]
     outs = [str(tmp_path / f"won-{n}.txt") for n in range(4)]
@@ -60,8 +62,8 @@ def test_processes_racing_for_the_same_deliveries_each_win_a_distinct_share(tmp_
     assert sorted(won) == sorted(keys)  # every delivery claimed exactly once
 
 
-def test_a_users_zone_is_cached_for_a_day(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+def test_a_users_zone_is_cached_for_a_day(state_url):
+    store = StateStore(state_url)
     try:
         store.remember_zone("U1", "Europe/Paris", now=T0)
         assert store.zone("U1", now=T0 + timedelta(hours=23)) == "Europe/Paris"
@@ -71,8 +73,8 @@ def test_a_users_zone_is_cached_for_a_day(tmp_path):
         store.close()
 
 
-def test_purge_keeps_questions_for_the_retention_and_delivery_ids_for_a_day(tmp_path):
-    store = StateStore(tmp_path / "s.db", retention_days=30)
+def test_purge_keeps_questions_for_the_retention_and_delivery_ids_for_a_day(state_url):
+    store = StateStore(state_url, retention_days=30)
     try:
         old = store.start_question(channel="C1", user="U1", text="status paris", outcome="answered")
         store.finish_question(old, asked_at=T0 - timedelta(days=31))
@@ -89,8 +91,8 @@ def test_purge_keeps_questions_for_the_retention_and_delivery_ids_for_a_day(tmp_
         store.close()
 
 
-def test_question_rows_keep_json_as_text_and_reject_unknown_columns(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+def test_question_rows_keep_json_as_text_and_reject_unknown_columns(state_url):
+    store = StateStore(state_url)
     try:
         qid = store.start_question(channel="C1", queries_json=[{"backend": "local", "text": "AzureDiagnostics"}])
         assert store.question(qid)["queries_json"] == '[{"backend": "local", "text": "AzureDiagnostics"}]'
@@ -106,8 +108,8 @@ def test_question_rows_keep_json_as_text_and_reject_unknown_columns(tmp_path):
         store.close()
 
 
-def test_a_claim_is_a_lease_held_by_a_live_process_not_a_tombstone(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+def test_a_claim_is_a_lease_held_by_a_live_process_not_a_tombstone(state_url):
+    store = StateStore(state_url)
     try:
         assert store.claim(["event:Ev1"], "host-1-a", '{"job": 1}', now=T0) is Claim.NEW
         assert store.claim(["event:Ev1"], "host-2-b", '{"job": 1}', now=T0) is Claim.REPEAT  # its owner is alive
@@ -121,8 +123,8 @@ def test_a_claim_is_a_lease_held_by_a_live_process_not_a_tombstone(tmp_path):
         store.close()
 
 
-def test_a_dead_process_of_this_host_is_taken_over_at_once_without_waiting_for_its_heartbeat(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+def test_a_dead_process_of_this_host_is_taken_over_at_once_without_waiting_for_its_heartbeat(state_url):
+    store = StateStore(state_url)
     try:
         store.claim(["event:Ev1"], "host-1-a", '{"job": 1}', now=T0)
         assert store.abandoned(now=T0) == []
@@ -142,6 +144,8 @@ def test_a_state_file_from_before_claims_were_leases_keeps_its_rows_and_its_clai
     store = StateStore(path)
     try:
         assert store.claim(["event:Ev9"], "host-1-a", "{}", now=T0) is Claim.REPEAT
-        assert {"owner", "job_json", "done_at"} <= set(store.db.table("slack_events").columns_dict)
+        with store.connection() as conn:
+            (row,) = conn.select("slack_events")
+        assert {"owner", "job_json", "done_at"} <= set(row) and row["seen_at"] == "2026-11-22T11:00:00Z"
     finally:
         store.close()

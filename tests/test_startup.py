@@ -70,6 +70,27 @@ def test_a_second_question_on_the_demo_loads_no_sdk_no_evidence_code_and_no_kql_
     assert "duckdb_kql" not in again, "the stored KQL translations were not reused"
 
 
+#: The rule modules an Azure question has no use for: AWS's (the message table, the AWS drop explanation) and the
+#: traffic intent's (diagnostics.rules loads a provider's and an intent's rules only when they are asked for).
+NOT_FOR_AN_AZURE_DROP = ("diagnostics.rules.aws_messages", "diagnostics.rules.aws_bgp",
+                         "diagnostics.rules.aws_redundancy", "diagnostics.rules.aws_route_rejected",
+                         "diagnostics.rules.aws_tunnel_drop", "diagnostics.rules.rekey_collision",
+                         "diagnostics.rules.traffic_selector_drops", "diagnostics.rules.no_routes",
+                         "diagnostics.rules.one_way_traffic", "diagnostics.rules.no_traffic",
+                         "diagnostics.rules.traffic_flowing", "diagnostics.rules.support.traffic")
+
+
+def test_an_azure_drop_question_loads_no_aws_rule_and_no_traffic_rule(tmp_path):
+    now = ["--now", "2026-12-07T16:00:00Z"]
+    azure, answer = loaded_after(["ask", "why did paris drop yesterday at 14:40", *now], tmp_path / "cache")
+    assert "paris" in answer and "dropped at 2026-12-06 14:40" in answer  # a drop, explained by the drop rules
+    assert "diagnostics.rules.maintenance_failover" in azure
+    assert [m for m in NOT_FOR_AN_AZURE_DROP if m in azure] == []
+    aws, answer = loaded_after(["ask", "why did dc2 drop 4 days ago at 10:12", *now], tmp_path / "cache")
+    assert "psk_mismatch" in answer
+    assert "diagnostics.rules.aws_tunnel_drop" in aws and "diagnostics.rules.aws_messages" in aws
+
+
 def week_files(root: Path) -> list[Path]:
     return sorted((root / "demo").glob("demo-*.duckdb"))
 
@@ -128,7 +149,7 @@ def test_the_cached_week_answers_as_the_generated_one(cache_dir):
     cached = demo_workspace(now)
     fresh = LocalWorkspace(label="demo workspace", origin="demo")
     fresh.load_rows(azure_demo.generate_rows(now))
-    generated = Sources(kql=[fresh], aws=[aws_demo.demo_source(now)])
+    generated = Sources(kql=[fresh], aws=[aws_demo.demo_source(now)], metrics=cached.sources.metrics)  # not cached
     for question in (QUESTION, "is paris flapping", "status", "drops lyon this week", "summary"):
         assert render_text(ask(question, cached.registry, cached.sources, now, ZONE)) == \
             render_text(ask(question, cached.registry, generated, now, ZONE)), question

@@ -58,7 +58,9 @@ def test_one_tunnel_says_first_that_it_is_up_since_when_on_which_instance_then_i
     assert lines[1] == ("paris (VPNGW01 ↔ 203.0.113.10) is up since 2026-11-21 14:40:35 UTC on IN_0; not flapping "
                         "(no drop in the last hour)")
     assert lines[2].startswith("Latest drop: 2026-11-21 14:40:23 UTC on IN_1 → IN_0, back after 13 s")
-    assert lines[4].startswith("Cause: maintenance_failover (high confidence)")
+    # The latest drop's linked findings as one story (diagnostics/chains.py), then its cause.
+    assert lines[4].startswith("Story: Platform maintenance started on VPNGW01 at 14:36:51 UTC")
+    assert lines[lines.index("", 5) + 1].startswith("Cause: maintenance_failover (high confidence)")
 
 
 def test_a_tunnel_down_now_says_so_first_with_the_cause_so_far(demo):

@@ -5,9 +5,15 @@ boto3 against moto, a real state store; told once each, grouped as an on-call en
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from support.cli import run
@@ -15,13 +21,14 @@ from support.demo import DEMO_NOW
 from support.fixture_logs import FIXTURES
 from support.moto_server import REGION, rebase, seed
 
-from bot.state import StateStore
+from bot.state import StateStore, open_store
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource
 from diagnostics.aws.exports import read_aws_export
 from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 from diagnostics.watch.incidents import flap_series
 from diagnostics.watch.poll import poll
+from handlers.watch import watch_json, watch_text
 
 WS = "ws-watch"
 PARIS = Tunnel(name="paris", azure_gateway="VPNGW01", azure_remote_ip="203.0.113.10")
@@ -30,6 +37,7 @@ NICE = Tunnel(name="nice", azure_gateway="VPNGW01", azure_remote_ip="203.0.113.3
 BERLIN = Tunnel(name="berlin", azure_gateway="VPNGW02", azure_remote_ip="198.51.100.7")
 TUNNELS = [PARIS, LYON, NICE, BERLIN]
 T0 = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+UTC_ZONE = ZoneInfo("UTC")
 IN_0, IN_1 = "GatewayTenantWorker_IN_0", "GatewayTenantWorker_IN_1"
 
 
@@ -87,9 +95,12 @@ def watched(log_analytics, azure_source):
 
 
 def polled(sources, state, now, owner="poller-1", **options):
+    """One poll whose incidents and recoveries are then told (recorded as told, as `vpnbot watch` does)."""
     result = poll(TUNNELS, sources, state, now, owner=owner, since=options.pop("since", at(-5)), **options)
     for incident in result.incidents:
         state.incident_posted(incident, now)
+    for incident in result.recovered:
+        state.recovery_posted(incident, now)
     return result
 
 
@@ -165,6 +176,90 @@ def test_a_tunnel_told_still_down_is_told_back_once_when_its_reconnect_arrives(w
     assert back.incidents == [] and [(i.id, i.up_at) for i in back.recovered] == [(told.id, at(25))]
     clock.now = at(27)
     assert polled(sources, state, at(27)).recovered == []
+
+
+def maintenance_with_two_tunnels_still_down() -> list[dict[str, str]]:
+    """VPNGW01's maintenance at 14:02: paris back after 12 s, lyon only at 14:20, nice at 14:40."""
+    return [maintenance(at(1) + timedelta(seconds=40)),
+            down(at(2), PARIS.azure_remote_ip), up(at(2) + timedelta(seconds=12), PARIS.azure_remote_ip),
+            down(at(2) + timedelta(seconds=1), LYON.azure_remote_ip), up(at(20), LYON.azure_remote_ip),
+            down(at(2) + timedelta(seconds=2), NICE.azure_remote_ip), up(at(40), NICE.azure_remote_ip)]
+
+
+@pytest.mark.both_stores
+def test_a_gateways_incident_with_tunnels_still_down_is_followed_tunnel_by_tunnel(watched, state):
+    _, sources, clock = watched(maintenance_with_two_tunnels_still_down())
+    seen = []
+    for minute in (5, 21, 41, 42):
+        clock.now = at(minute)
+        seen.append(polled(sources, state, at(minute)))
+    (told,) = seen[0].incidents
+    assert (told.tunnels, told.up_at, list(told.back)) == (["paris", "lyon", "nice"], None, ["paris"])
+    assert watch_text(seen[0], UTC_ZONE) == ("⚠️ paris, lyon and nice dropped together at 14:02:00 UTC: paris back, "
+                                             "lyon and nice still down — maintenance failover (high)\n")
+    (lyon,) = seen[1].recovered
+    assert (lyon.id, lyon.newly_back, lyon.up_at) == (told.id, ["lyon"], None)
+    assert watch_text(seen[1], UTC_ZONE) == ("✅ lyon back at 14:20:00 UTC, after 17 min 59 s down — maintenance "
+                                             "failover\n")
+    (nice,) = seen[2].recovered
+    assert (nice.id, nice.newly_back, nice.up_at) == (told.id, ["nice"], at(40))
+    assert watch_json(seen[2])["recovered"] == [{**nice.to_json(), "back": {"nice": "2026-12-07T14:40:00Z"}}]
+    assert nice.to_json()["up_at"] == "2026-12-07T14:40:00Z"
+    assert seen[1].incidents == seen[2].incidents == seen[3].incidents == seen[3].recovered == []
+    assert [(r["tunnel"], r["status"]) for r in state.watch_recoveries()] == [("lyon", "posted"), ("nice", "posted")]
+
+
+@pytest.mark.both_stores
+def test_a_flap_series_told_down_is_told_back_by_its_last_reconnect_not_by_an_earlier_one_read_again(watched,
+                                                                                                      state):
+    # berlin's first reconnect (14:01:30) is ingested late, at 14:06:30: the poll of 14:08 reads it again (the last
+    # minutes are re-read), after the series was told "down now".
+    _, sources, clock = watched([
+        down(at(1), BERLIN.azure_remote_ip, gateway="VPNGW02", reason="ConnectionTimeout"),
+        up(at(1) + timedelta(seconds=30), BERLIN.azure_remote_ip, IN_0, gateway="VPNGW02", ingested=at(6.5)),
+        down(at(5), BERLIN.azure_remote_ip, gateway="VPNGW02", reason="ConnectionTimeout"),
+        up(at(20), BERLIN.azure_remote_ip, IN_0, gateway="VPNGW02")])
+    told = []
+    for minute in (7, 8, 21):
+        clock.now = at(minute)
+        told.append(polled(sources, state, at(minute)))
+    (series,) = told[0].incidents
+    assert (series.flapping, series.drops, series.up_at) == (True, 2, None)
+    assert told[1].recovered == [] and told[1].incidents == []
+    assert watch_text(told[2], UTC_ZONE).startswith("✅ berlin back at 14:20:00 UTC, after 15 min down — ")
+
+
+def test_a_recovery_is_told_by_one_of_two_pollers_and_one_left_by_a_crash_after_its_lease(watched, state_url):
+    _, sources, clock = watched([down(at(10), BERLIN.azure_remote_ip, gateway="VPNGW02", reason="ConnectionTimeout"),
+                                 up(at(25), BERLIN.azure_remote_ip, gateway="VPNGW02")])
+    stores = [open_store(state_url), open_store(state_url)]  # two pollers on one store (SQLite, PostgreSQL)
+    clock.now = at(13)
+    [told] = polled(sources, stores[0], at(13)).incidents
+    clock.now = at(26)
+    results: dict[int, list] = {}
+    start = threading.Barrier(2)
+
+    def run_poller(n: int) -> None:  # both find the reconnect; neither lives to record it as told
+        start.wait()
+        results[n] = poll(TUNNELS, sources, stores[n], at(26), owner=f"poller-{n}").recovered
+
+    threads = [threading.Thread(target=run_poller, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(len(r) for r in results.values()) == [0, 1]
+        clock.now = at(28)
+        assert polled(sources, stores[1], at(28), owner="alive").recovered == []  # its lease still holds
+        clock.now = at(32)
+        taken = polled(sources, stores[1], at(32), owner="alive").recovered
+        assert [(i.id, i.newly_back, i.up_at) for i in taken] == [(told.id, ["berlin"], at(25))]
+        clock.now = at(40)
+        assert polled(sources, stores[0], at(40)).recovered == []
+    finally:
+        for store in stores:
+            store.close()
 
 
 def test_a_flap_series_is_one_incident_counting_its_drops(watched, state):
@@ -272,11 +367,11 @@ def test_after_a_long_stop_it_catches_up_24_hours_and_says_what_it_skipped(watch
                for n in result.notes)
 
 
-def test_two_pollers_on_one_database_tell_each_drop_once(watched, tmp_path):
+def test_two_pollers_on_one_database_tell_each_drop_once(watched, state_url):
     _, sources, clock = watched([maintenance(at(1)), down(at(2), PARIS.azure_remote_ip),
                                  up(at(2) + timedelta(seconds=12), PARIS.azure_remote_ip)])
     clock.now = at(5)
-    path = tmp_path / "state.db"
+    path = state_url
     stores = [StateStore(path), StateStore(path)]
     results: dict[int, list] = {}
     start = threading.Barrier(2)
@@ -295,6 +390,7 @@ def test_two_pollers_on_one_database_tell_each_drop_once(watched, tmp_path):
         store.close()
 
 
+@pytest.mark.both_stores
 def test_a_claim_left_by_a_crash_before_posting_is_told_after_its_lease(watched, state):
     _, sources, clock = watched([down(at(2), PARIS.azure_remote_ip),
                                  up(at(2) + timedelta(seconds=12), PARIS.azure_remote_ip)])
@@ -375,3 +471,68 @@ def test_watch_refuses_an_unreadable_since_in_one_line(capsys, here):
     code, _, err = run(capsys, "watch", "--once", "--demo", "--since", "yesterday", "--state-db", str(here / "w.db"))
     assert code == 2 and err.strip().endswith("example: --since 2026-11-21T14:00:00Z")
     assert len(err.strip().splitlines()) <= 2
+
+
+class Watching:
+    """`vpnbot watch` (the loop) in a child process; its stdout and stderr read line by line as they come."""
+
+    def __init__(self, cwd, *args: str) -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VPNBOT_"))}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "watch", *args], cwd=cwd, env=environ,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        for name, stream, into in (("out", self.proc.stdout, self.out), ("err", self.proc.stderr, self.err)):
+            threading.Thread(target=self._read, args=(name, stream, into), daemon=True).start()
+
+    def _read(self, name, stream, into) -> None:
+        for line in stream:
+            into.append(line)
+            self.lines.put((name, line))
+
+    def wait_line(self, name: str, start: str, timeout: float = 120) -> str:
+        """The next line of `name` (out|err) starting with `start` (an event, not a time: the timeout only ends a
+        test that would hang)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                stream, line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    raise AssertionError("vpnbot watch exited: " + "".join(self.err)) from None
+                continue
+            if stream == name and line.startswith(start):
+                return line
+        raise AssertionError(f"vpnbot watch never said {start!r}: " + "".join(self.err))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(30)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_watch_loop_polls_every_every_seconds_prints_what_it_tells_and_stops_cleanly_on_a_signal(here, signum):
+    since = (datetime.now(UTC) - timedelta(hours=20)).isoformat()
+    watching = Watching(here, "--demo", "--every", "1", "--since", since, "--state-db", str(here / "w.db"))
+    try:
+        first = watching.wait_line("out", "⚠️ ")  # the demo's drops of the last 20 hours, told by the first poll
+        watching.wait_line("err", "poll 1 at ")
+        second = watching.wait_line("err", "poll 2 at ")  # a second second later: --every 1
+        watching.proc.send_signal(signum)
+        last = watching.wait_line("err", "stopped ")
+        assert watching.proc.wait(60) == 0
+    finally:
+        watching.close()
+    told = [line for line in watching.out if line.startswith("⚠️ ")]
+    assert first in told and all(" dropped" in line or " flapping: " in line for line in told)
+    assert second.startswith("poll 2 at ") and " 0 new, " in second  # each incident printed once, by the first poll
+    assert last.startswith(f"stopped ({signal.Signals(signum).name}) after ")
+    assert "polls; the watermarks are kept" in last
+    assert "Traceback" not in "".join(watching.err)
+    store = StateStore(here / "w.db")
+    try:
+        assert {c["status"] for c in store.watch_claims()} == {"posted"}  # what it printed is recorded as told
+    finally:
+        store.close()

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import AlertRoute
 from bot.logs import logger, redact
-from bot.slack import deliveries
+from bot.slack import deliveries, unasked
 from bot.slack.core import SlackBot
 from bot.slack.jobs import AlertJob
 from bot.state import Claim, StoreUnavailable
@@ -39,7 +39,6 @@ from diagnostics.tunnels import Tunnel
 from handlers.alert import alert_message, investigate_alert
 from handlers.answer import Answer
 from handlers.render.blockkit import escape, section
-from handlers.render.blocks import render_answer
 
 log = logger("vpnbot.alerts")
 
@@ -94,14 +93,19 @@ def _answer(bot: SlackBot, alert: AzureAlert) -> None:
     if isinstance(answer, str):
         text += "\n" + answer
     channel = row.get("channel") or route.channel
-    if action == "edit":
-        bot.client.chat_update(channel=channel, ts=row["message_ts"], text=text, blocks=[section(text)])
+    if action == "edit":  # its buttons kept: the investigation stored when it was posted (unasked.py)
+        buttons = unasked.actions(bot, unasked.stored(bot, channel, row["message_ts"]))
+        bot.client.chat_update(channel=channel, ts=row["message_ts"], text=text, blocks=[section(text), *buttons])
         _note(bot, alert, row["message_ts"])
         return
-    posted = bot.client.chat_postMessage(channel=channel, text=text, blocks=[section(text)], unfurl_links=False)
+    # Stored before it is posted, so the message carries the usual buttons.
+    rows = unasked.store(bot, answer, channel, unasked.ALERT) if isinstance(answer, Answer) else []
+    posted = bot.client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
+                                         blocks=[section(text), *unasked.actions(bot, rows)])
     _note(bot, alert, posted["ts"])
-    if isinstance(answer, Answer):  # the details, as a question's answer, in the message's thread
-        bot.client.chat_postMessage(channel=channel, thread_ts=posted["ts"], **render_answer(answer).payload())
+    unasked.attach(bot, rows, posted["ts"])
+    if isinstance(answer, Answer):  # the details, as a question's answer, and the charts in the message's thread
+        unasked.post_details(bot, answer, rows, channel, posted["ts"], unasked.ALERT)
 
 
 def _claim(bot: SlackBot, alert: AzureAlert, channel: str) -> tuple[str, dict[str, Any]]:

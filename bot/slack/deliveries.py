@@ -122,8 +122,9 @@ def _running(pid: int) -> bool:
 
 class Keeper:
     """Keeps this process's claims alive (a heartbeat every `beat_s`, which also tells whether the store works) and
-    takes over, every `recover_s`, the jobs dead processes left unanswered (at once when started), handing each to
-    `submit(job, Claim.RESUMED)`."""
+    takes over, every `recover_s`, the jobs dead processes left unanswered (at once when started, and at the next
+    beat when a process of this host is seen gone: a replica killed beside it need not wait for the next round),
+    handing each to `submit(job, Claim.RESUMED)`."""
 
     def __init__(self, bot: SlackBot, submit: Callable[[Job, Claim], object], beat_s: float = 2.0,
                  recover_s: float = 30.0) -> None:
@@ -144,13 +145,16 @@ class Keeper:
 
     def _run(self) -> None:
         since_recovery = self.recover_s
+        known_dead: frozenset[str] = frozenset()
         while True:
             beat(self.bot)
-            if since_recovery >= self.recover_s:
+            dead = dead_here(self.bot)
+            if since_recovery >= self.recover_s or dead - known_dead:
                 since_recovery = 0.0
                 for job in recover(self.bot):
                     log.warning("answering %s, left unanswered by a stopped process", job.keys[0])
                     self.submit(job, Claim.RESUMED)
+            known_dead = dead
             if self._stop.wait(self.beat_s):
                 return
             since_recovery += self.beat_s

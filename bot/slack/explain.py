@@ -13,7 +13,6 @@ without naming it.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -288,7 +287,7 @@ def _answers_in(bot: SlackBot, channel: str, thread_ts: str) -> bool:
     """Whether the bot answered a question in this thread (the thread is "with the bot")."""
     try:
         return bool(bot.state.questions("channel = ? AND thread_ts = ?", [channel, thread_ts]))
-    except (StoreUnavailable, sqlite3.Error) as exc:
+    except StoreUnavailable as exc:
         log.warning("could not tell whether %s %s is a thread of mine: %s", channel, thread_ts, exc)
         return False
 

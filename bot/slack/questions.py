@@ -18,6 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.logs import logger, redact
 from bot.slack import deliveries, evidence, explain, summaries
+from bot.slack.charts import post_charts
 from bot.slack.conversation import DEGRADED, DONE, WORKING, Conversation
 from bot.slack.core import NOT_STORED, Audit, SlackBot
 from bot.slack.deliveries import Delivery
@@ -213,6 +214,8 @@ def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: dat
         answer.notes.append(NOT_STORED)
     buttons = Buttons(question_id, bot.options.log_analytics, bot.options.evidence_bundle, question_id is not None)
     conv.show_answer(render_answer(answer, buttons, files=True), render_text(answer), _file_name(answer))
+    if answer.incident is not None or answer.parts:  # a drop answer: its chart in the thread (bot/slack/charts.py)
+        post_charts(conv, answer)
     conv.finish(DEGRADED if failures else DONE)
     return question_id
 

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.config import Config, ConfigError, SlackSettings, state_path
+from bot.config import Config, ConfigError, SlackSettings, state_location
 from bot.logs import configure_logging, logger, register_secrets
 from bot.slack import alerts, buttons, deliveries, questions
 from bot.slack.app import make_client
@@ -180,7 +180,7 @@ def serve(config: Config | None, workspace: Workspace, zone: ZoneInfo, pinned_no
     crashed = False
     unfinished: list[Job] = []
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    state = StateStore(state_path(config), options.retention_days)
+    state = StateStore(state_location(config), options.retention_days)
     try:
         with contextlib.suppress(StoreUnavailable):  # retention waits for a store that works (each hour after)
             state.purge()

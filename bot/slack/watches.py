@@ -8,9 +8,9 @@ them (an incident of three tunnels of a gateway names there the one it may see).
 The watcher runs on its own thread, off the question workers, like the daily summaries' scheduler; the thread only
 loops `Watcher.tick(now)`, which the tests call with a pinned clock. A step polls (diagnostics.watch.poll: each
 incident claimed in the state store before it is told) only when some channel watches; it posts each new incident in
-each channel watching one of its tunnels, the details (the investigation of its first drop) in the message's thread,
-and keeps the message per channel: an incident that changes later (a flap series growing, a tunnel of the gateway
-whose rows arrived late, a tunnel told "still down" that came back) edits it instead of posting again.
+each channel watching one of its tunnels, the details (the investigation of its first drop) and their charts in the
+message's thread, and keeps the message per channel: an incident that changes later (a flap series growing, a tunnel
+of the gateway whose rows arrived late, a tunnel told "still down" that came back) edits it instead of posting again.
 """
 
 from __future__ import annotations
@@ -23,23 +23,21 @@ from zoneinfo import ZoneInfo
 
 from bot.logs import logger, redact
 from bot.scheduler import start_ticking, stop_ticking
+from bot.slack import unasked
 from bot.slack.conversation import NOT_IN_CHANNEL, Conversation
 from bot.slack.core import SlackBot
 from bot.slack.jobs import QuestionJob
 from bot.slack.subscriptions import admins_text, announce, audited_command, is_permanent, say, tunnels_text
 from diagnostics.model import InvestigationError
 from diagnostics.timefmt import duration_text, parse_iso
-from diagnostics.watch.model import Incident, PollResult
+from diagnostics.watch.model import FAILING_POLLS, Incident, PollResult
 from diagnostics.watch.poll import poll
+from handlers.answer import Answer
 from handlers.render.blockkit import escape, section
-from handlers.render.blocks import render_answer
-from handlers.watch import incident_answer, incident_line, recovery_line
+from handlers.watch import incident_answer, incident_line, recovery_lines
 from handlers.watch_command import MUTE, UNMUTE, UNWATCH, WATCH, WATCHING, WatchCommand, example, parse_watch
 
 log = logger("vpnbot.watch")
-
-#: Failed polls in a row of one log source before the watching channels are told (issue 16: 5).
-FAILING_POLLS = 5
 
 __all__ = ["Watcher", "handle_watch", "watchers"]
 
@@ -176,8 +174,6 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
-        self._failing: dict[str, int] = {}  # log source → failed polls in a row
-        self._told_failing: set[str] = set()
 
     def clock(self) -> datetime:
         return self.bot.clock()
@@ -207,31 +203,23 @@ class Watcher:
                 if complete:  # else its claim's lease hands it to a later poll: it edits and posts what is left
                     self.bot.state.incident_posted(incident, now, ts)
             for incident in result.recovered:
-                self._recovered(incident, channels)
+                if self._recovered(incident, channels, now):  # else its recovery's lease hands it to a later poll
+                    self.bot.state.recovery_posted(incident, now)
             return result
 
     def _sources(self, result: PollResult, channels: dict[str, tuple[str, ...]]) -> None:
         """A log source failing FAILING_POLLS polls in a row is told once to every watching channel, and again once
-        it reads again (its watermark stayed: the drops of meanwhile are told then)."""
-        for label, error in result.read.items():
-            if error:
-                self._failing[label] = self._failing.get(label, 0) + 1
-                if self._failing[label] < FAILING_POLLS or label in self._told_failing:
-                    continue
-                self._told_failing.add(label)
-                text = escape(f"⚠️ I could not read {label} for {FAILING_POLLS} polls in a row ({error}): new drops "
-                              "are not told until it answers again; I will say so here.")
-            else:
-                self._failing.pop(label, None)
-                if label not in self._told_failing:
-                    continue
-                self._told_failing.discard(label)
-                text = escape(f"✅ {label} answers again: the drops of meanwhile are told now.")
+        it reads again (its watermark stayed: the drops of meanwhile are told then). The count is the state store's,
+        shared by every poller and kept across restarts: whichever poller reaches it tells it (diagnostics.watch)."""
+        texts = [f"⚠️ I could not read {label} for {FAILING_POLLS} polls in a row ({error}): new drops are not told "
+                 "until it answers again; I will say so here." for label, error in result.failing.items()]
+        texts += [f"✅ {label} answers again: the drops of meanwhile are told now." for label in result.answering]
+        for text in map(escape, texts):
             for channel in channels:
                 try:
                     self.bot.client.chat_postMessage(channel=channel, text=text, blocks=[section(text)])
                 except Exception:
-                    log.error("could not tell %s about %s", channel, label, exc_info=True)
+                    log.error("could not tell %s: %s", channel, redact(text), exc_info=True)
 
     def _tell(self, incident: Incident, channels: dict[str, tuple[str, ...]], now: datetime) -> tuple[str, bool]:
         """Post (or edit) the incident in each channel watching one of its tunnels: the first message's ts, and
@@ -246,48 +234,90 @@ class Watcher:
             text = escape(incident_line(shown, self._zone(channel)))
             try:
                 if channel in told:
-                    self.bot.client.chat_update(channel=channel, ts=told[channel], text=text, blocks=[section(text)])
+                    self._joined(shown, channel, told[channel], now)
+                    self._edit(channel, told[channel], text)
                     first = first or told[channel]
                     continue
-                posted = self.bot.client.chat_postMessage(channel=channel, text=text, blocks=[section(text)],
-                                                          unfurl_links=False)
+                # Investigated and stored before it is posted: the message carries its buttons (unasked.py).
+                answer, rows = self._investigated(shown, channel, now)
+                posted = self.bot.client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
+                                                          blocks=[section(text), *unasked.actions(self.bot, rows)])
             except Exception as exc:  # one channel failing (the bot was removed) does not keep the others untold
                 log.error("could not tell incident %s in %s", incident.id, channel, exc_info=True)
                 complete = complete and is_permanent(exc)
                 continue
             self.bot.state.note_watch_message(incident.id, channel, posted["ts"], now)
+            unasked.attach(self.bot, rows, posted["ts"])
             first = first or posted["ts"]
             try:
-                self._details(shown, channel, posted["ts"], now)
+                self._details(answer, rows, channel, posted["ts"])
             except Exception:  # the message is told; its details are not worth telling it twice
                 log.error("could not post the details of incident %s in %s", incident.id, channel, exc_info=True)
         return first, complete
 
-    def _details(self, incident: Incident, channel: str, ts: str, now: datetime) -> None:
-        """The investigation of the incident's first drop, as a question's answer, in the message's thread."""
+    def _investigated(self, incident: Incident, channel: str, now: datetime) -> tuple[Answer | str, list]:
+        """The investigation of the incident's first drop as the channel may see it, stored for its buttons (the
+        rows); or why there is none (the incident is told all the same)."""
         registry = self.bot.policy.registry_for(channel)
         try:
             answer = incident_answer(incident, registry, self.bot.workspace.sources, now, self._zone(channel))
         except InvestigationError as exc:
-            text = escape(f"I could not investigate it: {exc}")
-            self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=[section(text)])
-            return
-        self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, **render_answer(answer).payload())
+            return escape(f"I could not investigate it: {exc}"), []
+        except Exception:
+            log.error("could not investigate incident %s for %s", incident.id, channel, exc_info=True)
+            return "I could not investigate it (an error, logged).", []
+        return answer, unasked.store(self.bot, answer, channel, unasked.WATCH)
 
-    def _recovered(self, incident: Incident, channels: dict[str, tuple[str, ...]]) -> None:
-        """An incident told "still down" came back: its messages edited, the recovery said in their threads."""
+    def _details(self, answer: Answer | str, rows: list, channel: str, ts: str) -> None:
+        """The investigation, as a question's answer with its buttons, in the message's thread, and the chart of its
+        drops after it (unasked.post_details)."""
+        if isinstance(answer, str):
+            self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=answer, blocks=[section(answer)])
+            return
+        unasked.post_details(self.bot, answer, rows, channel, ts, unasked.WATCH)
+
+    def _joined(self, incident: Incident, channel: str, ts: str, now: datetime) -> None:
+        """Tunnels that joined the incident after its message was posted (their rows arrived a poll later): their
+        investigation stored (their buttons) and posted in the thread, as the first tunnels' was."""
+        try:
+            have = {r["tunnel"] for r in unasked.stored(self.bot, channel, ts)}
+            joined = [t for t in incident.tunnels if t not in have]
+            if not have or not joined:  # nothing stored at first (the store or the investigation failed): left so
+                return
+            answer, rows = self._investigated(incident.only(joined), channel, now)
+            unasked.attach(self.bot, rows, ts)
+            self._details(answer, rows, channel, ts)
+        except Exception:  # the edit tells them; their details are not worth telling it twice
+            log.error("could not post the details of the tunnels joining %s in %s", incident.id, channel,
+                      exc_info=True)
+
+    def _edit(self, channel: str, ts: str, text: str) -> None:
+        """The incident's message says `text` now, its buttons kept (read from the store: any process edits)."""
+        rows = unasked.stored(self.bot, channel, ts)
+        self.bot.client.chat_update(channel=channel, ts=ts, text=text,
+                                    blocks=[section(text), *unasked.actions(self.bot, rows)])
+
+    def _recovered(self, incident: Incident, channels: dict[str, tuple[str, ...]], now: datetime) -> bool:
+        """Tunnels of an incident told "still down" came back: its messages edited (which tunnels are back, which
+        still down), a line per tunnel back in their threads. False when a channel failed for a reason a later try
+        may get past."""
+        complete, muted = True, _muted(self.bot, now)
         for channel, ts in self.bot.state.watch_messages(incident.id).items():
-            shown = _shown(incident, channel_tunnels(self.bot, channel, channels.get(channel, ())))
-            if shown is None:
+            shown = _shown(incident, channel_tunnels(self.bot, channel, channels.get(channel, ())),
+                           muted.get(channel, set()))
+            if shown is None or not shown.newly_back:  # none of the tunnels back is this channel's
                 continue
             zone = self._zone(channel)
             text = escape(incident_line(shown, zone))
             try:
-                self.bot.client.chat_update(channel=channel, ts=ts, text=text, blocks=[section(text)])
-                back = escape(recovery_line(shown, zone))
-                self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=back, blocks=[section(back)])
-            except Exception:
+                self._edit(channel, ts, text)
+                for line in recovery_lines(shown, zone):
+                    back = escape(line)
+                    self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=back, blocks=[section(back)])
+            except Exception as exc:
                 log.error("could not update incident %s in %s", incident.id, channel, exc_info=True)
+                complete = complete and is_permanent(exc)
+        return complete
 
     def _zone(self, channel: str) -> ZoneInfo:
         return _zone(self.bot, channel)
@@ -299,7 +329,7 @@ def _shown(incident: Incident, allowed: set[str] | None, muted: set[str] = froze
     if allowed is None and not muted:
         return incident
     names = [t for t in incident.tunnels if (allowed is None or t.lower() in allowed) and t.lower() not in muted]
-    return dataclasses.replace(incident, tunnels=names) if names else None
+    return incident.only(names) if names else None
 
 
 def _muted(bot: SlackBot, now: datetime) -> dict[str, set[str]]:

@@ -1,7 +1,7 @@
 """The state store's Azure Monitor alert side: the message each alert was posted as, so a retried webhook never posts
 twice and the Resolved notification edits the Fired one's message.
 
-An alert (`essentials.alertId`, the same for its Fired and Resolved notifications) is claimed in one IMMEDIATE
+An alert (`essentials.alertId`, the same for its Fired and Resolved notifications) is claimed in one serialised
 transaction before anything is posted: whoever inserts its row posts, and records the message's ts right after. A
 claim is a lease: a process that died between the claim and the post leaves a row without a message, taken again
 once its lease ran out (the delivery it answered is taken over by another process, bot/slack/deliveries.py).
@@ -29,7 +29,7 @@ class AlertStore(Database):
         ran out, or it is not among the `live` owners when given); ("edit", row): it was posted (row["message_ts"],
         row["channel"], row["status"]); ("held", row): another worker is posting it. One transaction, so two
         deliveries racing cannot both post."""
-        with self.immediate() as conn:
+        with self.transaction(lock="azure_alerts") as conn:
             found = conn.execute("SELECT alert_id, channel, status, owner, lease_until, message_ts FROM azure_alerts "
                                  "WHERE alert_id = ?", (alert_id,)).fetchone()
             columns = ("alert_id", "channel", "status", "owner", "lease_until", "message_ts")
@@ -49,12 +49,12 @@ class AlertStore(Database):
     @retried(patient=True)
     def note_alert_message(self, alert_id: str, message_ts: str, status: str) -> None:
         """The alert's message exists (or was edited to show `status`): never posted again."""
-        with self._lock:
-            self._conn.execute("UPDATE azure_alerts SET message_ts = ?, status = ? WHERE alert_id = ?",
-                               (message_ts, status, alert_id))
+        with self.transaction(lock="azure_alerts") as conn:  # never between a claim's read and its write
+            conn.execute("UPDATE azure_alerts SET message_ts = ?, status = ? WHERE alert_id = ?",
+                         (message_ts, status, alert_id))
 
     @retried(read=True)
     def alert_row(self, alert_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            rows = list(self.db.table("azure_alerts").rows_where("alert_id = ?", [alert_id]))
+        with self.connection() as conn:
+            rows = conn.select("azure_alerts", "alert_id = ?", [alert_id])
         return rows[0] if rows else None

@@ -3,7 +3,6 @@ click, one row per evidence bundle."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -12,7 +11,7 @@ from typing import Any
 from bot.state.database import QUICK_BUSY_MS, Database, retried
 from bot.state.schema import OWNER_STALE, ZONE_MAX_AGE, iso, question_row
 
-#: The largest row id SQLite stores (a signed 64-bit integer).
+#: The largest row id either engine stores (a signed 64-bit integer).
 MAX_ROWID = 2**63 - 1
 
 
@@ -44,7 +43,7 @@ class AuditStore(Database):
         queue behind a slow store); None when the store did not answer at once (the worker then claims, patiently)."""
         try:
             claim = self._claim(keys, owner, job_json, now, busy_ms=QUICK_BUSY_MS)
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             self.failing(exc, "claim")
             return None
         self.working()
@@ -56,14 +55,16 @@ class AuditStore(Database):
         if not keys:
             return Claim.NEW
         now = now or datetime.now(UTC)
-        with self.immediate(busy_ms) as conn:
+        with self.transaction(busy_ms, lock="deliveries") as conn:
             marks = ",".join("?" * len(keys))
             rows = conn.execute(f"SELECT key, owner, done_at FROM slack_events WHERE key IN ({marks})",
                                 keys).fetchall()
             holders = {o for _, o, done in rows if not done} - dead
             if any(done or not o for _, o, done in rows) or (holders and self._alive(conn, holders, now)):
                 return Claim.REPEAT
-            conn.executemany("INSERT OR REPLACE INTO slack_events (key, seen_at, owner, job_json) VALUES (?, ?, ?, ?)",
+            conn.executemany("INSERT INTO slack_events (key, seen_at, owner, job_json) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, owner = excluded.owner, "
+                             "job_json = excluded.job_json, done_at = NULL",
                              [(k, iso(now), owner, job_json) for k in keys])
             if owner:  # a process that claims is alive
                 self._beat(conn, owner, now)
@@ -80,15 +81,15 @@ class AuditStore(Database):
         """The delivery was answered (or refused, or found to be a repeat of nothing): never taken over again."""
         keys = [k for k in keys if k]
         if keys:
-            with self._lock:
-                self._conn.execute(f"UPDATE slack_events SET done_at = ? WHERE key IN ({','.join('?' * len(keys))})",
-                                   [iso(now or datetime.now(UTC)), *keys])
+            with self.transaction(lock="deliveries") as conn:  # never between a claim's read and its write
+                conn.execute(f"UPDATE slack_events SET done_at = ? WHERE key IN ({','.join('?' * len(keys))})",
+                             [iso(now or datetime.now(UTC)), *keys])
 
     @retried
     def beat(self, owner: str, now: datetime | None = None) -> None:
         """`owner` is alive: its claims stay its own."""
-        with self._lock:
-            self._beat(self._conn, owner, now or datetime.now(UTC))
+        with self.connection() as conn:
+            self._beat(conn, owner, now or datetime.now(UTC))
 
     @staticmethod
     def _beat(conn: Any, owner: str, now: datetime) -> None:
@@ -101,8 +102,8 @@ class AuditStore(Database):
         heartbeat is stale, or it is one of `dead`."""
         now = now or datetime.now(UTC)
         marks = ",".join("?" * len(dead)) or "''"
-        with self._lock:
-            rows = self._conn.execute(
+        with self.connection() as conn:
+            rows = conn.execute(
                 "SELECT job_json, MIN(seen_at) FROM slack_events e WHERE done_at IS NULL AND owner != '' "
                 "AND job_json IS NOT NULL AND job_json != '' AND (owner IN (" + marks + ") OR NOT EXISTS "
                 "(SELECT 1 FROM owners o WHERE o.owner = e.owner AND o.beat_at >= ?)) GROUP BY job_json ORDER BY 2",
@@ -112,8 +113,8 @@ class AuditStore(Database):
     @retried(read=True)
     def live_owners(self, now: datetime | None = None) -> list[str]:
         """The processes whose heartbeat is recent."""
-        with self._lock:
-            rows = self._conn.execute("SELECT owner FROM owners WHERE beat_at >= ?",
+        with self.connection() as conn:
+            rows = conn.execute("SELECT owner FROM owners WHERE beat_at >= ?",
                                       (iso((now or datetime.now(UTC)) - OWNER_STALE),)).fetchall()
         return [r[0] for r in rows]
 
@@ -121,9 +122,9 @@ class AuditStore(Database):
     def interrupted_question(self, delivery: str) -> dict[str, Any] | None:
         """The latest question row of this delivery, which a dead process left behind (still running, or answered
         but perhaps never shown: the delivery was not settled)."""
-        with self._lock:
-            rows = list(self.db.table("questions").rows_where("delivery = ? AND outcome != 'restarted'", [delivery],
-                                                              order_by="id desc", limit=1))
+        with self.connection() as conn:
+            rows = conn.select("questions", "delivery = ? AND outcome != 'restarted'", [delivery], order_by="id desc",
+                               limit=1)
         return rows[0] if rows else None
 
     # -- time zones ---------------------------------------------------------------------------------------------
@@ -132,30 +133,31 @@ class AuditStore(Database):
     def zone(self, user: str, now: datetime | None = None) -> str | None:
         """The cached zone of `user`, or None when unknown or older than a day."""
         oldest = iso((now or datetime.now(UTC)) - ZONE_MAX_AGE)
-        with self._lock:
-            row = self._conn.execute("SELECT tz FROM user_zones WHERE user = ? AND fetched_at >= ?",
-                                     (user, oldest)).fetchone()
+        with self.connection() as conn:
+            row = conn.execute('SELECT tz FROM user_zones WHERE "user" = ? AND fetched_at >= ?',
+                               (user, oldest)).fetchone()
         return row[0] if row else None
 
     @retried
     def remember_zone(self, user: str, tz: str, now: datetime | None = None) -> None:
-        with self._lock:
-            self.db.table("user_zones").upsert(
-                {"user": user, "tz": tz, "fetched_at": iso(now or datetime.now(UTC))}, pk="user")
+        with self.connection() as conn:
+            conn.upsert("user_zones", {"user": user, "tz": tz, "fetched_at": iso(now or datetime.now(UTC))}, ("user",))
 
     # -- questions (the audit trail) -------------------------------------------------------------------------------
 
     @retried
     def start_question(self, **fields: Any) -> int:
         row = {"outcome": "running", "asked_at": iso(datetime.now(UTC)), **question_row(fields)}
-        with self._lock:
-            table = self.db.table("questions").insert(row)
-            return int(table.last_pk)
+        with self.connection() as conn:
+            return conn.insert("questions", row)
 
     @retried
     def finish_question(self, question_id: int, **fields: Any) -> None:
-        with self._lock:
-            self.db.table("questions").update(question_id, question_row(fields))
+        row = question_row(fields)
+        if row:
+            with self.connection() as conn:
+                conn.execute("UPDATE questions SET " + ", ".join(f'"{k}" = ?' for k in row) + " WHERE id = ?",
+                             [*row.values(), question_id])
 
     @retried(read=True)
     def question(self, question_id: int) -> dict[str, Any] | None:
@@ -163,14 +165,14 @@ class AuditStore(Database):
         ids come from people and from button values)."""
         if not 0 < question_id <= MAX_ROWID:
             return None
-        with self._lock:
-            rows = list(self.db.table("questions").rows_where("id = ?", [question_id]))
+        with self.connection() as conn:
+            rows = conn.select("questions", "id = ?", [question_id])
         return rows[0] if rows else None
 
     @retried(read=True)
     def questions(self, where: str | None = None, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.db.table("questions").rows_where(where, list(args), order_by="id"))
+        with self.connection() as conn:
+            return conn.select("questions", where, list(args), order_by="id")
 
     # -- evidence bundles ---------------------------------------------------------------------------------------
 
@@ -181,12 +183,11 @@ class AuditStore(Database):
         row = {"question_id": question_id, "sha256": sha256, "size": size, "file_name": file_name,
                "created_by": created_by, "created_at": iso(now or datetime.now(UTC)),
                "redact_ips": int(redact_ips), "hash_users": int(hash_users)}
-        with self._lock:
-            table = self.db.table("bundles").insert(row)
-            return int(table.last_pk)
+        with self.connection() as conn:
+            return conn.insert("bundles", row)
 
     @retried(read=True)
     def bundles(self, question_id: int | None = None) -> list[dict[str, Any]]:
         where, args = ("question_id = ?", [question_id]) if question_id is not None else (None, [])
-        with self._lock:
-            return list(self.db.table("bundles").rows_where(where, args, order_by="id"))
+        with self.connection() as conn:
+            return conn.select("bundles", where, args, order_by="id")

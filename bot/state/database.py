@@ -1,34 +1,33 @@
-"""The state file: one SQLite file (sqlite-utils, WAL) that every `vpnbot serve` process of a deployment shares.
+"""The state database, whichever engine holds it: a SQLite file (bot/state/sqlite.py, the default) or a PostgreSQL
+server shared by several `vpnbot serve` replicas (bot/state/postgres.py). Store code (the mixins of bot/state/) never
+sees the engine: it runs the same SQL through `connection()` and `transaction()` (see /docs/state.md).
 
-WAL lets readers run while one process writes; writers wait on each other (`busy_timeout`) instead of failing.
-When the file itself fails (locked by another program for longer than that, replaced under the process, a full
-disk), every operation is retried with backoff for as long as the question it serves may take
-(`diagnostics.deadline`; `STORE_PATIENCE_S` outside a question), then raises `StoreUnavailable` with the real
-error, and `health` says the store is failing until an operation succeeds again.
+When the store fails (a SQLite file locked by another program for longer than the busy timeout, replaced under the
+process, a full disk; a PostgreSQL server gone or restarting), every operation is retried with backoff for as long as
+the question it serves may take (`diagnostics.deadline`; `STORE_PATIENCE_S` outside a question), then raises
+`StoreUnavailable` with the real error, and `health` says the store is failing until an operation succeeds again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, TypeVar
-
-import sqlite_utils
+from typing import Any, Protocol, TypeVar
 
 from bot.logs import logger
-from bot.state.schema import DEFAULT_RETENTION_DAYS, create_tables
+from bot.state import migrations
+from bot.state.errors import StoreUnavailable
+from bot.state.location import is_postgres_url, redact
+from bot.state.schema import DEFAULT_RETENTION_DAYS
 from diagnostics import deadline
 
 log = logger("vpnbot.state")
 
-#: How long one statement waits for another process's write lock before SQLite gives up on it.
+#: How long one statement waits for another process's lock (SQLite's write lock, PostgreSQL's advisory lock, a pool
+#: connection) before it gives up.
 BUSY_TIMEOUT_S = 5.0
 #: How long an operation outside a question (the scheduler, the command line) keeps retrying a failing store.
 STORE_PATIENCE_S = 10.0
@@ -37,10 +36,93 @@ FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.1, 5.0
 QUICK_BUSY_MS = 200
 
 T = TypeVar("T")
+__all__ = ["Conn", "Database", "StoreHealth", "StoreUnavailable", "quote", "retried"]
 
 
-class StoreUnavailable(RuntimeError):
-    """The state store failed and kept failing for as long as the caller could wait; the message says why."""
+class Engine(Protocol):
+    """What bot/state/sqlite.py and bot/state/postgres.py provide: raw DB-API connections of one engine."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    errors: tuple[type[BaseException], ...]  # what a failing store raises (retried, then StoreUnavailable)
+    where: str  # the location for people: a path, or the URL without its password
+
+    def connection(self, quick: bool) -> Any: ...  # context manager: a connection in autocommit
+
+    def transaction(self, busy_ms: int, lock: str) -> Any: ...  # context manager: a serialised transaction
+
+    def migrating(self) -> Any: ...  # context manager: a transaction holding the migration lock
+
+    def busy(self, ms: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@functools.lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    """`?` placeholders as psycopg's `%s` (a literal `%` doubled). Store SQL never has `?` inside a string literal."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Conn:
+    """One connection, as store code sees it: the same SQL (`?` placeholders) on either engine."""
+
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def _args(self, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+        if self.dialect == "sqlite":
+            return sql, params
+        # PostgreSQL does not cast a boolean to an INTEGER column: the store keeps flags as 0/1.
+        return _pg_sql(sql), [int(p) if isinstance(p, bool) else p for p in params]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The cursor: `.fetchone()` / `.fetchall()` give tuples, `.rowcount` the rows changed."""
+        return self.raw.execute(*self._args(sql, params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self.dialect == "sqlite":
+            self.raw.executemany(sql, rows)
+        else:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(_pg_sql(sql), [self._args(sql, r)[1] for r in rows])
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def select(self, table: str, where: str | None = None, args: Sequence[Any] = (), order_by: str | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+        """Every column of `table`'s rows (sqlite-utils' `rows_where`)."""
+        sql = f"SELECT * FROM {quote(table)}" + (f" WHERE {where}" if where else "")
+        sql += (f" ORDER BY {order_by}" if order_by else "") + (f" LIMIT {int(limit)}" if limit is not None else "")
+        return self.rows(sql, args)
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert `row` into a table with an `id`; returns the new id."""
+        names = ", ".join(quote(k) for k in row)
+        marks = ", ".join("?" * len(row))
+        return int(self.execute(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks}) RETURNING id",
+                                list(row.values())).fetchone()[0])
+
+    def upsert(self, table: str, row: dict[str, Any], pk: Sequence[str]) -> None:
+        """Insert `row`, or set its other columns when a row with its primary key `pk` exists."""
+        names = ", ".join(quote(k) for k in row)
+        marks = ", ".join("?" * len(row))
+        others = [k for k in row if k not in pk]
+        action = ("DO UPDATE SET " + ", ".join(f"{quote(k)} = excluded.{quote(k)}" for k in others)) if others \
+            else "DO NOTHING"
+        self.execute(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks}) "
+                     f"ON CONFLICT ({', '.join(quote(k) for k in pk)}) {action}", list(row.values()))
 
 
 class StoreHealth:
@@ -66,7 +148,7 @@ class StoreHealth:
 
 
 def retried(method: Callable[..., T] | None = None, *, patient: bool = False, read: bool = False) -> Any:
-    """Run a store operation, retrying SQLite errors with backoff for up to STORE_PATIENCE_S (never past the
+    """Run a store operation, retrying the engine's errors with backoff for up to STORE_PATIENCE_S (never past the
     caller's deadline). While the store is known to be failing an operation is tried once and quickly (a question
     must not spend its deadline on every write of its audit row), unless it is `patient` (a delivery's claim, which
     decides whether the question is answered at all). A `read` that succeeds does not say the store works again:
@@ -84,7 +166,7 @@ def retried(method: Callable[..., T] | None = None, *, patient: bool = False, re
             while True:
                 try:
                     result = method(self, *args, **kwargs)
-                except sqlite3.Error as exc:
+                except self.errors as exc:
                     self.failing(exc, method.__name__)
                     wait = min(backoff, give_up - time.monotonic())
                     if wait <= 0:
@@ -102,103 +184,88 @@ def retried(method: Callable[..., T] | None = None, *, patient: bool = False, re
     return wrap(method) if method is not None else wrap
 
 
-def _reason(exc: BaseException) -> str:
-    """What to do about a state file that cannot be opened, after what SQLite said."""
-    text = str(exc)
-    if "not a database" in text or "malformed" in text:
-        return f"{text}: it is not a vpnbot state file (move it aside, or point state_db at another path)"
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        return f"{text}: the file or its directory is not writable by this user"
-    if "locked" in text:
-        return f"{text}: another program holds it; try again, or point state_db at another path"
-    if "unable to open" in text:
-        return f"{text}: state_db must be a file in a directory that exists and this user may write to"
-    return text
+def open_engine(location: str, busy: Callable[[], float]) -> Engine:
+    """The engine of `location`: a postgresql:// URL, else a SQLite file path (":memory:" too)."""
+    if is_postgres_url(location):
+        from bot.state.postgres import PostgresEngine  # lazy load: psycopg only for a PostgreSQL store
+
+        return PostgresEngine(location, busy)
+    from bot.state.sqlite import SqliteEngine  # lazy load: sqlite-utils only for a SQLite store
+
+    return SqliteEngine(location, busy)
 
 
 class Database:
-    """Thread-safe (one connection, one lock) and process-safe (SQLite locking) access to the state file."""
+    """Thread-safe, process-safe access to the state database (either engine); applies the schema's pending
+    migration steps when opened (`migrate=False`: `vpnbot db status`, which only looks)."""
 
-    def __init__(self, path: str | Path, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
-        self.path = str(path)
+    def __init__(self, location: Any, retention_days: int = DEFAULT_RETENTION_DAYS, migrate: bool = True) -> None:
+        self.location = str(location)
+        self.path = redact(self.location)  # what messages and logs name
         self.retention = timedelta(days=retention_days)
         self.health = StoreHealth()
-        self._lock = threading.Lock()
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit (isolation_level=None): transactions are opened explicitly where several statements must
-            # be atomic (claim), everything else is one statement.
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                         check_same_thread=False)
-            self.db = sqlite_utils.Database(self._conn)
-            with self._lock:
-                if self.path != ":memory:":
-                    self.db.enable_wal()
-                # WAL with synchronous=NORMAL never corrupts the file; a power cut may lose the last commits (a
-                # claim: its delivery could be answered twice). Commits then cost no fsync: a burst of arrivals
-                # is claimed in milliseconds.
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-                self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-                create_tables(self.db)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"cannot open the state store {self.path}: {_reason(exc)}") from None
+        self.engine = open_engine(self.location, lambda: BUSY_TIMEOUT_S)
+        self.dialect = self.engine.dialect
+        self.errors: tuple[type[BaseException], ...] = self.engine.errors
+        if migrate:
+            try:
+                migrations.upgrade(self)
+            except self.errors as exc:
+                self.engine.close()
+                raise StoreUnavailable(f"cannot prepare the state store {self.path}: "
+                                       f"{redact(str(exc), self.location)}") from None
 
     @contextmanager
-    def immediate(self, busy_ms: int | None = None) -> Iterator[sqlite3.Connection]:
-        """One BEGIN IMMEDIATE transaction under the lock: the write lock is taken at once, so two processes doing
-        a read-then-write cannot both read the old state; committed on success, rolled back on any error.
+    def connection(self) -> Iterator[Conn]:
+        """One connection for statements that stand alone (each commits by itself)."""
+        with self.engine.connection(not self.health.ok) as raw:
+            yield Conn(raw, self.dialect)
 
-        SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error): the ROLLBACK is then
-        skipped, so the error raised is the real one, not "cannot rollback - no transaction is active".
-        `busy_ms` waits that long (instead of the connection's busy timeout) for another process's lock."""
-        with self._lock:
-            if busy_ms is not None:
-                self._conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):  # the error to report is the one that got here
-                            self._conn.execute("ROLLBACK")
-                    raise
-            finally:
-                if busy_ms is not None:
-                    busy = QUICK_BUSY_MS if not self.health.ok else int(BUSY_TIMEOUT_S * 1000)
-                    self._conn.execute(f"PRAGMA busy_timeout = {busy}")
+    @contextmanager
+    def transaction(self, busy_ms: int | None = None, lock: str = "state") -> Iterator[Conn]:
+        """One transaction serialised with every other `transaction(lock=…)` of every process (SQLite: BEGIN
+        IMMEDIATE takes the file's write lock at once; PostgreSQL: pg_advisory_xact_lock of `lock`), so two processes
+        doing a read-then-write cannot both read the old state; committed on success, rolled back on any error.
+        `busy_ms` waits that long (instead of the busy timeout) for another process's lock."""
+        if busy_ms is None:
+            busy_ms = QUICK_BUSY_MS if not self.health.ok else int(BUSY_TIMEOUT_S * 1000)
+        with self.engine.transaction(int(busy_ms), lock) as raw:
+            yield Conn(raw, self.dialect)
+
+    immediate = transaction  # the name before PostgreSQL
+
+    @contextmanager
+    def migrating(self) -> Iterator[Conn]:
+        """The transaction migration steps run in, holding the migration lock (bot/state/migrations.py)."""
+        with self.engine.migrating() as raw:
+            yield Conn(raw, self.dialect)
 
     def failing(self, exc: BaseException, what: str) -> None:
         """An operation failed: said once per run of failures, with the real error; until an operation succeeds
         again, statements wait only briefly for another process's lock."""
         if self.health.ok:
-            log.error("state store %s: %s failed: %s: %s", self.path, what, type(exc).__name__, exc)
-            self._busy(QUICK_BUSY_MS)
+            log.error("state store %s: %s failed: %s: %s", self.path, what, type(exc).__name__,
+                      redact(str(exc), self.location))
+            self.engine.busy(QUICK_BUSY_MS)
         self.health.failed(exc)
+        self.health.error = redact(self.health.error, self.location)
 
     def working(self) -> None:
         if not self.health.ok:
-            self._busy(int(BUSY_TIMEOUT_S * 1000))
+            self.engine.busy(int(BUSY_TIMEOUT_S * 1000))
         self.health.recovered()
 
-    def _busy(self, ms: int) -> None:
-        with contextlib.suppress(sqlite3.Error), self._lock:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
-
     def probe(self) -> bool:
-        """One quick try at taking and releasing the write lock (it fails while the file is locked elsewhere,
-        unreadable or replaced); updates `health`."""
+        """One quick try at taking and releasing the write lock (it fails while the store is locked elsewhere,
+        unreadable, replaced or unreachable); updates `health`."""
         try:
-            with self.immediate(QUICK_BUSY_MS) as conn:
+            with self.transaction(QUICK_BUSY_MS) as conn:
                 conn.execute("SELECT COUNT(*) FROM owners").fetchone()
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             self.failing(exc, "probe")
             return False
         self.working()
         return True
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.engine.close()

@@ -27,6 +27,9 @@ What the store keeps, and why:
 * `watch_messages`: per (incident, channel), the Slack message telling it, edited when the incident changes
   (bot/state/watches.py). Kept like watch_claims.
 * `watch_mutes`: per (channel, tunnel), until when its drops are not posted there (`/vpn mute`) and why.
+* `watch_recoveries`: per (incident, tunnel), the tunnel told "still down" that came back, claimed once before it is
+  told (a lease, like watch_claims; bot/state/watch_recoveries.py). `watch_marks` also counts each source's failed
+  polls in a row, for every poller (`failing`, `failing_told`).
 * `azure_alerts`: one row per Azure Monitor alert posted (its alert id, channel and message ts), claimed in one
   transaction before posting: a retried webhook never posts twice and the Resolved notification edits the Fired
   one's message (bot/state/alerts.py). Kept like summary_runs.
@@ -38,10 +41,9 @@ What the store keeps, and why:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import sqlite_utils
 
 DEFAULT_RETENTION_DAYS = 90
 #: Slack retries a delivery for minutes, not days; a day of ids is plenty.
@@ -58,7 +60,7 @@ QUESTION_COLUMNS: dict[str, type] = {
     "team": str,
     "channel": str,
     "user": str,
-    "source": str,  # slash | mention | dm | button | console
+    "source": str,  # slash | mention | dm | button | console | watch | alert (an incident or alert posted unasked)
     "text": str,
     "intent": str,
     "tunnel": str,
@@ -129,6 +131,18 @@ WATCH_MARK_COLUMNS: dict[str, type] = {
     "source": str,  # "azure:<workspace id>", "aws:<log group>"
     "at": str,  # ISO UTC with microseconds: state changes ingested after it are new
     "updated_at": str,
+    "failing": int,  # failed polls in a row, counted by every poller (migration step 2)
+    "failing_told": int,  # 1: the watching channels were told it keeps failing (told again when it answers)
+}
+WATCH_RECOVERY_COLUMNS: dict[str, type] = {  # migration step 2
+    "incident": str,  # watch_claims.incident
+    "tunnel": str,  # one of its tunnels, back
+    "up_at": str,  # its reconnect (ISO UTC)
+    "status": str,  # claimed | posted
+    "owner": str,
+    "claimed_at": str,
+    "lease_until": str,  # claimed: nobody else tells it before
+    "posted_at": str,
 }
 WATCH_CLAIM_COLUMNS: dict[str, type] = {
     "key": str,  # the drop: "<gateway>|<remote IP>|<down time>|<instance>"
@@ -171,32 +185,36 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def create_tables(db: sqlite_utils.Database) -> None:
-    """Every table and index, unless it exists already."""
-    db.table("questions").create(QUESTION_COLUMNS, pk="id", if_not_exists=True)
-    db.table("slack_events").create(DELIVERY_COLUMNS, pk="key", if_not_exists=True)
-    db.table("owners").create(OWNER_COLUMNS, pk="owner", if_not_exists=True)
-    # A file made by an earlier version gains the new columns (its rows keep their values).
-    for table, columns in (("questions", QUESTION_COLUMNS), ("slack_events", DELIVERY_COLUMNS)):
-        have = db.table(table).columns_dict
-        for name, kind in columns.items():
-            if name not in have:
-                db.table(table).add_column(name, kind)
-    db.table("user_zones").create({"user": str, "tz": str, "fetched_at": str}, pk="user", if_not_exists=True)
-    db.table("questions").create_index(["asked_at"], if_not_exists=True)
-    db.table("slack_events").create_index(["seen_at"], if_not_exists=True)
-    db.table("subscriptions").create(SUBSCRIPTION_COLUMNS, pk=("channel", "source"), if_not_exists=True)
-    db.table("summary_runs").create(RUN_COLUMNS, pk=("channel", "day"), if_not_exists=True)
-    db.table("bundles").create(BUNDLE_COLUMNS, pk="id", if_not_exists=True)
-    db.table("watch_marks").create(WATCH_MARK_COLUMNS, pk="source", if_not_exists=True)
-    db.table("watch_claims").create(WATCH_CLAIM_COLUMNS, pk="key", if_not_exists=True)
-    db.table("watch_claims").create_index(["incident"], if_not_exists=True)
-    db.table("bundles").create_index(["question_id"], if_not_exists=True)
-    db.table("azure_alerts").create(ALERT_COLUMNS, pk="alert_id", if_not_exists=True)
-    db.table("watches").create(WATCH_COLUMNS, pk="channel", if_not_exists=True)
-    db.table("watch_mutes").create({"channel": str, "tunnel": str, "until": str, "note": str, "created_by": str},
-                                   pk=("channel", "tunnel"), if_not_exists=True)
-    db.table("watch_messages").create(WATCH_MESSAGE_COLUMNS, pk=("incident", "channel"), if_not_exists=True)
+ZONE_COLUMNS: dict[str, type] = {"user": str, "tz": str, "fetched_at": str}
+MUTE_COLUMNS: dict[str, type] = {"channel": str, "tunnel": str, "until": str, "note": str, "created_by": str}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, type]
+    pk: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+
+#: Every table of the schema as the last migration step leaves it (bot/state/migrations.py makes them; `vpnbot db
+#: copy` and `vpnbot db status` go through them in this order).
+TABLES: tuple[Table, ...] = (
+    Table("questions", QUESTION_COLUMNS, ("id",), (("asked_at",),)),
+    Table("slack_events", DELIVERY_COLUMNS, ("key",), (("seen_at",),)),
+    Table("owners", OWNER_COLUMNS, ("owner",)),
+    Table("user_zones", ZONE_COLUMNS, ("user",)),
+    Table("subscriptions", SUBSCRIPTION_COLUMNS, ("channel", "source")),
+    Table("summary_runs", RUN_COLUMNS, ("channel", "day")),
+    Table("bundles", BUNDLE_COLUMNS, ("id",), (("question_id",),)),
+    Table("watch_marks", WATCH_MARK_COLUMNS, ("source",)),
+    Table("watch_claims", WATCH_CLAIM_COLUMNS, ("key",), (("incident",),)),
+    Table("azure_alerts", ALERT_COLUMNS, ("alert_id",)),
+    Table("watches", WATCH_COLUMNS, ("channel",)),
+    Table("watch_mutes", MUTE_COLUMNS, ("channel", "tunnel")),
+    Table("watch_messages", WATCH_MESSAGE_COLUMNS, ("incident", "channel")),
+    Table("watch_recoveries", WATCH_RECOVERY_COLUMNS, ("incident", "tunnel")),
+)
 
 
 def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str, datetime]]:
@@ -205,6 +223,7 @@ def retention_limits(now: datetime, retention: timedelta) -> dict[str, tuple[str
             "user_zones": ("fetched_at", now - ZONE_MAX_AGE), "owners": ("beat_at", now - EVENT_RETENTION),
             "summary_runs": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "watch_claims": ("claimed_at", now - max(retention, RUN_RETENTION)),
+            "watch_recoveries": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "azure_alerts": ("claimed_at", now - max(retention, RUN_RETENTION)),
             "watch_messages": ("posted_at", now - max(retention, RUN_RETENTION)),
             "watch_mutes": ("until", now - max(retention, RUN_RETENTION)),

@@ -23,29 +23,26 @@ class SummaryStore(Database):
         """Make or change `channel`'s Slack-made subscription (one per channel); returns the stored row."""
         row = {"channel": channel, "source": "slack", "time": time, "tz": tz,
                "tunnels": json.dumps(list(tunnels)), "created_by": created_by}
-        with self.immediate() as conn:
+        with self.transaction(lock="subscriptions") as conn:
             old = conn.execute("SELECT created_at FROM subscriptions WHERE channel = ? AND source = ?",
                                (channel, "slack")).fetchone()
             row["created_at"] = old[0] if old else iso(now or datetime.now(UTC))
-            conn.execute(
-                "INSERT OR REPLACE INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at)"
-                " VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at)", row)
+            conn.upsert("subscriptions", row, ("channel", "source"))
         return row
 
     @retried
     def unsubscribe(self, channel: str) -> bool:
         """Remove `channel`'s Slack-made subscription; False when it had none (configuration ones stay)."""
-        with self._lock:
-            cursor = self._conn.execute("DELETE FROM subscriptions WHERE channel = ? AND source = 'slack'",
-                                        (channel,))
+        with self.connection() as conn:
+            cursor = conn.execute("DELETE FROM subscriptions WHERE channel = ? AND source = 'slack'", (channel,))
         return cursor.rowcount > 0
 
     @retried(read=True)
     def subscription_rows(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every stored subscription (or `channel`'s), Slack-made and configuration ones, by channel."""
         where, args = ("channel = ?", [channel]) if channel else (None, [])
-        with self._lock:
-            return list(self.db.table("subscriptions").rows_where(where, args, order_by="channel, source"))
+        with self.connection() as conn:
+            return conn.select("subscriptions", where, args, order_by="channel, source")
 
     @retried
     def sync_config_subscriptions(self, rows: Iterable[dict[str, Any]], now: datetime | None = None) -> None:
@@ -55,15 +52,18 @@ class SummaryStore(Database):
         wanted = [{"channel": r["channel"], "source": "config", "time": r["time"], "tz": r["tz"],
                    "tunnels": json.dumps(list(r.get("tunnels") or ())), "created_by": "", "created_at": created}
                   for r in rows]
-        with self.immediate() as conn:
-            conn.execute("DELETE FROM subscriptions WHERE source = 'config' AND channel NOT IN ("
-                         + ",".join("?" * len(wanted)) + ")", [w["channel"] for w in wanted])
+        with self.transaction(lock="subscriptions") as conn:
+            if wanted:
+                conn.execute("DELETE FROM subscriptions WHERE source = 'config' AND channel NOT IN ("
+                             + ",".join("?" * len(wanted)) + ")", [w["channel"] for w in wanted])
+            else:
+                conn.execute("DELETE FROM subscriptions WHERE source = 'config'")
             for w in wanted:
                 conn.execute(
-                    "INSERT INTO subscriptions (channel, source, time, tz, tunnels, created_by, created_at) "
-                    "VALUES (:channel, :source, :time, :tz, :tunnels, :created_by, :created_at) "
-                    "ON CONFLICT (channel, source) DO UPDATE SET time = excluded.time, tz = excluded.tz, "
-                    "tunnels = excluded.tunnels", w)
+                    'INSERT INTO subscriptions (channel, source, "time", tz, tunnels, created_by, created_at) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    'ON CONFLICT (channel, source) DO UPDATE SET "time" = excluded."time", tz = excluded.tz, '
+                    "tunnels = excluded.tunnels", list(w.values()))
 
     # -- daily summaries: exactly-once runs ----------------------------------------------------------------------
     #
@@ -74,16 +74,17 @@ class SummaryStore(Database):
     # lease another process posts a second copy. The scheduler writes that row right after the post returns,
     # so the window is the time between Slack's answer and one UPDATE (plus, inside the poster, the picture upload
     # after the message). Once `posted` (or a message ts) is recorded, the run is never claimed again. Leases are
-    # compared with the claimant's clock: processes sharing this SQLite file share a host, hence a clock.
+    # compared with the claimant's clock: processes sharing one store should share a clock (NTP:
+    # replicas on several hosts compare leases of minutes, so seconds of skew do not matter).
 
     @retried
     def claim_run(self, channel: str, day: date, owner: str, now: datetime, lease: timedelta,
                   scheduled_at: datetime | None = None, max_attempts: int | None = None) -> bool:
         """True when `owner` may post the run now (and holds it until now + lease); False when it was posted,
-        skipped, failed for good, or is held or waiting for its next attempt. One IMMEDIATE transaction, so two
-        processes racing for the same run cannot both win."""
+        skipped, failed for good, or is held or waiting for its next attempt. One serialised transaction
+        (`transaction`), so two processes racing for the same run cannot both win."""
         key = (channel, day.isoformat())
-        with self.immediate() as conn:
+        with self.transaction(lock="summary_runs") as conn:
             row = conn.execute(
                 "SELECT status, lease_until, attempts, message_ts FROM summary_runs WHERE channel = ? AND day = ?",
                 key).fetchone()
@@ -111,15 +112,15 @@ class SummaryStore(Database):
     def note_run_message(self, channel: str, day: date, message_ts: str) -> None:
         """The summary message exists (its picture may still be uploading): from now on the run is never claimed
         again, even if this process dies before `finish_run(posted)` (claim_run refuses a run with a message)."""
-        with self._lock:
-            self._conn.execute("UPDATE summary_runs SET message_ts = ? WHERE channel = ? AND day = ? "
-                               "AND status = 'claimed'", (message_ts, channel, day.isoformat()))
+        with self.transaction(lock="summary_runs") as conn:  # never between a claim's read and its write
+            conn.execute("UPDATE summary_runs SET message_ts = ? WHERE channel = ? AND day = ? "
+                         "AND status = 'claimed'", (message_ts, channel, day.isoformat()))
 
     @retried
     def renew_run(self, channel: str, day: date, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend `owner`'s claim; False when it no longer holds it."""
-        with self._lock:
-            cursor = self._conn.execute(
+        with self.transaction(lock="summary_runs") as conn:
+            cursor = conn.execute(
                 "UPDATE summary_runs SET lease_until = ? WHERE channel = ? AND day = ? AND owner = ? "
                 "AND status = 'claimed'", (iso(now + lease), channel, day.isoformat(), owner))
         return cursor.rowcount > 0
@@ -133,13 +134,13 @@ class SummaryStore(Database):
         copy); `retry` (next attempt at `retry_at`) and `failed` only by the claim's holder, so a failure is
         announced once."""
         key = (channel, day.isoformat())
-        with self._lock:
+        with self.transaction(lock="summary_runs") as conn:
             if status == "posted":
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     "UPDATE summary_runs SET status = 'posted', posted_at = ?, message_ts = ?, error = NULL "
                     "WHERE channel = ? AND day = ? AND status != 'posted'", (iso(now), message_ts, *key))
             elif status in ("retry", "failed"):
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     "UPDATE summary_runs SET status = ?, error = ?, lease_until = ? "
                     "WHERE channel = ? AND day = ? AND owner = ? AND status = 'claimed'",
                     (status, error, iso(retry_at) if retry_at else None, *key, owner))
@@ -153,7 +154,7 @@ class SummaryStore(Database):
         """Record a run too late to post as `skipped` (also one left claimed by a dead process or waiting for a
         retry); True when this call recorded it (so it is logged once), False when it was settled already."""
         key = (channel, day.isoformat())
-        with self.immediate() as conn:
+        with self.transaction(lock="summary_runs") as conn:
             row = conn.execute("SELECT status, lease_until, message_ts FROM summary_runs "
                                "WHERE channel = ? AND day = ?", key).fetchone()
             changed = False
@@ -177,8 +178,8 @@ class SummaryStore(Database):
         if not keys:
             return set()
         channels = sorted({c for c, _ in keys})
-        with self._lock:
-            rows = self._conn.execute(
+        with self.connection() as conn:
+            rows = conn.execute(
                 "SELECT channel, day, status, lease_until, message_ts FROM summary_runs WHERE channel IN ("
                 + ",".join("?" * len(channels)) + ")", channels).fetchall()
         stamp = iso(now)
@@ -193,13 +194,12 @@ class SummaryStore(Database):
 
     @retried(read=True)
     def summary_run(self, channel: str, day: date) -> dict[str, Any] | None:
-        with self._lock:
-            rows = list(self.db.table("summary_runs").rows_where(
-                "channel = ? AND day = ?", [channel, day.isoformat()]))
+        with self.connection() as conn:
+            rows = conn.select("summary_runs", "channel = ? AND day = ?", [channel, day.isoformat()])
         return rows[0] if rows else None
 
     @retried(read=True)
     def summary_runs(self, channel: str | None = None) -> list[dict[str, Any]]:
         where, args = ("channel = ?", [channel]) if channel else (None, [])
-        with self._lock:
-            return list(self.db.table("summary_runs").rows_where(where, args, order_by="day, channel"))
+        with self.connection() as conn:
+            return conn.select("summary_runs", where, args, order_by="day, channel")

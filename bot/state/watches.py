@@ -22,54 +22,52 @@ class WatchesStore(Database):
     @retried
     def watch(self, channel: str, tunnels: Iterable[str], created_by: str, now: datetime | None = None) -> None:
         """Make or change `channel`'s watch (one per channel; tunnels () = every tunnel it may see)."""
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO watches (channel, tunnels, created_by, created_at) VALUES (?, ?, ?, ?)",
-                (channel, json.dumps(list(tunnels)), created_by, iso(now or datetime.now(UTC))))
+        with self.connection() as conn:
+            conn.upsert("watches", {"channel": channel, "tunnels": json.dumps(list(tunnels)), "created_by": created_by,
+                                    "created_at": iso(now or datetime.now(UTC))}, ("channel",))
 
     @retried
     def unwatch(self, channel: str) -> bool:
         """Stop `channel`'s Slack-made watch; False when it had none."""
-        with self._lock:
-            cursor = self._conn.execute("DELETE FROM watches WHERE channel = ?", (channel,))
+        with self.connection() as conn:
+            cursor = conn.execute("DELETE FROM watches WHERE channel = ?", (channel,))
         return cursor.rowcount > 0
 
     @retried(read=True)
     def watch_rows(self) -> list[dict[str, Any]]:
         """Every Slack-made watch, by channel (`tunnels` decoded: a tuple, () = all)."""
-        with self._lock:
-            rows = list(self.db.table("watches").rows_where(order_by="channel"))
+        with self.connection() as conn:
+            rows = conn.select("watches", order_by="channel")
         return [{**r, "tunnels": tuple(json.loads(r["tunnels"] or "[]"))} for r in rows]
 
     @retried(read=True)
     def watch_messages(self, incident: str) -> dict[str, str]:
         """The messages telling `incident` (its id), by channel: {channel: ts}."""
-        with self._lock:
-            rows = self._conn.execute("SELECT channel, ts FROM watch_messages WHERE incident = ?",
-                                      (incident,)).fetchall()
+        with self.connection() as conn:
+            rows = conn.execute("SELECT channel, ts FROM watch_messages WHERE incident = ?", (incident,)).fetchall()
         return {channel: ts for channel, ts in rows}
 
     @retried
     def note_watch_message(self, incident: str, channel: str, ts: str, now: datetime) -> None:
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO watch_messages (incident, channel, ts, posted_at) "
-                               "VALUES (?, ?, ?, ?)", (incident, channel, ts, iso(now)))
+        with self.connection() as conn:
+            conn.upsert("watch_messages", {"incident": incident, "channel": channel, "ts": ts, "posted_at": iso(now)},
+                        ("incident", "channel"))
 
     @retried
     def mute(self, channel: str, tunnel: str, until: datetime, note: str, created_by: str) -> None:
         """Silence `tunnel`'s drops in `channel` until `until` (a new mute of it replaces the old one)."""
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO watch_mutes (channel, tunnel, until, note, created_by) "
-                               "VALUES (?, ?, ?, ?, ?)", (channel, tunnel, iso(until), note, created_by))
+        with self.connection() as conn:
+            conn.upsert("watch_mutes", {"channel": channel, "tunnel": tunnel, "until": iso(until), "note": note,
+                                        "created_by": created_by}, ("channel", "tunnel"))
 
     @retried
     def unmute(self, channel: str, tunnel: str) -> bool:
-        with self._lock:
-            cursor = self._conn.execute("DELETE FROM watch_mutes WHERE channel = ? AND tunnel = ?", (channel, tunnel))
+        with self.connection() as conn:
+            cursor = conn.execute("DELETE FROM watch_mutes WHERE channel = ? AND tunnel = ?", (channel, tunnel))
         return cursor.rowcount > 0
 
     @retried(read=True)
     def mutes(self, now: datetime) -> list[dict[str, Any]]:
         """The mutes still running at `now`, by channel and tunnel."""
-        with self._lock:
-            return list(self.db.table("watch_mutes").rows_where("until > ?", [iso(now)], order_by="channel, tunnel"))
+        with self.connection() as conn:
+            return conn.select("watch_mutes", '"until" > ?', [iso(now)], order_by="channel, tunnel")

@@ -23,6 +23,7 @@ BGP inside addresses 169.254.x.x; the link's customer gateway is the Azure gatew
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -97,6 +98,8 @@ class _Week:
     records: list[LogRecord] = field(default_factory=list)
     scenarios: list[AwsScenario] = field(default_factory=list)
     busy: list[tuple[Connection, datetime, datetime]] = field(default_factory=list)  # no background rows there
+    #: (connection, outside IP, down, up): a tunnel down (IPsec, or BGP on a BGP VPN: TunnelState is 0 then too)
+    outages: list[tuple[Connection, str, datetime, datetime]] = field(default_factory=list)
 
     def day(self, days_ago: int, hour: int, minute: int, second: float = 0.0) -> datetime:
         return self.day0 - timedelta(days=days_ago) + timedelta(hours=hour, minutes=minute, seconds=second)
@@ -196,6 +199,7 @@ def _dc1_dpd(week: _Week) -> None:
     down = week.day(2, 9, 41, 12.4)
     up = down + timedelta(minutes=7, seconds=10)
     week.busy.append((c, down, up))
+    week.outages.append((c, ip, down, up))
     _tunnel(week, c, ip, down, "AWS tunnel DPD timed out after 3 retransmits", DOWN, DOWN)
     for at in _every(down + timedelta(seconds=35), up - timedelta(seconds=20), 40, rng):
         _tunnel(week, c, ip, at, f"AWS tunnel Timeout: deleting un-established Phase 1 IKE_SA with cgw: {c.cgw}",
@@ -221,6 +225,7 @@ def _dc1_bgp(week: _Week) -> None:
     _bgp(week, c, ip, down + timedelta(milliseconds=12), "DOWN",
          f"AWS-side peer BGP session state has changed from Established to Idle with neighbor {neighbor}")
     _bgp_up(week, c, ip, down + timedelta(minutes=3, seconds=20))
+    week.outages.append((c, ip, down, down + timedelta(minutes=3, seconds=20.54)))
     week.scenarios.append(AwsScenario(
         c.name, "bgp_session_down", down,
         "the dc1 device shuts down BGP on tunnel 2 (Cease 6/2, Administrative Shutdown) for 3 min 20 s while IPsec "
@@ -256,6 +261,7 @@ def _dc2_psk(week: _Week) -> None:
     down = week.day(4, 10, 12, 30.0)
     up = down + timedelta(minutes=26, seconds=40)
     week.busy.append((c, down, up))
+    week.outages.append((c, ip, down, up))
     _tunnel(week, c, ip, down, "AWS tunnel received DELETE for IKE_SA from CGW", DOWN, DOWN)
     for at in _every(down + timedelta(seconds=8), up - timedelta(seconds=10), 20, rng):
         _tunnel(week, c, ip, at, "AWS tunnel payload decryption was unsuccessful due to invalid Pre-shared Key",
@@ -272,6 +278,7 @@ def _dc2_remote(week: _Week) -> None:
     down = week.day(2, 19, 48, 9.5)
     up = down + timedelta(seconds=9)
     week.busy.append((c, down, up))
+    week.outages.append((c, ip, down, up))
     _tunnel(week, c, ip, down, "AWS tunnel received DELETE for Phase 2 SA with SPI: 0xc1a2b3d4", EST, DOWN)
     _back(week, c, ip, up)
     week.scenarios.append(AwsScenario(
@@ -289,6 +296,7 @@ def _dc3_proposal(week: _Week) -> None:
         _tunnel(week, c, ip, start - timedelta(milliseconds=300), "AWS tunnel is sending request (id=57) for "
                 "CREATE_CHILD_SA", EST, REKEY)
         _tunnel(week, c, ip, start, 'No Proposal Match Found. Notifying with "No proposal chosen"', EST, DOWN)
+        week.outages.append((c, ip, start, up + timedelta(seconds=2.2 * i)))
         for at in _every(start + timedelta(seconds=60), up - timedelta(seconds=30), 60, rng):
             _tunnel(week, c, ip, at, "AWS tunnel Phase 2 was unable to establish while keeping Phase 1", EST, DOWN)
         _back(week, c, ip, up + timedelta(seconds=2.2 * i))
@@ -303,6 +311,7 @@ def _dc3_selectors(week: _Week) -> None:
     down = week.day(5, 8, 55, 40.0)
     up = down + timedelta(minutes=6, seconds=30)
     week.busy.append((c, down, up))
+    week.outages.append((c, ip, down, up))
     for at in [down, *_every(down + timedelta(seconds=30), up - timedelta(seconds=15), 30, rng)]:
         _tunnel(week, c, ip, at, "AWS: Traffic Selector: TS_UNACCEPTABLE: received from responder", EST, DOWN)
     _back(week, c, ip, up)
@@ -318,6 +327,7 @@ def _dc4_unreachable(week: _Week) -> None:
     week.busy.append((c, down, up))
     for i, ip in enumerate(c.outside_ips):
         first = down + timedelta(seconds=7.5 * i)
+        week.outages.append((c, ip, first, up + timedelta(seconds=4 * i + 1)))
         for at in _every(first, up, 30, rng, jitter=0.05):
             _tunnel(week, c, ip, at, f"AWS tunnel Timeout: deleting un-established Phase 1 IKE_SA with cgw: {c.cgw}",
                     DOWN, DOWN)
@@ -335,6 +345,7 @@ def _dc4_flapping(week: _Week) -> None:
     for down in downs:
         up = down + timedelta(seconds=rng.uniform(25, 70))
         week.busy.append((c, down, up))
+        week.outages.append((c, ip, down, up))
         _tunnel(week, c, ip, down, "AWS tunnel DPD timed out after 3 retransmits", DOWN, DOWN)
         _back(week, c, ip, up)
     week.scenarios.append(AwsScenario(
@@ -352,6 +363,7 @@ def _link(week: _Week) -> None:
         down = azure_down + timedelta(seconds=4.0 + 1.3 * i)
         up = azure_up + timedelta(seconds=1.6 + 0.9 * i)
         week.busy.append((c, down, up))
+        week.outages.append((c, ip, down, up))
         _tunnel(week, c, ip, down, "AWS tunnel DPD timed out after 3 retransmits", DOWN, DOWN)
         _back(week, c, ip, up)
     # No AwsScenario: diagnostics.azure.demo.scenarios() carries this story (gateway_failover on hub-aws).
@@ -394,6 +406,18 @@ def _build(now: datetime) -> _Week:
 
 def scenarios(now: datetime) -> list[AwsScenario]:
     return sorted(_build(now).scenarios, key=lambda s: s.at)
+
+
+@functools.lru_cache(maxsize=4)
+def outages(now: datetime) -> tuple[tuple[str, str, datetime, datetime], ...]:
+    """Every tunnel outage of the week ending at `now`, as its logs tell it: (tunnel name, outside IP, down, up); on
+    a BGP VPN a BGP session down counts (TunnelState is 0 then, docs/sources.md#aws-vpn-metrics)."""
+    return tuple(sorted((c.name, ip, down, up) for c, ip, down, up in _build(now).outages))
+
+
+def metric_facts() -> dict[str, tuple[str, tuple[str, str]]]:
+    """Each demo VPN connection's tunnel name, id and outside IPs (for the demo's metrics)."""
+    return {c.name: (c.vpn_id, c.outside_ips) for c in CONNECTIONS}
 
 
 def generate_records(now: datetime) -> list[LogRecord]:

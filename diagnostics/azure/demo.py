@@ -67,10 +67,20 @@ verbatim and what is not:
 
 All addresses are documentation ranges: 192.0.2.0/24 for the gateways, 203.0.113.0/24 and 198.51.100.0/24
 for the on-premises devices. (Twelve tunnels: six on VPNGW01/02, hub-aws on VPNGW03, five on VPNGW04.)
+
+Traffic stories (`traffic_scenarios`, told by the gateways' metrics: diagnostics.azure.demo_metrics) happen on
+tunnels that stay connected, so no logged drop changes: nice negotiates narrow traffic selectors (10.10.0.0/16 <->
+10.3.0.0/16, in every rekey's rows) while its site also sends from 192.168.3.0/24; munich's site stops sending;
+milan's device withdraws its prefixes while its BGP session stays up (two BgpRouteUpdate rows, reconstructions);
+berlin's device deletes the quick-mode (phase 2) SA while main mode stays up: the two IKE rows
+`[RECEIVED][INFORMATIONAL] Received Delete payload for IPsec SA ...` and `[LOCAL_MSG] IPsec SA deleted for tunnelId
+... Main Mode SA remains established` are reconstructions on the verbatim grammar (no public row shows a quick-mode
+delete; docs/sources.md#azure-phase2-only-loss describes the state); rome is connected and idle since yesterday.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import uuid
@@ -184,7 +194,9 @@ _SITES: tuple[_Site, ...] = (
     _Site("hamburg", ("branch-hamburg", "ham"), _GW2, "198.51.100.60", "0x7", ("10.6.0.0/16",),
           False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-CBC-256Integrity=SHA1", 3600),
     # Every VPNGW04 tunnel runs BGP and its config entry names its peer (`bgp_peer_ip`), so seville's BGP drop is
-    # not read as theirs (without it, the rule counts every BGP event of the gateway).
+    # not read as theirs (without it, a peer counts only when the logs tie it to the tunnel: see
+    # diagnostics/rules/bgp_session_down.py; paris and berlin name none, so a peer going down in a failover of
+    # their whole gateway is nobody's).
     _Site("madrid", ("branch-madrid", "es-madrid"), _GW4, "198.51.100.70", "0x3", ("10.71.0.0/16",),
           False, _CBC256_SHA256_DH2, "Policy1:Cipher=AES-GCM-256Integrity=AES-GCM-256", None, "10.71.0.254",
           bgp_peer_in_config=True),
@@ -500,6 +512,7 @@ class _Week:
     rows: list[Row] = field(default_factory=list)
     scenarios: list[Scenario] = field(default_factory=list)
     outages: list[_Outage] = field(default_factory=list)
+    silent: list[tuple[_Site, datetime, datetime]] = field(default_factory=list)  # no routine rekeys logged there
 
     def day(self, days_ago: int, hour: int, minute: int, second: float = 0.0) -> datetime:
         clock = timedelta(hours=hour, minutes=minute) + _ms(second * 1000)
@@ -888,6 +901,86 @@ def _bgp_session_down(week: _Week) -> None:
     ))
 
 
+# ------------------------------------------------- traffic stories: connected, and traffic does not get through
+
+
+@dataclass(frozen=True)
+class TrafficScenario:
+    """A traffic story of the demo (the gateway's metrics, `diagnostics.azure.demo_metrics`): the tunnel stays
+    connected in the logs. `cause` is the traffic cause code an answer about `at` (or now) should give."""
+
+    tunnel: str
+    cause: str
+    at: datetime  # when it starts (UTC)
+    description: str
+
+
+#: How long before `now` each traffic story starts (the same offsets for the logs and the metrics).
+NICE_TS_DROPS = timedelta(hours=6)
+MUNICH_ONE_WAY = timedelta(hours=2)
+MILAN_ROUTES_WITHDRAWN = timedelta(hours=4)
+BERLIN_PHASE2_DELETED = timedelta(minutes=90)
+NICE_UNCOVERED = "192.168.3.0/24"  # what nice's site also sends from, outside its selectors
+
+
+def _story_start(now: datetime, before: timedelta, seconds: float) -> datetime:
+    return _utc(now).replace(second=0, microsecond=0) - before + _ms(seconds * 1000)
+
+
+def traffic_scenarios(now: datetime) -> list[TrafficScenario]:
+    """The traffic stories of the demo week ending at `now`, oldest first (not in `scenarios`: no drop is logged)."""
+    day0 = _utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    nice, milan = _BY_NAME["nice"], _BY_NAME["milan"]
+    return sorted([
+        TrafficScenario(
+            "nice", "traffic_selector_drops", _story_start(now, NICE_TS_DROPS, 12.4),
+            f"nice stays connected with narrow selectors {nice.subnets[0]} <-> {nice.gateway.vnet} (every hourly "
+            f"rekey's IKE rows show them), but its site also sends from {NICE_UNCOVERED}: "
+            "TunnelIngressPacketDropTSMismatch counts those packets as dropped"),
+        TrafficScenario(
+            "munich", "one_way_traffic", _story_start(now, MUNICH_ONE_WAY, 41.0),
+            "munich stays connected; the gateway keeps sending (TunnelEgressBytes) but nothing arrives from the site "
+            "(TunnelIngressBytes 0): a route or firewall rule on one side"),
+        TrafficScenario(
+            "milan", "no_routes", _story_start(now, MILAN_ROUTES_WITHDRAWN, 3.2),
+            f"the milan device withdraws {' and '.join(milan.subnets)} (BgpRouteUpdate rows) while its BGP session "
+            "stays up: BgpPeerStatus 1, BgpRoutesLearned 0, and no traffic either way since"),
+        TrafficScenario(
+            "berlin", "no_traffic", _story_start(now, BERLIN_PHASE2_DELETED, 27.5),
+            "the berlin device deletes the phase 2 (quick mode) SA while phase 1 stays up: no TunnelDisconnected is "
+            "logged, the IKE rows show the delete, and no byte flows since"),
+        TrafficScenario(
+            "rome", "no_traffic", day0 - timedelta(days=1),
+            "rome is connected all of yesterday and today but carries no traffic (it carries traffic on the days "
+            "before): connected but idle"),
+        TrafficScenario(
+            "lyon", "traffic_flowing", _utc(now) - timedelta(hours=1),
+            "lyon is connected and carries its usual traffic both ways"),
+    ], key=lambda s: s.at)
+
+
+def _milan_routes_withdrawn(week: _Week) -> None:
+    """milan: the device stops advertising its prefixes; the BGP session stays up."""
+    site = _BY_NAME["milan"]
+    at = _story_start(week.now, MILAN_ROUTES_WITHDRAWN, 3.2)
+    week.rows += [_route_row(site.gateway, at + _ms(5 + i), "BgpRouteUpdate",
+                             f"Route {prefix} withdrawn by peer {site.bgp_peer}")
+                  for i, prefix in enumerate(site.subnets)]
+
+
+def _berlin_phase2_deleted(week: _Week) -> None:
+    """berlin: the device deletes the child (quick mode) SA; the IKE SA stays, no rekey is logged after it."""
+    rng, site = _rng("phase2_deleted"), _BY_NAME["berlin"]
+    at = _story_start(week.now, BERLIN_PHASE2_DELETED, 27.5)
+    tsid = _tsid(rng)
+    week.rows.extend(_ike_rows(site, at, week.instance_at(site.gateway, at), _guid(rng), [
+        (0, f"[RECEIVED][INFORMATIONAL] Received Delete payload for IPsec SA with tsId {tsid}"),
+        (2, f"[LOCAL_MSG] IPsec SA deleted for tunnelId {site.tunnel_id} and tsId {tsid}: Main Mode SA remains "
+            "established"),
+    ]))
+    week.silent.append((site, at, week.now + timedelta(days=1)))
+
+
 # --------------------------------------------------------------------------------------------- background
 
 
@@ -910,7 +1003,8 @@ def _child_rekeys(week: _Week, site: _Site, first: datetime) -> list[Row]:
         tsid, session = _tsid(rng), _guid(rng)
         rtt = rng.uniform(18, 90)
         steps = _peer_child_sa(site, tsid) if site.peer_rekey_s else _azure_child_sa(site, tsid, rtt)
-        if not week.near_outage(site, at, timedelta(minutes=15)):
+        quiet = any(other == site and lo <= at <= hi for other, lo, hi in week.silent)
+        if not week.near_outage(site, at, timedelta(minutes=15)) and not quiet:
             rows.extend(_ike_rows(site, at, week.instance_at(site.gateway, at), session, steps))
     return rows
 
@@ -1038,6 +1132,7 @@ _SCENARIOS: tuple[Callable[[_Week], None], ...] = (
     _unknown, _remote_initiated, _gateway_failover, _dpd_timeout, _maintenance_failover, _config_change,
     _flapping, _quiet, _aws_link,
     _bgp_session_down, _traffic_selector_mismatch, _ike_proposal_mismatch, _psk_mismatch, _peer_unreachable,
+    _milan_routes_withdrawn, _berlin_phase2_deleted,
 )
 
 
@@ -1059,6 +1154,48 @@ def _build(now: datetime) -> _Week:
 def scenarios(now: datetime) -> list[Scenario]:
     """What the demo week contains, oldest first."""
     return sorted(_build(now).scenarios, key=lambda s: s.at)
+
+
+#: The week, built once per `now` for the demo's metrics (which read its outages), never handed to a caller.
+_built = functools.lru_cache(maxsize=2)(lambda now: _build(now))
+
+
+@functools.lru_cache(maxsize=4)
+def outages(now: datetime) -> tuple[tuple[str, datetime, datetime], ...]:
+    """Every tunnel outage of the demo week ending at `now`, as its logs tell it: (tunnel, down, up), `up` past
+    `now` for a tunnel still down (the demo's metrics leave those hours without traffic)."""
+    week = _built(now)
+    return tuple(sorted((o.site.name, o.down, o.up) for o in week.outages))
+
+
+@functools.lru_cache(maxsize=4)
+def bgp_outages(now: datetime) -> tuple[tuple[str, datetime, datetime], ...]:
+    """Every BGP session outage of the week ending at `now`, from its RouteDiagnosticLog rows: (tunnel, down, up),
+    the tunnel being the one of that gateway whose site peers from that address."""
+    week = _built(now)
+    owners = {(site.gateway.name, site.bgp_peer): site.name for site in (*_SITES, _LINK_SITE) if site.bgp_peer}
+    down_since: dict[str, datetime] = {}
+    found = []
+    for row in sorted((r for r in week.rows if r["Category"] == "RouteDiagnosticLog"),
+                      key=lambda r: r["TimeGenerated"]):
+        words = str(row.get("Message", "")).split()
+        if len(words) < 4 or words[:2] != ["BGP", "peer"]:
+            continue
+        owner = owners.get((row["Resource"], words[2]))
+        if owner is None:
+            continue
+        if words[3] == "disconnected":
+            down_since.setdefault(owner, row["TimeGenerated"])
+        elif words[3] == "connected" and owner in down_since:
+            found.append((owner, down_since.pop(owner), row["TimeGenerated"]))
+    found += [(owner, at, week.now + timedelta(days=1)) for owner, at in down_since.items()]
+    return tuple(sorted(found))
+
+
+def metric_facts() -> dict[str, tuple[bool, int]]:
+    """Each demo Azure tunnel: whether it runs BGP, and how many prefixes its site advertises (for the demo's
+    metrics, `diagnostics.azure.demo_metrics`)."""
+    return {site.name: (bool(site.bgp_peer), len(site.subnets)) for site in (*_SITES, _LINK_SITE)}
 
 
 def generate_rows(now: datetime) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -348,9 +349,12 @@ def _sql_text(value: str) -> str:
 
 
 def _batches(cursor: Any) -> Iterator[tuple[Any, ...]]:
-    while True:
-        batch = cursor.fetchmany(FETCH_BATCH)
-        if not batch:
-            cursor.close()
-            return
-        yield from batch
+    """The cursor's rows, fetched a batch at a time and chained in C: a generator resumed once per row cost a few
+    percent of a million-row question. The cursor closes once read to the end."""
+    return chain.from_iterable(_fetched(cursor))
+
+
+def _fetched(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    while batch := cursor.fetchmany(FETCH_BATCH):
+        yield batch
+    cursor.close()

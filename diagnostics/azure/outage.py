@@ -119,6 +119,28 @@ class OutageCapture:
                 self._feeding = [c for c in self._feeding if c is not candidate]
                 self._refresh()
 
+    def ike_batch(self, rows: list[tuple[float, str]]) -> None:
+        """IKE rows of the stream, in order, with no state change among them (the timeline's feed hands them over
+        between state changes): what `ike` does row by row, with the common case (one candidate taking every row of
+        the batch) done by C-level extends instead of a Python call per row. `rows` is not kept."""
+        if not rows:
+            return
+        if not self._feeding:  # no outage left that may be the one asked about (a flapping tunnel, mostly)
+            if not self._down:
+                self._recent.extend(rows)
+            return
+        if self._one is not None and self._lo <= rows[0][0] and rows[-1][0] <= self._hi:  # sorted: all in range
+            if not self._down:
+                self._recent.extend(rows)
+            held = self._held
+            held.extend(rows)
+            if len(held) >= HOLD:
+                self._one._track()
+            return
+        ike = self.ike
+        for ts, message in rows:
+            ike(ts, message)
+
     def state(self, ts: float, down: bool) -> None:
         """One state change of the tunnel (`TunnelDisconnected` / `TunnelConnected`): pairs them as
         `diagnostics.timeline.pair_drops` does."""

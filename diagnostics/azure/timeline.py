@@ -22,6 +22,8 @@ from diagnostics.tunnels import Tunnel
 IKE_BEFORE = 60.0
 IKE_AFTER = 120.0
 IKE_EACH_SIDE = 16  # rows kept at most on each side of one state change
+#: IKE rows handed to the outage capture at a time (`OutageCapture.ike_batch`).
+CAPTURE_BATCH = 4096
 IKE_TAIL = 50  # the latest IKE rows are kept too, for a window with no state change at all
 
 
@@ -40,6 +42,7 @@ class TimelineBuilder:
         self.tunnel_rows: list[Event] = []
         self.unattributed = 0
         self.other_tunnels: set[str] = set()
+        self.other_downs: list[float] = []
         self.ike_rows = 0
         self.unreadable = 0  # rows whose time could not be read (counted, never fatal)
         self._tail: deque[Event] = deque(maxlen=IKE_TAIL)
@@ -54,6 +57,8 @@ class TimelineBuilder:
         if self._remote and event.remote_ip and event.remote_ip != self._remote:
             if event.kind in TUNNEL_KINDS:
                 self.other_tunnels.add(event.remote_ip)
+                if event.kind is EventKind.TUNNEL_DOWN:
+                    self.other_downs.append(event.ts)
             return False
         return True
 
@@ -76,7 +81,9 @@ class TimelineBuilder:
         before: deque[tuple[float, Sequence[Any]]] = deque(maxlen=IKE_EACH_SIDE)
         keep_until, kept_after, count = float("-inf"), 0, 0
         capture = self.capture
-        capture_ike = capture.ike if capture is not None else None
+        # IKE rows go to the capture a batch at a time, handed over before each state change (its order kept): a
+        # tunnel down all day is a million of them, and a call per row was a tenth of the question.
+        pending: list[tuple[float, str]] | None = [] if capture is not None else None
         for row in rows:
             count += 1
             try:
@@ -86,7 +93,9 @@ class TimelineBuilder:
                 continue
             if ike_message is None:
                 if self.add(normalise(row)):
-                    if capture is not None:
+                    if capture is not None and pending is not None:
+                        capture.ike_batch(pending)
+                        pending.clear()
                         change = self.tunnel_rows[-1]
                         capture.state(change.ts, change.kind is EventKind.TUNNEL_DOWN)
                     for earlier_ts, earlier in before:
@@ -96,12 +105,17 @@ class TimelineBuilder:
                     keep_until, kept_after = ts + IKE_AFTER, 0
                 continue
             self.ike_rows += 1
-            if capture_ike is not None:
-                capture_ike(ts, ike_message)
+            if pending is not None:
+                pending.append((ts, ike_message))
+                if len(pending) >= CAPTURE_BATCH:
+                    capture.ike_batch(pending)  # type: ignore[union-attr]
+                    pending.clear()
             if ts <= keep_until and kept_after < IKE_EACH_SIDE:
                 kept_after += self._add_ike(normalise(row))
             else:
                 before.append((ts, row))
+        if capture is not None and pending:
+            capture.ike_batch(pending)
         self._tail.extend(normalise(r) for _, r in before)
         return count
 
@@ -117,7 +131,7 @@ class TimelineBuilder:
         events.sort(key=lambda e: e.ts)  # linear when the streams were sorted
         self.tunnel_rows.sort(key=lambda e: e.ts)
         return Timeline(self.tunnel, events, self.tunnel_rows, pair_drops(self.tunnel_rows), self.unattributed,
-                        self.other_tunnels, ike_rows=self.ike_rows)
+                        self.other_tunnels, ike_rows=self.ike_rows, other_downs=sorted(self.other_downs))
 
 
 def build_timeline(events: Iterable[Event], tunnel: Tunnel) -> Timeline:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -64,9 +64,11 @@ class BundleResult:
 
 def build_bundle(record: EvidenceRecord, sources: Sources, out: str | Path,
                  options: RedactionOptions | None = None, version: str = "", progress: Progress | None = None,
-                 generated_at: datetime | None = None, compresslevel: int = 6) -> BundleResult:
+                 generated_at: datetime | None = None, compresslevel: int = 6,
+                 chart: Callable[[Mapping[str, Any]], bytes | None] | None = None) -> BundleResult:
     """Write the bundle of `record` to `out`. Raises RowsUnavailable when none of its queries could be re-run
-    (nothing is left at `out` then)."""
+    (nothing is left at `out` then). `chart`: draws `chart.png` from the (redacted) stored answer, None for none
+    (the drawing is the handlers' own: handlers.evidence.draw_chart)."""
     options = options or RedactionOptions()
     entry = tunnel_entry(record.tunnel) if record.tunnel is not None else None
     if entry is not None:
@@ -100,9 +102,12 @@ def build_bundle(record: EvidenceRecord, sources: Sources, out: str | Path,
         # so their own redaction of what they add keeps the same tokens).
         record = replace(record, answer=redactor.json(dict(record.answer)))
         writer.add_json("answer.json", record.answer)
+        picture = chart(record.answer) if chart is not None else None
+        if picture:  # the incident's chart, drawn from the answer's `chart` (docs/evidence.md)
+            writer.add_bytes("chart.png", picture)
         entries = timeline(record.answer)
         writer.add_text("timeline.csv", timeline_csv(entries, text))
-        files = files_described(rereads)
+        files = files_described(rereads, chart=bool(picture))
         # Said once the rows, queries and answer are written: it counts what was masked in them.
         redaction = redactor.summary()
         report = render_report(record, ids, rereads, entries, files, redaction, left_out, text)

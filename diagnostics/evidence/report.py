@@ -226,8 +226,8 @@ def _iso(value: Any) -> str:
     return time_text(value) if value is not None else "?"
 
 
-def files_described(rereads: Sequence[Reread]) -> list[tuple[str, str]]:
-    """Every file of the bundle but the manifest, with what it holds."""
+def files_described(rereads: Sequence[Reread], chart: bool = False) -> list[tuple[str, str]]:
+    """Every file of the bundle but the manifest, with what it holds (`chart`: it has chart.png)."""
     files = [
         ("report.md", "this report"),
         ("case.txt", "a support-case description to paste into the Azure or AWS support form"),
@@ -243,6 +243,9 @@ def files_described(rereads: Sequence[Reread]) -> list[tuple[str, str]]:
             files.append((f"rows/{r.stem}.csv", f"the rows of query {r.index} ({r.count:,}), CSV"))
             files.append((f"rows/{r.stem}.jsonl", f"the rows of query {r.index}, JSON Lines"))
     files.append(("SHA256SUMS", "the SHA-256 of every file, for `sha256sum -c`"))
+    if chart:
+        files.append(("chart.png", "the chart of the incident: tunnel state, bytes each way, maintenance, "
+                                   "configuration, negotiation and BGP events"))
     return sorted(files)
 
 

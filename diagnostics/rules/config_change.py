@@ -7,6 +7,12 @@ tells whether a drop "happened during a configuration change"), or a stateChange
 (docs/sources.md#azure-tunnel-reasons: "DhGroup changed / … / PfsGroup changed …").
 
 Why it matters: the drop was caused by a change someone made; the fix is on the change, not the network.
+
+Whose change: a change applied to one connection (or to one site's local network gateway) re-negotiates that
+connection only, so a change whose row names another connection (its remote endpoint, or "connection … for <name>",
+"local network gateway <name>" in its Message) does not explain this tunnel's drop. A change of the gateway itself,
+or one naming this connection (its name, an alias, `azure_connection`, its remote IP), does; one that names no
+connection (a real row may carry no Message) is read as before, since the gateway's changes cannot be told apart.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from diagnostics.model import Cause, Confidence, Drop, EventKind, Finding
 from diagnostics.rules.registry import Kind, Rule
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.rules.support.reasons import Reason, classify_reason
+from diagnostics.rules.support.scope import concerns_tunnel
 
 #: The change is logged with a delay of "some minutes" (docs/sources.md#azure-ingestion-lag), so it may appear
 #: after the drop too.
@@ -24,7 +31,8 @@ CLOSE = 5 * 60
 
 
 def config_change(ctx: RuleContext, drop: Drop) -> Finding | None:
-    changes = ctx.near([EventKind.CONFIG_CHANGE], drop.down_ts, CHANGE_BEFORE, CHANGE_AFTER)
+    changes = [e for e in ctx.near([EventKind.CONFIG_CHANGE], drop.down_ts, CHANGE_BEFORE, CHANGE_AFTER)
+               if concerns_tunnel(e, ctx.tunnel) is not False]
     reason_says = classify_reason(drop.down.reason) is Reason.CONFIG
     if not changes and not reason_says:
         return None

@@ -22,6 +22,7 @@ class Kind(StrEnum):
     WINDOW = "window"  # about the whole window (flapping, no drop, too recent, BGP alone)
     MESSAGE = "message"  # an AWS log message that names its cause (a row of the message table)
     FALLBACK = "fallback"  # a drop nothing else explains: the honest "unknown"
+    TRAFFIC = "traffic"  # a traffic question: the tunnel's state and its metrics (`support.traffic.TrafficContext`)
 
 
 @dataclass(frozen=True)

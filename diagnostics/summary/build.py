@@ -20,10 +20,14 @@ from diagnostics.summary.aws import summarize_aws
 from diagnostics.summary.azure import summarize_azure
 from diagnostics.summary.model import DaySummary
 from diagnostics.timefmt import local_midnights
+from diagnostics.traffic.daily import day_traffic
+from diagnostics.traffic.read import metrics_sources, read_traffic
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 #: The summary compares each day with the average of the previous 7 days.
 BASELINE_DAYS = 7
+#: Metrics for the summary's bytes: hourly values, each counted in the local day its hour starts in.
+TRAFFIC_INTERVAL = 3600
 
 Progress = Callable[[str], None]
 
@@ -79,10 +83,29 @@ def summarize_day(registry: TunnelRegistry, sources: Sources, day: date, zone: Z
             _absorb(summary, result.queries, result.notes, result.failures)
     done = {t.name for t in summary.tunnels}
     summary.unknown = [t.name for t in chosen if t.name not in done]
+    add_traffic(summary, [t for t in chosen if t.name in done], sources, bounds)
     if end.timestamp() > now.timestamp() - INGESTION_LAG:
         summary.notes.append("The last minutes of the day may not be in the logs yet (Log Analytics can lag about "
                              "15 minutes): a later summary may count more.")
     return summary
+
+
+def add_traffic(summary: DaySummary, tunnels: Sequence[Tunnel], sources: Sources, bounds: Sequence[datetime]) -> None:
+    """Each tunnel's bytes of the day and of the days before (one metrics read per source, hourly values: 8 days of
+    24 values a metric), for "connected but idle all day" (docs/summaries.md#traffic). No metrics source: nothing is
+    said; metrics that cannot be read: one note, and the summary stands on its logs."""
+    readers = metrics_sources(sources)
+    if not readers or not tunnels:
+        return
+    found, failures = read_traffic(readers, tunnels, bounds[0], bounds[-1], TRAFFIC_INTERVAL)
+    edges = [b.timestamp() for b in bounds]
+    for day in summary.tunnels:
+        traffic = found.get(day.name)
+        if traffic is not None and traffic.readable:
+            day.traffic = day_traffic(traffic, edges)
+    failed = [*failures, *(f for t in found.values() for f in t.failures)]
+    if failed:
+        summary.notes.append("Traffic (bytes per tunnel) is missing or partial: " + "; ".join(dict.fromkeys(failed)))
 
 
 def _chosen(registry: TunnelRegistry, names: Sequence[str] | None) -> list[Tunnel]:

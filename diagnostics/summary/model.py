@@ -12,6 +12,7 @@ from datetime import date, datetime
 from itertools import pairwise
 
 from diagnostics.model import QueryRecord
+from diagnostics.traffic.daily import DayTraffic
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ class TunnelDay:
     #: Independent paths that must all be down for an outage: 2 for an AWS connection (two tunnels), else 1.
     paths: int = 1
     baseline: Baseline | None = None
+    #: Bytes each way over the day and the days before, from the gateway's metrics (None: not read)
+    traffic: DayTraffic | None = None
+
+    @property
+    def idle_all_day(self) -> bool:
+        """Connected the whole day, carrying nothing, while it normally carries traffic (docs/summaries.md#traffic)."""
+        return (self.traffic is not None and self.traffic.idle and self.traffic.usual and not self.no_logs
+                and not self.outages)
 
     def down_intervals(self) -> list[tuple[float, float]]:
         """When traffic could not pass: every path down at once (merged, oldest first)."""
@@ -114,7 +123,7 @@ class TunnelDay:
 
     @property
     def troubled(self) -> bool:
-        return bool(self.outages) or self.no_logs or self.flapping or self.exposure_s > 0
+        return bool(self.outages) or self.no_logs or self.flapping or self.exposure_s > 0 or self.idle_all_day
 
 
 @dataclass

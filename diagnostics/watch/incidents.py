@@ -37,7 +37,8 @@ def incident_of(tunnel: Tunnel, series: Sequence[Drop], finding: Finding | None)
         cause=finding.cause.value if finding else "unknown",
         confidence=finding.confidence.value if finding else Confidence.LOW.value,
         drops=len(series), flapping=len(series) > 1, keys=[key_of(tunnel, d) for d in series],
-        title=finding.title if finding else "")
+        title=finding.title if finding else "", downs={tunnel.name: _at(series[0].down_ts)},
+        back={tunnel.name: _at(last_up)} if last_up is not None else {})
 
 
 def together(incidents: Sequence[Incident], gateway_of: Callable[[str], str],
@@ -73,7 +74,10 @@ def absorb(host: Incident, incident: Incident) -> None:
     host.tunnels += [n for n in incident.tunnels if n not in host.tunnels]
     host.keys += [k for k in incident.keys if k not in host.keys]
     host.down_at = min(host.down_at, incident.down_at)
+    host.downs = {**incident.downs, **host.downs}
+    host.back = {**host.back, **incident.back}
     host.up_at = None if host.up_at is None or incident.up_at is None else max(host.up_at, incident.up_at)
+    host.settle_up()
     host.drops = max(host.drops, incident.drops)
     if _weight(incident.confidence) > _weight(host.confidence):
         host.cause, host.confidence, host.title = incident.cause, incident.confidence, incident.title

@@ -28,6 +28,7 @@ from diagnostics.watch import aws, azure
 from diagnostics.watch.incidents import absorb, flap_series, incident_of, joins, settled, together
 from diagnostics.watch.model import (
     CATCH_UP,
+    FAILING_POLLS,
     FIRST_LOOK_BACK,
     FLAP_WINDOW,
     LEASE,
@@ -91,7 +92,7 @@ def poll(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: da
             incident = earlier
         if state.claim_incident(incident, owner, now, lease):
             result.incidents.append(incident)
-    _recoveries(changes, state, now, result)
+    _recoveries(changes, state, now, owner, lease, result)
     for change in deferred:  # read again next time: the drop is told once it settled
         marks[change.source] = min(marks.get(change.source, now), change.ingested - JUST_BEFORE)
     result.waiting = len(deferred)
@@ -100,22 +101,27 @@ def poll(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: da
     return result
 
 
-def _recoveries(changes: list[StateChange], state: WatchState, now: datetime, result: PollResult) -> None:
-    """Incidents of one tunnel told "still down" whose reconnect arrived: recorded (once, whoever polls) and
-    returned in `result.recovered`, for the message to be updated. Incidents of several tunnels still down are not
-    followed yet (docs/watch.md)."""
+def _recoveries(changes: list[StateChange], state: WatchState, now: datetime, owner: str, lease: timedelta,
+                result: PollResult) -> None:
+    """The tunnels of incidents told "still down" whose reconnect arrived, each recovery claimed in the state store
+    (a lease, like a drop's: whoever polls, it is told once) and returned in `result.recovered` (each incident once,
+    its `newly_back` tunnels to be told); recoveries claimed by a poller that died before telling them are taken
+    over once their lease ran out. An incident of several tunnels is followed tunnel by tunnel."""
+    found = {i.id: i for i in state.expired_recoveries(owner, now, lease)}
     ups = [c for c in changes if not c.down]
-    if not ups:
-        return
     now_told = {i.id for i in result.incidents}
-    for incident in state.recent_incidents(now - RECENT):
-        if incident.up_at is not None or len(incident.tunnels) != 1 or incident.id in now_told:
+    # A long outage is followed up to the catch-up limit, not only while the incident is "recent".
+    for incident in state.recent_incidents(now - CATCH_UP) if ups else ():
+        if incident.up_at is not None or incident.id in now_told:
             continue
-        back = [c.at for c in ups if c.tunnel == incident.tunnels[0] and c.at > incident.down_at]
-        if back:
-            incident.up_at = min(back)
-            if state.incident_recovered(incident):
-                result.recovered.append(incident)
+        for name in incident.tunnels:
+            back = [c.at for c in ups if c.tunnel == name and c.at > incident.down_since(name)]
+            if name in incident.back or not back:
+                continue
+            if state.claim_recovery(incident.id, name, min(back), owner, now, lease):
+                host = found.setdefault(incident.id, incident)
+                host.came_back(name, min(back))
+    result.recovered += found.values()
 
 
 def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: datetime, since: datetime | None,
@@ -134,8 +140,14 @@ def _read(tunnels: Sequence[Tunnel], sources: Sources, state: WatchState, now: d
         except SourceError as exc:
             _failed(result, label, exc)
             result.read[label] = str(exc)
+            if state.source_failed(key, now, FAILING_POLLS):  # counted by every poller: told once, by this one
+                result.failing[label] = str(exc)
+                result.notes.append(f"{label} could not be read for {FAILING_POLLS} polls in a row.")
             return
         result.read[label] = ""
+        if state.source_answered(key):
+            result.answering.append(label)
+            result.notes.append(f"{label} answers again after failing {FAILING_POLLS} polls in a row or more.")
         changes.extend(found)
         result.queries.append(record)
         marks[key] = max(mark, start)

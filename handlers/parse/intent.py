@@ -26,10 +26,11 @@ class Intent(StrEnum):
     SUMMARY = "summary"
     EVIDENCE = "evidence"
     P2S = "p2s"  # point-to-site connection attempts
+    TRAFFIC = "traffic"  # does traffic flow over a tunnel ("paris is up but nothing gets through")
 
 
 # Intents that need a tunnel. A status question without one is the status of every tunnel (the fleet).
-NEEDS_TUNNEL = {Intent.WHY_DROP, Intent.DROPS, Intent.EVIDENCE}
+NEEDS_TUNNEL = {Intent.WHY_DROP, Intent.DROPS, Intent.EVIDENCE, Intent.TRAFFIC}
 
 _COMMANDS = {
     "help": Intent.HELP, "usage": Intent.HELP, "commands": Intent.HELP,
@@ -92,10 +93,12 @@ def read_intent(words: Sequence[str]) -> IntentReading:
         return IntentReading(Intent.P2S, False)
     if words[0] == "list" and len(words) > 1 and words[1] in _COMMANDS:
         return IntentReading(_COMMANDS[words[1]], True)
+    if _COMMANDS.get(words[0]) is Intent.WHY_DROP and asks_traffic(words):
+        return IntentReading(Intent.TRAFFIC, False)  # "why can't we reach 10.1.2.3 over lyon": not a drop
     if words[0] in _COMMANDS and not (words[0] == "tunnels" and (_STATE_WORDS | _DROP_WORDS) & set(words)):
         return IntentReading(_COMMANDS[words[0]], True)  # "tunnels down again??" is not the list
-    for rule in (_asks_why, _asks_count, _asks_summary, _asks_evidence, _asks_status, _asks_tunnel_list,
-                 _asks_about_drop, _asks_help):
+    for rule in (_asks_traffic, _asks_why, _asks_count, _asks_summary, _asks_evidence, _asks_status,
+                 _asks_tunnel_list, _asks_about_drop, _asks_help):
         intent = rule(words)
         if intent is not None:
             return IntentReading(intent, False)
@@ -129,6 +132,31 @@ def _asks_p2s(words: Sequence[str]) -> Intent | None:
     if any("@" in w for w in words) and any(w.startswith("connect") or w == "login" for w in words):
         return Intent.P2S
     return None
+
+
+# Words about what goes through a tunnel rather than about the tunnel itself.
+_TRAFFIC_WORDS = {"traffic", "throughput", "bandwidth", "bytes", "packets", "flowing", "flow", "flows", "trafic"}
+# "reach 10.1.2.3 over lyon", "can't ping the file server over paris": a host behind the tunnel.
+_REACH_WORDS = {"reach", "ping", "access"}
+# "nothing gets through", "traffic isn't going through", "can't get through"
+_THROUGH_VERBS = {"get", "gets", "getting", "got", "go", "goes", "going", "pass", "passes", "passing", "come",
+                  "comes", "coming", "make", "makes", "making", "flow", "flows", "flowing"}
+_TRAFFIC_PHRASES = (("no", "traffic"), ("any", "traffic"), ("how", "much", "data"), ("data", "through"))
+
+
+def asks_traffic(words: Sequence[str]) -> bool:
+    """ "is traffic flowing over paris", "paris is up but nothing gets through", "why can't we reach 10.1.2.3 over
+    lyon", "paris traffic last hour": about what goes through the tunnel, not whether it is up."""
+    if _TRAFFIC_WORDS & set(words) or _REACH_WORDS & set(words[1:]):
+        return True  # a leading "ping" is a request to act (refused), not a question
+    if any(a in _THROUGH_VERBS and b in ("through", "thru") for a, b in pairwise(words)) \
+            and not {"log", "logs"} & set(words):  # "can you go through paris' logs" asks to read them
+        return True
+    return any(tuple(words[i:i + len(phrase)]) == phrase for phrase in _TRAFFIC_PHRASES for i in range(len(words)))
+
+
+def _asks_traffic(words: Sequence[str]) -> Intent | None:
+    return Intent.TRAFFIC if asks_traffic(words) else None
 
 
 def _asks_why(words: Sequence[str]) -> Intent | None:
@@ -184,7 +212,7 @@ def _asks_help(words: Sequence[str]) -> Intent | None:
 # Every word the rules above read, for callers that must not mistake them for tunnel names.
 INTENT_WORDS = frozenset(
     set(_COMMANDS) | _DROP_WORDS | _STATE_WORDS | _COUNT_WORDS | _WHY_WORDS | _FLEET_WORDS | _GOING | _NOW_WORDS
-    | _STATUS_TYPOS
+    | _STATUS_TYPOS | _TRAFFIC_WORDS | _REACH_WORDS
     | {"summary", "report", "evidence", "bundle", "help", "status", "happened", "overview", "digest", "wrong",
        "sitrep", "check"}
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -74,6 +74,7 @@ class Question:
     tunnels: tuple[Tunnel, ...] = ()  # every tunnel named, in order; `tunnel` is set when exactly one is
     language: str = "en"  # the language the question was asked in (answers stay in English)
     notes: tuple[str, ...] = ()  # '"local time" is read in your zone (…): no tunnel asked about has a timezone'
+    target: str = ""  # a traffic question's address behind the tunnel ("why can't we reach 10.1.2.3 over lyon")
 
     def __post_init__(self) -> None:
         if self.tunnel is not None and not self.tunnels:  # built with one tunnel (a button, `vpnbot status X`)
@@ -173,6 +174,9 @@ def parse_question(text: str, registry: TunnelRegistry, now: datetime, tz: ZoneI
     places = index_of(registry).places
     reading = _read(tokens, now, tz, places, translation.clock24, region=tz_is_askers)
     said = read_intent(words)
+    target = _target(said.intent, tokens, reading, registry)
+    if target is not None:  # an address asked about is not a tunnel to look up
+        reading = replace(reading, used=reading.used | {target})
     named, fleet = _tunnels_for(said.intent, tokens, words, reading, registry, cleaned)
     if reading.local and named.tunnels:
         reading = _read(tokens, now, tz, places, translation.clock24, _local_zone(named.tunnels), region=tz_is_askers)
@@ -185,8 +189,7 @@ def parse_question(text: str, registry: TunnelRegistry, now: datetime, tz: ZoneI
         text=cleaned,
         intent=intent,
         tunnel=tunnels[0] if len(tunnels) == 1 else None,
-        window=_yesterday(now, reading.tz) if intent is Intent.SUMMARY and not reading.explicit else
-        TimeWindow(reading.start, reading.end),
+        window=_default_window(intent, now, reading),
         anchor=reading.anchor,
         tz=reading.tz,
         explicit_window=reading.explicit,
@@ -194,7 +197,35 @@ def parse_question(text: str, registry: TunnelRegistry, now: datetime, tz: ZoneI
         tunnels=tunnels,
         language=translation.language,
         notes=reading.notes,
+        target=tokens[target] if target is not None and intent is Intent.TRAFFIC else "",
     )
+
+
+def _target(intent: Intent | None, tokens: Sequence[str], reading: TimeReading, registry: TunnelRegistry
+            ) -> int | None:
+    """The index of the address a traffic question asks about: the first IP that names no tunnel."""
+    if intent is not Intent.TRAFFIC:
+        return None
+    for i, token in enumerate(tokens):
+        if i not in reading.used and _IP.fullmatch(token) and not is_name(token, registry):
+            return i
+    return None
+
+
+_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}|(?=[^:]*[0-9a-f])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", re.I | re.ASCII)
+
+
+#: "is traffic flowing over paris?" asks about now: the metrics of the last hour (a day of them would hide a stop).
+TRAFFIC_DEFAULT = timedelta(hours=1)
+
+
+def _default_window(intent: Intent, now: datetime, reading: TimeReading) -> TimeWindow:
+    """The window read: the one asked about, else the intent's default."""
+    if intent is Intent.SUMMARY and not reading.explicit:
+        return _yesterday(now, reading.tz)
+    if intent is Intent.TRAFFIC and not reading.explicit:
+        return TimeWindow(now - TRAFFIC_DEFAULT, now)
+    return TimeWindow(reading.start, reading.end)
 
 
 def _yesterday(now: datetime, tz: ZoneInfo) -> TimeWindow:
@@ -257,7 +288,7 @@ def _tunnels_for(intent: Intent | None, tokens: Sequence[str], words: Sequence[s
         raise QuestionError(str(problem)) from None
     if named.tunnels and intent is None and not reading.explicit and _REACTIONS & set(words):
         raise QuestionError(_not_understood(cleaned, registry))  # "nice, thanks!" (a tunnel named nice) is no question
-    if named.tunnels and intent is not Intent.EVIDENCE and _besides(words):
+    if named.tunnels and intent not in (Intent.EVIDENCE, Intent.TRAFFIC) and _besides(words):
         # "anything else down besides paris?", "summary except paris": every tunnel, paris among them
         return Named(()), intent is not Intent.SUMMARY
     if named.tunnels or intent is Intent.TUNNELS:
@@ -281,6 +312,10 @@ def _tunnels_for(intent: Intent | None, tokens: Sequence[str], words: Sequence[s
         return named, True
     if reference is not None:
         raise UnknownTunnel(reference, registry.suggest(reference), registry.names())
+    if intent is Intent.TRAFFIC and registry.names():
+        names = registry.names()
+        raise QuestionError(f'which tunnel does the traffic go over? I know {", ".join(names[:12])}'
+                            f'{"…" if len(names) > 12 else ""}: try "is traffic flowing over {names[0]}"')
     raise QuestionError(_which_tunnel(registry))
 
 

@@ -26,6 +26,7 @@ SUBJECTS = {
     Intent.EVIDENCE: "Evidence of {}",
     Intent.STATUS: "Status of {}",
     Intent.SUMMARY: "Summary of {}",
+    Intent.TRAFFIC: "Traffic over {}",
 }
 ENGLISH = "(answered in English)"
 

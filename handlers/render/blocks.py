@@ -44,8 +44,10 @@ from handlers.render.blockkit import (
 )
 from handlers.render.status import state_line
 from handlers.render.status_blocks import fleet_message, several_message
+from handlers.render.story import answer_story
 from handlers.render.summary_blocks import summary_blocks
 from handlers.render.text import attempt_line, evidence_line, headline, latest_line, p2s_headline, status_line
+from handlers.render.traffic import traffic_lines
 from handlers.several import MAX_TUNNELS, asked_tunnels
 from handlers.status import status_period, status_start
 from handlers.tunnels import tunnels_text
@@ -156,8 +158,13 @@ def _render_answer(answer: Answer, buttons: Buttons | None, files: bool, first: 
         blocks.append(section(escape(title), cuts))
     if answer.state is not None:
         blocks.append(section(escape(latest_line(answer)), cuts))
+    if answer.traffic is not None:  # the state and the bytes each way, before the causes
+        blocks.append(code(traffic_lines(answer.traffic, tz), cuts))
     if inv.caveats:  # what the logs could not show, before any cause
         blocks.append(context(escape("Read partly: " + " · ".join(inv.caveats)), cuts))
+    chain = answer_story(answer)
+    if chain is not None:  # linked findings told as one story, before the cause
+        blocks.append(section(f"*What happened:* {escape(chain.sentence(tz))}", cuts))
     if inv.findings:
         main = inv.findings[0]
         blocks.append(section(f"*Cause:* `{main.cause.value}` ({main.confidence.value} confidence): "
@@ -173,6 +180,8 @@ def _render_answer(answer: Answer, buttons: Buttons | None, files: bool, first: 
         if len(inv.findings) > 1:
             blocks.append(context("Also: " + "; ".join(
                 f"`{f.cause.value}` ({f.confidence.value}) {escape(f.title)}" for f in inv.findings[1:]), cuts))
+    if answer.incident is not None and answer.incident.line:  # did traffic resume (handlers/incident.py)
+        blocks.append(section(escape(answer.incident.line), cuts))
     if len(inv.drops) > 1:
         drops = ", ".join(f"{local_and_utc(d.down_ts, tz, seconds=False)} ({duration_text(d.duration)})"
                           for d in inv.drops[:DROPS_SHOWN])
@@ -213,19 +222,25 @@ def actions(answer: Answer, buttons: Buttons | None = None) -> dict[str, Any]:
              "start": inv.start.isoformat(), "end": inv.end.isoformat(),
              "anchor": inv.anchor.isoformat() if inv.anchor else None}
     value = json.dumps({k: v for k, v in state.items() if v is not None})
+    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": action_elements(value, inv.queries, buttons)}
+
+
+def action_elements(value: str, queries: Iterable[QueryRecord], buttons: Buttons, label: str = "") -> list[dict]:
+    """The buttons of one investigation (`value`: what a click carries back; `label`: whose they are, when a message
+    carries the buttons of several, e.g. " (paris)")."""
     elements: list[dict[str, Any]] = [
-        *([button(SHOW_QUERIES, "Show queries", value=value)] if buttons.stored else []),
-        button(WIDER_WINDOW, "Wider window", value=value),
+        *([button(SHOW_QUERIES, f"Show queries{label}", value=value)] if buttons.stored else []),
+        button(WIDER_WINDOW, f"Wider window{label}", value=value),
     ]
     if buttons.log_analytics is not None:
-        la = [q for q in inv.queries if q.backend == "log-analytics" and q.start and q.end]
+        la = [q for q in queries if q.backend == "log-analytics" and q.start and q.end]
         if la:
             url = log_analytics_url(buttons.log_analytics, la[0].text, la[0].start, la[0].end)  # type: ignore[arg-type]
             if len(url) <= MAX_BUTTON_URL:  # a query too long for a link is still one "Show queries" away
-                elements.append(button(OPEN_LOG_ANALYTICS, "Open in Log Analytics", url=url))
+                elements.append(button(OPEN_LOG_ANALYTICS, f"Open in Log Analytics{label}", url=url))
     if buttons.evidence_bundle and buttons.stored:
-        elements.append(button(EVIDENCE_BUNDLE, "Evidence bundle", value=value))
-    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
+        elements.append(button(EVIDENCE_BUNDLE, f"Evidence bundle{label}", value=value))
+    return elements
 
 
 # ------------------------------------------------------------------------------------------ other messages

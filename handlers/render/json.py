@@ -12,7 +12,9 @@ from handlers.help import HELP_EXAMPLES
 from handlers.parse.intent import Intent
 from handlers.render.asked import understood_json
 from handlers.render.status import state_json
+from handlers.render.story import answer_story, with_story
 from handlers.render.summary import summary_json
+from handlers.render.traffic import traffic_json
 from handlers.tunnels import tunnel_line
 
 SCHEMA = 1
@@ -55,11 +57,18 @@ def answer_to_json(answer: Answer, part: bool = False) -> dict[str, Any]:
     if inv is not None:
         doc["window"] = {"start": iso_z(inv.start), "end": iso_z(inv.end)}
         doc["drops"] = [drop_to_json(d) for d in inv.drops]
+        if answer.incident is not None:  # each drop's `traffic` and the `traffic_note` (docs/asking.md)
+            from handlers.incident import incident_json  # lazy load: only drop answers have one
+
+            incident_json(doc, answer.incident)
         doc["findings"] = [finding_to_json(f) for f in inv.findings]
         doc["queries"] = [{"backend": q.backend, "text": q.text} for q in inv.queries]
         doc["notes"] += inv.notes
         doc["caveats"] = list(inv.caveats)  # what the logs could not show (also first among the notes)
         doc["notes"][:0] = inv.caveats
+        doc = with_story(doc, answer_story(answer), question.tz)  # `story` only when findings link up
+    if answer.traffic is not None:
+        doc["traffic"] = traffic_json(answer.traffic)
     if answer.fleet is not None:
         doc["queries"] += [{"backend": q.backend, "text": q.text} for q in answer.fleet.queries]
         doc["notes"] += answer.fleet.notes

@@ -14,6 +14,7 @@ from typing import Any
 from diagnostics.model import iso_z
 from diagnostics.summary.model import DaySummary, TunnelDay
 from diagnostics.timefmt import duration_text
+from diagnostics.traffic.drops import human_bytes
 
 #: Healthy tunnels named on their shared line before "… and N more".
 HEALTHY_NAMED = 40
@@ -58,7 +59,26 @@ def tunnel_line(t: TunnelDay) -> str:
     trend = trend_text(t)
     if trend:
         parts.append(trend)
+    if t.idle_all_day and t.traffic is not None:  # docs/summaries.md#traffic
+        usual = t.traffic.usual_per_day or 0.0
+        parts.append(f"connected but idle all day: {human_bytes(t.traffic.total)} both ways, usually "
+                     f"{human_bytes(usual)} a day")
     return f"{t.name}: " + " · ".join(p for p in parts if p)
+
+
+def traffic_text(summary: DaySummary, limit: int | None = None) -> str:
+    """Every tunnel's bytes of the day, each way: `Traffic (in from the site / out to it): paris 1.2 GB / 450 MB, …`;
+    "" when no metrics were read."""
+    measured = [t for t in summary.ordered() if t.traffic is not None and t.traffic.measured]
+    if not measured:
+        return ""
+    def one(t: TunnelDay) -> str:
+        assert t.traffic is not None
+        return f"{t.name} {human_bytes(t.traffic.bytes_in or 0)} / {human_bytes(t.traffic.bytes_out or 0)}"
+
+    shown = measured if limit is None else measured[:limit]
+    more = f" … and {len(measured) - len(shown)} more" if len(shown) < len(measured) else ""
+    return "Traffic (in from the site / out to it): " + ", ".join(one(t) for t in shown) + more
 
 
 def trend_text(t: TunnelDay) -> str:
@@ -97,6 +117,9 @@ def summary_text(summary: DaySummary) -> str:
     healthy = healthy_line(summary, limit=len(summary.tunnels))
     if healthy:
         lines += ["", healthy] if troubled else [healthy]
+    traffic = traffic_text(summary)
+    if traffic:
+        lines += ["", traffic]
     if summary.notes:
         lines.append("")
         lines += [f"Note: {n}" for n in summary.notes]
@@ -140,4 +163,10 @@ def _tunnel_json(t: TunnelDay) -> dict[str, Any]:
         "outages": [{"start": iso_z(o.start), "end": iso_z(o.end), "cause": o.cause or None, "ongoing": o.ongoing,
                      "began_before": o.began_before, **({"tunnel": o.path} if o.path else {})} for o in t.outages],
         "markers": [{"time": iso_z(m.ts), "kind": m.kind, "text": m.text} for m in t.markers],
+        "traffic": None if t.traffic is None else {
+            "bytes_in": None if t.traffic.bytes_in is None else round(t.traffic.bytes_in),
+            "bytes_out": None if t.traffic.bytes_out is None else round(t.traffic.bytes_out),
+            "idle_all_day": t.idle_all_day, "usually_carries_traffic": t.traffic.usual,
+            "usual_bytes_per_day": None if t.traffic.usual_per_day is None else round(t.traffic.usual_per_day),
+            "previous_days": len(t.traffic.previous)},
     }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from diagnostics.summary.model import DaySummary
 from handlers.render.blockkit import MAX_BLOCKS, Rendered, chunked, context, escape, header, section
-from handlers.render.summary import counts_line, healthy_line, summary_title, tunnel_line, unknown_line
+from handlers.render.summary import counts_line, healthy_line, summary_title, traffic_text, tunnel_line, unknown_line
 
 #: Troubled tunnels with their own line in Slack; the rest are counted (the picture and `vpnbot summary` have
 #: them all).
 SLACK_TROUBLED = 30
+#: Tunnels whose bytes are named in Slack (the text summary and its JSON have them all).
+SLACK_TRAFFIC = 40
 
 
 def summary_blocks(summary: DaySummary) -> Rendered:
@@ -20,7 +22,7 @@ def summary_blocks(summary: DaySummary) -> Rendered:
                      "and in `vpnbot summary`)")
     blocks = [header(summary_title(summary)), section(escape(counts_line(summary)))]
     blocks += chunked(lines)
-    for extra in (unknown_line(summary), healthy_line(summary)):
+    for extra in (unknown_line(summary), healthy_line(summary), traffic_text(summary, limit=SLACK_TRAFFIC)):
         if extra:
             blocks.append(section(escape(extra)))
     for note in summary.notes[:3]:

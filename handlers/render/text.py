@@ -11,7 +11,9 @@ from handlers.help import help_text
 from handlers.parse.intent import Intent
 from handlers.render.asked import asked_text
 from handlers.render.status import fleet_lines, state_line
+from handlers.render.story import answer_story, in_story, story_lines
 from handlers.render.summary import summary_text
+from handlers.render.traffic import traffic_headline, traffic_lines
 from handlers.tunnels import tunnel_where, tunnels_text
 
 MAX_EVIDENCE_LINES = 12
@@ -48,20 +50,29 @@ def answer_text(answer: Answer) -> str:
         lines = [state_line(answer.state, tz, where=True, say_flapping=True), latest_line(answer), ""]
     else:
         lines = [status_line(inv, answer) if answer.intent is Intent.STATUS else headline(answer), ""]
+    if answer.traffic is not None:  # the state and the bytes each way, before the causes
+        lines[1:1] = traffic_lines(answer.traffic, tz)
     lines[1:1] = [f"Read partly: {c}" for c in inv.caveats]  # what the logs could not show, before any cause
     if answer.intent is Intent.DROPS and inv.drops:
         lines.append(f"Drops ({len(inv.drops)}):")
         lines += [f"  {local_and_utc(d.down_ts, tz, date=True)}  {duration_text(d.duration):>12}  {where_dropped(d)}"
                   for d in inv.drops]
         lines.append("")
+    chain = answer_story(answer)
+    lines += story_lines(chain, tz)  # linked findings told as one story, before the cause (nothing when unlinked)
     if inv.findings:
         lines += finding_block(inv.findings[0], tz, primary=True)
         others = inv.findings[1:]
         if others:
             lines.append("Other findings:")
-            lines += [f"  - {f.cause.value} ({f.confidence.value}): {f.title}" for f in others]
+            lines += [f"  - {f.cause.value} ({f.confidence.value}): {f.title}"
+                      f"{' — part of the story above' if in_story(f, chain) else ''}" for f in others]
             lines.append("")
-    lines += queries_block(inv.queries + (answer.fleet.queries if answer.fleet else []))
+    if answer.incident is not None and answer.incident.line:  # did traffic resume (handlers/incident.py)
+        lines += [answer.incident.line, ""]
+    lines += queries_block(inv.queries + (answer.fleet.queries if answer.fleet else [])
+                           + (answer.traffic.traffic.queries if answer.traffic else [])
+                           + (answer.incident.traffic.queries if answer.incident and answer.incident.traffic else []))
     notes = answer.notes + inv.notes
     if notes:
         lines.append("Notes:")
@@ -72,6 +83,8 @@ def answer_text(answer: Answer) -> str:
 def headline(answer: Answer) -> str:
     inv = answer.investigation
     assert inv is not None
+    if answer.traffic is not None:
+        return traffic_headline(answer.traffic, answer.question.tz)
     tunnel, tz = inv.tunnel, answer.question.tz
     where = f"{tunnel.name} ({tunnel_where(tunnel)})"
     window = local_range(inv.start, inv.end, tz)

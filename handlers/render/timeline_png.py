@@ -292,6 +292,8 @@ def _stats(tunnel: TunnelDay, font: Font, max_width: int) -> str:
                 parts.append("since yesterday" if short else "down at midnight")
         if tunnel.flapping:
             parts.append("flapping")
+        if tunnel.idle_all_day:  # its metrics: docs/summaries.md#traffic
+            parts.append("idle all day" if short else "connected but idle all day")
         if exposed:
             parts.append(_duration(tunnel.exposure_s) + (" w/o redundancy" if short else " without redundancy"))
             if exposed[-1][1] in ongoing_ends and not (down and down[-1][1] in ongoing_ends):

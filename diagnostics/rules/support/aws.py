@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from diagnostics.aws.parser.rows import is_bgp
 from diagnostics.model import Drop, Event
-from diagnostics.rules.aws_messages import MessageRule, classify
 from diagnostics.rules.support.context import RuleContext
 from diagnostics.timefmt import duration_text
+
+if TYPE_CHECKING:  # the message table is imported when messages are classified: an Azure question never is
+    from diagnostics.rules.aws_messages import MessageRule
 
 #: Messages up to this long before the disconnect belong to it (a DELETE from the CGW precedes the state change).
 BEFORE = 60.0
@@ -34,6 +37,9 @@ def tunnel_label(ctx: RuleContext, ip: str) -> str:
 
 def hits_near(ctx: RuleContext, drop: Drop, bgp: bool = False) -> list[Hit]:
     """Classified messages of the drop's tunnel from BEFORE the disconnect to its recovery."""
+    # lazy load: AWS's message table; this module is shared with the Azure rules (tunnel_label), which never need it
+    from diagnostics.rules.aws_messages import classify
+
     ip = drop.down.instance
     end = drop.up_ts if drop.up is not None else drop.down_ts + STILL_DOWN_LOOK
     rows = ctx.timeline.between(drop.down_ts - BEFORE, end)

@@ -1,0 +1,48 @@
+"""A drop answer's chart, posted in the answer's thread after it (docs/asking.md#the-chart-of-an-incident).
+
+Uploaded like the daily summary's picture (`Conversation.upload`: files_upload_v2, confirmed with files.info). The
+chart is a courtesy on top of the answer: one that cannot be drawn or posted is logged, and the answer stands. The
+messages posted unasked (a watched incident, an Azure Monitor alert) get theirs through `unasked.post_details`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.logs import logger
+from bot.slack.conversation import Conversation
+from handlers.answer import Answer
+from handlers.incident_chart import IncidentChart
+from handlers.render.incident_png import render_incident_png
+
+log = logger("vpnbot.slack")
+
+
+def post_charts(conv: Conversation, answer: Answer) -> int:
+    """Upload the chart of `answer`, or of each of its parts (a question about several tunnels), into the thread;
+    how many were posted (one that cannot be drawn or posted is logged and skipped)."""
+    return sum(post_chart(conv, one) for one in [answer, *answer.parts])
+
+
+def post_chart(conv: Conversation, answer: Answer) -> bool:
+    """Upload `answer`'s chart into the thread; False when it has none or it failed (logged)."""
+    chart = answer.incident.chart if answer.incident is not None else None
+    if chart is None or not conv.thread_ts:
+        return False
+    try:
+        conv.upload(render_incident_png(chart), chart_file_name(chart), chart_title(chart))  # type: ignore[arg-type]
+    except Exception:  # the answer is posted already: a missing picture must not turn it into an apology
+        log.warning("could not post the chart of %s", chart.tunnel, exc_info=True)
+        return False
+    return True
+
+
+def chart_file_name(chart: IncidentChart) -> str:
+    """`vpnbot-paris-20261121T1347Z.png`"""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", chart.tunnel).strip("-.") or "tunnel"
+    return f"vpnbot-{name}-{datetime.fromtimestamp(chart.start, UTC).strftime('%Y%m%dT%H%MZ')}.png"
+
+
+def chart_title(chart: IncidentChart) -> str:
+    return f"Chart: {chart.tunnel} around the drop" + ("" if chart.has_traffic else " (no traffic metrics)")

@@ -1,0 +1,56 @@
+"""Reading metrics for answers and summaries: every tunnel's `Traffic` from whichever metrics sources cover it,
+in one `read` per source (a source groups its calls per gateway itself), and the failures as lines.
+
+A metrics source that raises, or no source covering a tunnel, never fails the answer: it becomes one line in
+`failures`, and that tunnel gets no Traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from diagnostics.traffic.model import MetricsSource, Traffic
+from diagnostics.tunnels import Tunnel
+
+
+def metrics_sources(sources: object) -> tuple[MetricsSource, ...]:
+    """The metrics sources of a `Sources` (none when it has no `metrics`)."""
+    return tuple(getattr(sources, "metrics", None) or ())
+
+
+def read_traffic(sources: Sequence[MetricsSource], tunnels: Sequence[Tunnel], start: datetime, end: datetime,
+                 interval_s: int) -> tuple[dict[str, Traffic], list[str]]:
+    """{tunnel name: Traffic} for the tunnels some source covers, and one line per source that failed or tunnel no
+    source covers."""
+    found: dict[str, Traffic] = {}
+    failures: list[str] = []
+    left = list(tunnels)
+    covered: set[str] = set()
+    for source in sources:
+        mine = [t for t in left if _covers(source, t)]
+        if not mine:
+            continue
+        covered |= {t.name for t in mine}
+        try:
+            read = source.read(mine, start, end, interval_s)
+        except Exception as exc:  # a source must not raise (MetricsSource), but one that does must not fail an answer
+            failures.append(f"metrics from {source.label} could not be read: {type(exc).__name__}: {exc}")
+            continue
+        for tunnel in mine:
+            if tunnel.name in read:
+                found[tunnel.name] = read[tunnel.name]
+        left = [t for t in left if t.name not in found]
+    uncovered = [t.name for t in left if t.name not in covered]
+    if uncovered and not sources:
+        failures.append("no metrics source is configured, so traffic is not known")
+    elif uncovered:
+        failures.append(f"no metrics source covers {', '.join(uncovered)}")
+    return found, failures
+
+
+def _covers(source: MetricsSource, tunnel: Tunnel) -> bool:
+    try:
+        return source.covers(tunnel)
+    except Exception:  # a source that cannot even tell is one that does not cover it
+        return False
