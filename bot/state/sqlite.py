@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,7 @@ class SqliteEngine:
             self.db = sqlite_utils.Database(self.raw)
             with self._lock:
                 if path != ":memory:":
-                    self.db.enable_wal()
+                    self._enable_wal(time.monotonic() + busy_s())
                 # WAL with synchronous=NORMAL never corrupts the file; a power cut may lose the last commits (a
                 # claim: its delivery could be answered twice). Commits then cost no fsync: a burst of arrivals
                 # is claimed in milliseconds.
@@ -57,6 +58,20 @@ class SqliteEngine:
                 self._set_busy(int(busy_s() * 1000))
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open the state store {path}: {_reason(exc)}") from None
+
+    def _enable_wal(self, give_up: float) -> None:
+        """Switch a new file to WAL. Processes opening the same new file together may get "database is locked" at
+        once (the switch takes its lock without SQLite's busy handler), so it is tried again until `give_up`."""
+        backoff = 0.01
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() + backoff > give_up:
+                    raise
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.5)
 
     @contextmanager
     def connection(self, quick: bool = False) -> Iterator[sqlite3.Connection]:
