@@ -1,50 +1,118 @@
 """A traffic question ("is traffic flowing over X?") end to end on the demo workspace: bot-side time and the reads it
 makes (log queries, metric reads), per traffic story of the demo and for a healthy Azure tunnel and an AWS connection.
 
-    .venv/bin/python benchmarks/bench_traffic.py [--runs 5]
+    .venv/bin/python benchmarks/bench_traffic.py [--runs 5] [--latency 0.8] [--baseline DIR]
 
 The demo is built once (not timed); each question is then answered `--runs` times through `handlers.ask.ask` (parse,
 logs, state, metrics, rules), and the median wall time printed with the number of log queries and metric reads the
-answer lists. The demo's sources are in-process (DuckDB for the logs, pure functions for the metrics), so the time is
-the bot's own; a real workspace adds each backend's latency per read (bench_metrics.py times the metric clients).
+answer lists. The demo's sources are in-process (DuckDB for the logs, pure functions for the metrics), so with no
+`--latency` the time is the bot's own. `--latency S` makes every read (a log query, a metrics read, an AWS log read)
+first wait S seconds, as a round trip to Log Analytics, Azure Monitor or CloudWatch does (~0.5–2 s each), so the
+figure shows what the order of the reads costs a user. `--baseline DIR` also runs the same questions on the source
+tree in DIR (an earlier commit, e.g. `git archive HEAD | tar -x -C DIR`) in a child process, and prints both.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.workspace import demo_workspace
 from diagnostics.azure import demo as azure_demo
+from diagnostics.sources import Sources
 from handlers.ask import ask
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    built = time.perf_counter()
+class Latency:
+    """A source whose reads each wait `seconds` first (a network round trip); everything else is the source's."""
+
+    def __init__(self, source: Any, seconds: float, method: str):
+        self._source, self._seconds, self._method = source, seconds, method
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._source, name)
+        if name != self._method:
+            return attr
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(self._seconds)
+            return attr(*args, **kwargs)
+
+        return read
+
+
+def with_latency(sources: Sources, seconds: float) -> Sources:
+    if not seconds:
+        return sources
+    return Sources(kql=[Latency(k, seconds, "run_kql") for k in sources.kql],
+                   aws=[Latency(a, seconds, "read_tunnel_logs") for a in sources.aws],
+                   metrics=[Latency(m, seconds, "read") for m in sources.metrics])
+
+
+def measure(runs: int, latency: float) -> list[dict[str, Any]]:
     workspace = demo_workspace(NOW)
-    print(f"demo workspace ready in {time.perf_counter() - built:.1f} s (not counted below)")
+    sources = with_latency(workspace.sources, latency)
     questions = [(s.tunnel, s.cause) for s in azure_demo.traffic_scenarios(NOW)] + [("dc1", "aws")]
-    print(f"{'tunnel':<10} {'story':<24} {'cause found':<24} {'log queries':>11} {'metric reads':>12} {'median s':>9}")
+    rows = []
     for name, story in questions:
         times = []
         answer = None
-        for _ in range(args.runs):
+        for _ in range(runs):
             started = time.perf_counter()
-            answer = ask(f"is traffic flowing over {name}?", workspace.registry, workspace.sources, NOW,
-                         ZoneInfo("UTC"))
+            answer = ask(f"is traffic flowing over {name}?", workspace.registry, sources, NOW, ZoneInfo("UTC"))
             times.append(time.perf_counter() - started)
         assert answer is not None and answer.traffic is not None and answer.investigation is not None
         found = answer.investigation.findings[0].cause.value if answer.investigation.findings else "-"
-        print(f"{name:<10} {story:<24} {found:<24} {len(answer.investigation.queries):>11} "
-              f"{len(answer.traffic.traffic.queries):>12} {statistics.median(times):>9.3f}")
+        rows.append({"tunnel": name, "story": story, "found": found, "queries": len(answer.investigation.queries),
+                     "metric_reads": len(answer.traffic.traffic.queries), "median_s": statistics.median(times)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each read waits first (default 0)")
+    parser.add_argument("--baseline", metavar="DIR", help="also run the questions on the source tree in DIR")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.runs, args.latency)))
+        return
+    results = {"after": run_child(args.runs, args.latency, None)}
+    if args.baseline:
+        results = {"before": run_child(args.runs, args.latency, args.baseline), **results}
+    print(f"bench_traffic ({datetime.now():%Y-%m-%d}): {args.runs} runs per question, median; each read waits "
+          f"{args.latency:g} s first")
+    print(f"{'tunnel':<10} {'story':<24} {'code':<7} {'cause found':<24} {'log queries':>11} {'metric reads':>12} "
+          f"{'median s':>9}")
+    for i in range(len(results["after"])):
+        for code, rows in results.items():
+            r = rows[i]
+            print(f"{r['tunnel']:<10} {r['story']:<24} {code:<7} {r['found']:<24} {r['queries']:>11} "
+                  f"{r['metric_reads']:>12} {r['median_s']:>9.3f}")
+
+
+def run_child(runs: int, latency: float, code: str | None) -> list[dict[str, Any]]:
+    """The questions measured in a fresh process (`code`: a source tree to run instead of the current one)."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, __file__, "--child", "--runs", str(runs), "--latency", str(latency)],
+                          capture_output=True, text=True, check=False, env=env)
+    if proc.returncode:
+        sys.exit(f"bench_traffic child ({code or 'current tree'}) failed:\n{proc.stderr}")
+    rows: list[dict[str, Any]] = json.loads(proc.stdout.splitlines()[-1])
+    return rows
 
 
 if __name__ == "__main__":

@@ -9,13 +9,20 @@ The logs are read as for "why did it drop" (`diagnostics.investigate`, so a tunn
 explanation of why) and for "status" (`diagnostics.fleet`, the state now, also of a tunnel that has not changed
 state for weeks). The metrics come from every metrics source that covers the tunnel (`Sources.metrics`); when none
 can be read the answer still says what the logs show, and says in one line why traffic could not be read.
+
+These three reads are independent, so they run at the same time (`_at_once`): against Log Analytics and Azure
+Monitor each is a round trip of a second or more, and the answer waits for the slowest instead of their sum.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from diagnostics.azure.investigate import answers
@@ -80,11 +87,14 @@ def check_traffic(tunnel: Tunnel, start: datetime, end: datetime, sources: Sourc
     """The traffic of `tunnel` over [start, end]: raises `InvestigationError` when its logs cannot be read at all."""
     tz = tz or ZoneInfo("UTC")
     end = min(end, now)
-    inv = investigate(tunnel, start, end, sources, now, tz=tz, progress=progress, widen=False)
-    fleet = fleet_status([tunnel], sources, start, end, now, tz, progress=progress)
+    progress = _one_at_a_time(progress)
+    inv, fleet, (traffic, unread) = _at_once(
+        lambda: investigate(tunnel, start, end, sources, now, tz=tz, progress=progress, widen=False),
+        lambda: fleet_status([tunnel], sources, start, end, now, tz, progress=progress),
+        lambda: traffic_of(tunnel, start, end, sources),
+    )
     status = fleet.get(tunnel.name)
     state, since = _state(inv, status, end)
-    traffic, unread = traffic_of(tunnel, start, end, sources)
     events = inv.events
     if state == UP and tunnel.azure_gateway and sources.kql:
         events = sorted([*_earlier_ike(tunnel, sources.kql, start, inv), *events], key=lambda e: e.ts)
@@ -109,6 +119,28 @@ def check_traffic(tunnel: Tunnel, start: datetime, end: datetime, sources: Sourc
     inv.notes += [n for n in fleet.notes if n not in inv.notes] + traffic.notes
     inv.failures += fleet.failures + traffic.failures
     return TrafficCheck(inv, state, since, traffic, ctx.flow, target, _target_line(ctx), unread, status)
+
+
+def _at_once(*reads: Callable[[], Any]) -> list[Any]:
+    """Each read's result, the reads run in threads at once, each in a copy of the caller's context (the question's
+    deadline, `diagnostics.deadline`). The first read that raises raises here, once every read has ended."""
+    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="vpnbot-read") as pool:
+        futures = [pool.submit(copy_context().run, read) for read in reads]
+        return [future.result() for future in futures]
+
+
+def _one_at_a_time(progress: Progress | None) -> Progress | None:
+    """`progress` called by one read at a time: a Slack progress message edited by two threads at once could end
+    on the older of two lines."""
+    if progress is None:
+        return None
+    lock = threading.Lock()
+
+    def said(line: str) -> None:
+        with lock:
+            progress(line)
+
+    return said
 
 
 def traffic_of(tunnel: Tunnel, start: datetime, end: datetime, sources: Sources) -> tuple[Traffic, str]:

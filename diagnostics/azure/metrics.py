@@ -87,6 +87,7 @@ class AzureMetricsSource:
         self._clients: dict[str, MonitorManagementClient] = {}
         self._lock = threading.Lock()
         self._clients_lock = threading.Lock()
+        self._resolving = threading.Lock()
         #: gateway name (lowercase) -> ARM resource id, learned from log rows' ResourceId
         self.resource_ids: dict[str, str] = {k.lower(): v for k, v in (resource_ids or {}).items()}
         self.calls = 0  # metrics.list calls made (retries excluded)
@@ -104,14 +105,18 @@ class AzureMetricsSource:
 
     def resource_for(self, tunnel: Tunnel) -> str:
         found = resource_id(tunnel) or self.resource_ids.get(tunnel.azure_gateway.lower(), "")
-        if not found and self._resolver is not None:
-            resolver, self._resolver = self._resolver, None  # asked once per process, whatever it answers
-            try:
-                self.learn(resolver())
-            except Exception:  # the logs cannot tell: the tunnel is just not covered (said by the reader)
-                return ""
-            found = self.resource_ids.get(tunnel.azure_gateway.lower(), "")
-        return found
+        if found or self._resolver is None:
+            return found
+        # Questions answered at once (Slack workers) wait for the one asking the logs, rather than each finding the
+        # resolver taken and the gateway not yet learned.
+        with self._resolving:
+            if self._resolver is not None:
+                resolver, self._resolver = self._resolver, None  # asked once per process, whatever it answers
+                try:
+                    self.learn(resolver())
+                except Exception:  # the logs cannot tell: the tunnel is just not covered (said by the reader)
+                    return ""
+        return self.resource_ids.get(tunnel.azure_gateway.lower(), "")
 
     def covers(self, tunnel: Tunnel) -> bool:
         return bool(tunnel.azure_gateway and tunnel.azure_remote_ip and self.resource_for(tunnel))
