@@ -16,47 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from _latency import run_child, with_latency
+
 from bot.workspace import demo_workspace
 from diagnostics.azure import demo as azure_demo
-from diagnostics.sources import Sources
 from handlers.ask import ask
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
-
-
-class Latency:
-    """A source whose reads each wait `seconds` first (a network round trip); everything else is the source's."""
-
-    def __init__(self, source: Any, seconds: float, method: str):
-        self._source, self._seconds, self._method = source, seconds, method
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._source, name)
-        if name != self._method:
-            return attr
-
-        def read(*args: Any, **kwargs: Any) -> Any:
-            time.sleep(self._seconds)
-            return attr(*args, **kwargs)
-
-        return read
-
-
-def with_latency(sources: Sources, seconds: float) -> Sources:
-    if not seconds:
-        return sources
-    return Sources(kql=[Latency(k, seconds, "run_kql") for k in sources.kql],
-                   aws=[Latency(a, seconds, "read_tunnel_logs") for a in sources.aws],
-                   metrics=[Latency(m, seconds, "read") for m in sources.metrics])
 
 
 def measure(runs: int, latency: float) -> list[dict[str, Any]]:
@@ -88,9 +60,10 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.runs, args.latency)))
         return
-    results = {"after": run_child(args.runs, args.latency, None)}
+    child = ["--runs", str(args.runs), "--latency", str(args.latency)]
+    results = {"after": run_child(__file__, child, None)}
     if args.baseline:
-        results = {"before": run_child(args.runs, args.latency, args.baseline), **results}
+        results = {"before": run_child(__file__, child, args.baseline), **results}
     print(f"bench_traffic ({datetime.now():%Y-%m-%d}): {args.runs} runs per question, median; each read waits "
           f"{args.latency:g} s first")
     print(f"{'tunnel':<10} {'story':<24} {'code':<7} {'cause found':<24} {'log queries':>11} {'metric reads':>12} "
@@ -100,19 +73,6 @@ def main() -> None:
             r = rows[i]
             print(f"{r['tunnel']:<10} {r['story']:<24} {code:<7} {r['found']:<24} {r['queries']:>11} "
                   f"{r['metric_reads']:>12} {r['median_s']:>9.3f}")
-
-
-def run_child(runs: int, latency: float, code: str | None) -> list[dict[str, Any]]:
-    """The questions measured in a fresh process (`code`: a source tree to run instead of the current one)."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, __file__, "--child", "--runs", str(runs), "--latency", str(latency)],
-                          capture_output=True, text=True, check=False, env=env)
-    if proc.returncode:
-        sys.exit(f"bench_traffic child ({code or 'current tree'}) failed:\n{proc.stderr}")
-    rows: list[dict[str, Any]] = json.loads(proc.stdout.splitlines()[-1])
-    return rows
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from diagnostics import link
+from diagnostics.at_once import one_at_a_time
 from diagnostics.aws.investigate import AwsSide
 from diagnostics.azure.investigate import AzureSide
 from diagnostics.engine import explain
@@ -64,6 +65,8 @@ def investigate(
     end = min(end, now)
     sides: dict[str, Side] = {"azure": AzureSide(sources.kql), "aws": AwsSide(sources.aws)}
     both = bool(tunnel.azure_gateway and tunnel.aws_vpn_connection)
+    if both:  # its two ends are read at once (`diagnostics.link`)
+        progress = one_at_a_time(progress)
 
     def window(lo: datetime, hi: datetime, look_around: bool) -> Investigation:
         def run(provider: str, part: Tunnel) -> Investigation:

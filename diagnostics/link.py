@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from diagnostics.at_once import at_once
 from diagnostics.model import Cause, Drop, Event, Finding, Investigation, InvestigationError, SourcesFailed
 from diagnostics.rules import origin_causes
 from diagnostics.timefmt import duration_text, local_and_utc
@@ -38,9 +39,10 @@ def aws_part(tunnel: Tunnel) -> Tunnel:
 
 def investigate_both(tunnel: Tunnel, run: Callable[[str, Tunnel], Investigation], tz: ZoneInfo) -> Investigation:
     """Both ends of the link for one window (`run(provider, tunnel)` investigates one end), merged. A side that
-    cannot be read is named, and the other side answers; what a failed side tried is kept, so it can be re-run."""
-    azure, azure_error = _attempt(lambda: run("azure", azure_part(tunnel)))
-    amazon, aws_error = _attempt(lambda: run("aws", aws_part(tunnel)))
+    cannot be read is named, and the other side answers; what a failed side tried is kept, so it can be re-run.
+    The two ends are read at the same time: Log Analytics and CloudWatch are separate round trips."""
+    (azure, azure_error), (amazon, aws_error) = at_once(lambda: _attempt(lambda: run("azure", azure_part(tunnel))),
+                                                        lambda: _attempt(lambda: run("aws", aws_part(tunnel))))
     if azure is None and amazon is None:
         raise InvestigationError(f"Azure side: {azure_error}; AWS side: {aws_error}")
     result = merge(tunnel, azure, str(azure_error), amazon, str(aws_error), tz)

@@ -10,21 +10,18 @@ explanation of why) and for "status" (`diagnostics.fleet`, the state now, also o
 state for weeks). The metrics come from every metrics source that covers the tunnel (`Sources.metrics`); when none
 can be read the answer still says what the logs show, and says in one line why traffic could not be read.
 
-These three reads are independent, so they run at the same time (`_at_once`): against Log Analytics and Azure
+These three reads are independent, so they run at the same time (`diagnostics.at_once`): against Log Analytics and Azure
 Monitor each is a round trip of a second or more, and the answer waits for the slowest instead of their sum.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from diagnostics.at_once import at_once, one_at_a_time
 from diagnostics.azure.investigate import answers
 from diagnostics.azure.kql import build_ike_query
 from diagnostics.azure.parser.rows import parse_time
@@ -87,8 +84,8 @@ def check_traffic(tunnel: Tunnel, start: datetime, end: datetime, sources: Sourc
     """The traffic of `tunnel` over [start, end]: raises `InvestigationError` when its logs cannot be read at all."""
     tz = tz or ZoneInfo("UTC")
     end = min(end, now)
-    progress = _one_at_a_time(progress)
-    inv, fleet, (traffic, unread) = _at_once(
+    progress = one_at_a_time(progress)
+    inv, fleet, (traffic, unread) = at_once(
         lambda: investigate(tunnel, start, end, sources, now, tz=tz, progress=progress, widen=False),
         lambda: fleet_status([tunnel], sources, start, end, now, tz, progress=progress),
         lambda: traffic_of(tunnel, start, end, sources),
@@ -119,28 +116,6 @@ def check_traffic(tunnel: Tunnel, start: datetime, end: datetime, sources: Sourc
     inv.notes += [n for n in fleet.notes if n not in inv.notes] + traffic.notes
     inv.failures += fleet.failures + traffic.failures
     return TrafficCheck(inv, state, since, traffic, ctx.flow, target, _target_line(ctx), unread, status)
-
-
-def _at_once(*reads: Callable[[], Any]) -> list[Any]:
-    """Each read's result, the reads run in threads at once, each in a copy of the caller's context (the question's
-    deadline, `diagnostics.deadline`). The first read that raises raises here, once every read has ended."""
-    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="vpnbot-read") as pool:
-        futures = [pool.submit(copy_context().run, read) for read in reads]
-        return [future.result() for future in futures]
-
-
-def _one_at_a_time(progress: Progress | None) -> Progress | None:
-    """`progress` called by one read at a time: a Slack progress message edited by two threads at once could end
-    on the older of two lines."""
-    if progress is None:
-        return None
-    lock = threading.Lock()
-
-    def said(line: str) -> None:
-        with lock:
-            progress(line)
-
-    return said
 
 
 def traffic_of(tunnel: Tunnel, start: datetime, end: datetime, sources: Sources) -> tuple[Traffic, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -66,3 +67,32 @@ def test_when_every_backend_fails_the_error_names_the_workspace(server, source):
     with pytest.raises(InvestigationError, match=WORKSPACE_ID) as info:
         ask(source)
     assert TOKEN not in str(info.value)
+
+
+class _Meeting:
+    """A workspace whose queries matching either of `texts` wait for each other at a barrier: the answer comes only
+    when those two round trips run at the same time (one after the other, the first waits out the timeout)."""
+
+    def __init__(self, workspace, texts: tuple[str, str]):
+        self.workspace, self.texts = workspace, texts
+        self.barrier = threading.Barrier(2, timeout=60)
+        self.backend, self.label, self.origin = workspace.backend, workspace.label, workspace.origin
+
+    def run_kql(self, query, start, end):
+        if any(text in query for text in self.texts):
+            self.barrier.wait()
+        return self.workspace.run_kql(query, start, end)
+
+
+def test_with_no_drop_in_the_window_the_nearest_drops_and_the_logged_categories_are_looked_up_at_once():
+    """A policy-based gateway logs no tunnel rows: the answer needs both the drops of the days around (a light
+    TunnelDiagnosticLog query) and which categories the gateway logs; neither needs the other."""
+    at = utc("2026-11-15T09:00:00Z")
+    meeting = _Meeting(workspace_of("policy_based_gateway.csv"),
+                       ('Category == "TunnelDiagnosticLog"', "summarize Rows = count() by Category"))
+    result = investigate(PARIS, at - timedelta(minutes=15), at + timedelta(minutes=15), Sources(kql=[meeting]),
+                         utc("2026-11-15T12:00:00Z"), anchor=at, widen=False)
+    assert not meeting.barrier.broken
+    assert any("policy-based gateway" in n for n in result.notes), result.notes
+    firsts = [q.text.splitlines()[2] for q in result.queries]
+    assert firsts[1:] == ['| where Category == "TunnelDiagnosticLog"', "| where Resource =~ \"VPNGW01\""]

@@ -4,7 +4,9 @@
 context around the window, IKE rows just around it), then only what the timeline asks for: the drops of the days
 around an empty window (a light TunnelDiagnosticLog query), the negotiations of an outage (a second, narrow IKE
 query: a day of retries is a million rows) and, when no IKE row was seen, which categories the gateway logs at
-all. The skeleton (`diagnostics.investigate`) turns the reading into findings.
+all. The drops around an empty window and the outage's reads do not depend on each other: they run at the same
+time (`diagnostics.at_once`), their queries listed in the same order whichever ended first. The skeleton
+(`diagnostics.investigate`) turns the reading into findings.
 
 The first query also returns one summary row about the whole gateway (`diagnostics.azure.activity`): its newest row
 and how regularly it logs, for "not ingested yet", and its resource id.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from diagnostics.at_once import at_once
 from diagnostics.azure.activity import GatewayActivity, SummaryRow, combined, split_summary
 from diagnostics.azure.kql import (
     ACTIVITY_BIN,
@@ -101,18 +104,29 @@ class AzureSide:
             latest_row=timeline.events[-1].ts if timeline.events else None,
             activity=combined(summaries, bins, query.end.timestamp()),
         )
+        around, follow_ups = Fetch(), Fetch()
+
+        def explain() -> None:
+            period = down_period(timeline, lo, hi, at)
+            if period is not None:
+                # The whole outage, even where it outlasts the window: "failed N times" must count every retry. Its
+                # rows came with the tunnel query; they are read again only when they did not all come.
+                first, last = period[0] - LEAD, min(period[1], now.timestamp())
+                captured = builder.capture.summary(first, last) if builder.capture is not None else None
+                reading.ike = captured if captured is not None else negotiations(self.backends, tunnel, first, last,
+                                                                                 follow_ups)
+            if needs_coverage(reading, at):
+                reading.coverage = coverage(self.backends, tunnel, query.start, query.end, follow_ups)
+
         if not reading.window_drops and look_around:
-            reading.lookaround = lookaround_drops(self.backends, tunnel, start, end, now, fetched)
-        period = down_period(timeline, lo, hi, at)
-        if period is not None:
-            # The whole outage, even where it outlasts the window: "failed N times" must count every retry. Its
-            # rows came with the tunnel query; they are read again only when they did not all come.
-            first, last = period[0] - LEAD, min(period[1], now.timestamp())
-            captured = builder.capture.summary(first, last) if builder.capture is not None else None
-            reading.ike = captured if captured is not None else negotiations(self.backends, tunnel, first, last,
-                                                                             fetched)
-        if needs_coverage(reading, at):
-            reading.coverage = coverage(self.backends, tunnel, query.start, query.end, fetched)
+            # The drops around an empty window do not depend on the outage's reads: both round trips at once.
+            reading.lookaround, _ = at_once(
+                lambda: lookaround_drops(self.backends, tunnel, start, end, now, around), explain)
+        else:
+            explain()
+        for part in (around, follow_ups):  # in the same order whichever read ended first
+            fetched.queries += part.queries
+            fetched.notes += part.notes
         fetched.notes += coverage_notes(timeline, reading.coverage)
         return reading
 
