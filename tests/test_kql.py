@@ -98,3 +98,26 @@ def test_a_reused_translation_runs_exactly_like_a_fresh_one_whatever_the_times(t
         TunnelQuery("VPNGW01", "203.0.113.10", start, end, ike_start, ike_end, window_start=ike_start).text(), columns)
     fresh = str(duckdb_kql.to_sql(query, schema={TABLE: columns}))
     assert to_sql(query, columns) == fresh
+
+
+def test_a_query_shape_asked_again_after_rows_with_new_columns_were_loaded_returns_them():
+    """What a query returns is remembered per shape (DuckDB binds the bot's SQL in ~10 ms): the same shape asked for
+    other times returns the same columns, and the rows' columns changing is a new shape."""
+    workspace = LocalWorkspace()
+    workspace.load_rows([{"TimeGenerated": T0, "Category": "TunnelDiagnosticLog", "OperationName": "TunnelConnected",
+                          "Resource": "VPNGW01"}])
+
+    def ask(at: datetime):
+        text = f"AzureDiagnostics | where TimeGenerated between ({kql_datetime(at)} .. {kql_datetime(at)})"
+        result = workspace.run_kql(text, at - timedelta(days=1), at + timedelta(days=1))
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    assert ask(T0)[0]["OperationName"] == "TunnelConnected" and "remoteIP_s" not in ask(T0)[0]
+    later = T0 + timedelta(minutes=5)
+    workspace.load_rows([{"TimeGenerated": later, "Category": "TunnelDiagnosticLog",
+                          "OperationName": "TunnelDisconnected", "Resource": "VPNGW01", "remoteIP_s": "203.0.113.10",
+                          "_IngestionTime": later}])
+    row = ask(later)[0]
+    assert row["remoteIP_s"] == "203.0.113.10" and row["OperationName"] == "TunnelDisconnected"
+    assert row["TimeGenerated"] == later.timestamp() and row["_IngestionTime"] == later.timestamp()
+    assert ask(T0)[0]["remoteIP_s"] is None

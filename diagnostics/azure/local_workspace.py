@@ -63,6 +63,8 @@ def resolve_column_ifexists(query: str, columns: Iterable[str]) -> str:
 #: A `datetime(...)` literal as `kql.kql_datetime` writes it: digits and separators only.
 _DATETIME_LITERAL = re.compile(r"datetime\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z)\)")
 TRANSLATIONS_KEPT = 256
+#: A time literal as it reaches the SQL (`'2026-11-21T14:02:00Z'`): the only part of a query shape's SQL that changes.
+_SQL_TIME_LITERAL = re.compile(r"'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z'")
 
 
 def _translate(kql: str, columns: Sequence[str]) -> Any:
@@ -189,6 +191,8 @@ class LocalWorkspace:
         self._keep: list[Any] = []
         #: Where translations of the queries' shapes are kept between processes (`workspace_cache`), if anywhere.
         self.translations: TranslationStore | None = None
+        #: The columns each query shape returns (`_described`).
+        self._shapes: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}
 
     @property
     def columns(self) -> list[str]:
@@ -313,14 +317,12 @@ class LocalWorkspace:
         kql = resolve_ingestion_time(resolve_column_ifexists(query, self._columns), self._columns)
         try:
             sql = to_sql(kql, self._columns, self.translations)
-            described = cursor.execute(f"DESCRIBE {sql}").fetchall()
+            names, types = self._described(cursor, sql)
         except Exception as exc:  # duckdb raises its own error types on bad SQL
             # duckdb-kql is loaded if it raised: its error type is looked up, not imported (`_translate`)
             if isinstance(exc, getattr(sys.modules.get("duckdb_kql"), "KqlError", ())):
                 raise SourceError(f"{self.label}: the query is not valid KQL: {exc}") from exc
             raise SourceError(f"{self.label}: the query failed: {exc}") from exc
-        names = [row[0] for row in described]
-        types = [KUSTO_TYPES.get(str(row[1]).upper(), "string") for row in described]
         select = ", ".join(
             f'epoch_us("{n}") / 1e6 AS "{n}"' if t == "datetime" else f'"{n}"'
             for n, t in zip(names, types, strict=True)
@@ -328,6 +330,24 @@ class LocalWorkspace:
         cursor.execute(f"SELECT {select} FROM ({sql})", getattr(sql, "parameters", None) or None)
         return KqlResult(columns=names, rows=_batches(cursor), types=types)
 
+
+    def _described(self, cursor: Any, sql: str) -> tuple[list[str], list[str]]:
+        """The names and Kusto types of the columns `sql` returns. DuckDB binds a translated query in ~10 ms, as long
+        as it takes to run one on the demo; what it returns depends on the query's shape and the tables' columns,
+        not on its time literals, so it is asked once per shape."""
+        plain = not getattr(sql, "parameters", None)
+        key = (_SQL_TIME_LITERAL.sub("'?'", sql), tuple(self._columns), tuple(self._own),
+               tuple((schema, tuple(columns)) for schema, columns, _ in self._attached))
+        found = self._shapes.get(key) if plain else None
+        if found is None:
+            described = cursor.execute(f"DESCRIBE {sql}").fetchall()
+            found = ([row[0] for row in described], [KUSTO_TYPES.get(str(row[1]).upper(), "string")
+                                                     for row in described])
+            if plain:
+                if len(self._shapes) >= TRANSLATIONS_KEPT:
+                    self._shapes.clear()
+                self._shapes[key] = found
+        return found
 
     def _rows_between(self, start: datetime, end: datetime, ingested_by: datetime | None = None) -> str:
         """Every row source's rows in [start, end], as one relation. Views cannot take parameters; the time literals
