@@ -63,7 +63,7 @@ def investigate(
     """Investigate `tunnel` over [start, end]; raises InvestigationError when it cannot be read at all."""
     tz = tz or ZoneInfo("UTC")
     end = min(end, now)
-    sides: dict[str, Side] = {"azure": AzureSide(sources.kql), "aws": AwsSide(sources.aws)}
+    sides: dict[str, Side] = {"azure": AzureSide(sources.kql, sources.metrics), "aws": AwsSide(sources.aws)}
     both = bool(tunnel.azure_gateway and tunnel.aws_vpn_connection)
     if both:  # its two ends are read at once (`diagnostics.link`)
         progress = one_at_a_time(progress)

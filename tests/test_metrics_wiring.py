@@ -13,6 +13,8 @@ from bot.config import config_from_mapping
 from bot.workspace import Workspace, cloud_workspace, demo_workspace
 from diagnostics.aws.metrics import CloudWatchMetricsSource
 from diagnostics.azure.metrics import AzureMetricsSource, gateway_ids_from_logs
+from diagnostics.investigate import investigate
+from diagnostics.sources import Sources
 from diagnostics.tunnels import Tunnel
 
 CONFIG = {
@@ -58,3 +60,24 @@ def test_a_gateway_the_config_does_not_identify_is_found_once_in_its_logs_resour
     assert source.covers(Tunnel("madrid", azure_gateway="VPNGW04", azure_remote_ip="198.51.100.70"))
     assert not source.covers(Tunnel("ghost", azure_gateway="VPNGW99", azure_remote_ip="198.51.100.99"))
     assert asked == [1]
+
+
+def test_a_drop_answer_tells_the_metrics_its_gateway_s_resource_id_so_they_need_no_look_up_of_their_own(demo):
+    """The tunnel query's summary row carries the gateway's ResourceId: reading the tunnel's metrics after its logs
+    costs no second query over a week of the workspace."""
+    asked: list[int] = []
+    resolve = gateway_ids_from_logs(demo.sources.kql[0], lambda: DEMO_NOW - timedelta(minutes=5))
+
+    def counted() -> list[str]:
+        asked.append(1)
+        return resolve()
+
+    source = AzureMetricsSource(credential=StaticTokenCredential(), resolver=counted)
+    bare = Tunnel("paris", azure_gateway="VPNGW01", azure_remote_ip="203.0.113.10")
+    at = DEMO_NOW - timedelta(hours=20)
+    investigate(bare, at - timedelta(minutes=15), at + timedelta(minutes=15),
+                Sources(kql=demo.sources.kql, metrics=[source]), DEMO_NOW, anchor=at)
+    assert source.resource_for(bare).upper().endswith("/VIRTUALNETWORKGATEWAYS/VPNGW01")
+    assert asked == []
+    assert source.covers(Tunnel("madrid", azure_gateway="VPNGW04", azure_remote_ip="198.51.100.70"))
+    assert asked == [1]  # another gateway: looked up in the logs, once

@@ -65,8 +65,11 @@ class AzureSide:
 
     provider = "azure"
 
-    def __init__(self, backends: Sequence[KqlBackend]) -> None:
+    def __init__(self, backends: Sequence[KqlBackend], metrics: Sequence[object] = ()) -> None:
         self.backends = list(backends)
+        #: Metrics sources that can be told a gateway's ARM resource id (`AzureMetricsSource.learn`): the tunnel
+        #: query's summary row carries it, which spares them their own look-up in the logs.
+        self.learners = [learn for source in metrics if (learn := getattr(source, "learn", None)) is not None]
 
     def missing(self, tunnel: Tunnel) -> str | None:
         if not self.backends:
@@ -104,6 +107,9 @@ class AzureSide:
             latest_row=timeline.events[-1].ts if timeline.events else None,
             activity=combined(summaries, bins, query.end.timestamp()),
         )
+        if reading.activity is not None and reading.activity.resource_id:
+            for learn in self.learners:
+                learn([reading.activity.resource_id])
         around, follow_ups = Fetch(), Fetch()
 
         def explain() -> None:
