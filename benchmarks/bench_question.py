@@ -7,7 +7,8 @@ Each child loads the generated rows into a LocalWorkspace (timed apart), then ti
 covers every row (anchor in the middle, widen=False). Peak RSS is ru_maxrss, restarted after the load so it is the
 question's own peak (the in-process DuckDB workspace included, as "RSS before"). A question still running after
 --budget seconds is stopped (SIGALRM) and reported as "> budget". Targets (1M-row window
-< 5 s and < 500 MB). A stage breakdown follows: query + fetch, peek + normalise, timeline + rules.
+< 5 s and < 500 MB). A stage breakdown follows: query + fetch, peek + normalise, the outage capture and its
+negotiation tracker, the rules.
 
 Scenarios (benchmarks/_rows.py): "flapping" (a drop every ~255 rows), "down" (the tunnel drops as the window begins
 and stays down, every negotiation failing) and "never_up" (no state change at all, every negotiation failing).
@@ -28,13 +29,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, rule_context, window
 from _rows import SCENARIOS, rows
 
+from diagnostics.azure.activity import split_summary
 from diagnostics.azure.local_workspace import LocalWorkspace
+from diagnostics.azure.negotiation import LEAD
+from diagnostics.azure.outage import OutageCapture
 from diagnostics.azure.parser.rows import make_normaliser, make_peek
 from diagnostics.azure.sources import KqlResult
 from diagnostics.azure.timeline import TimelineBuilder
@@ -42,6 +47,7 @@ from diagnostics.engine import diagnose
 from diagnostics.investigate import investigate
 from diagnostics.model import Provenance
 from diagnostics.sources import Sources
+from diagnostics.timeline import down_period
 
 TARGET_S, TARGET_MB = 5.0, 500.0
 
@@ -65,30 +71,59 @@ def deadline(seconds: float) -> Iterator[None]:
 
 
 def stages(ws: LocalWorkspace, start: datetime, end: datetime, now: datetime, anchor: datetime) -> dict[str, Any]:
-    """The question's stages timed apart, as investigate() runs them, with what each holds in memory."""
-    query = bot_query(start, end, now)
+    """The question's stages timed apart, as `AzureSide.read` runs them (the same query, its summary row included,
+    and the outage's rows set aside as they stream past). The query runs twice: streamed, for DuckDB's memory (and
+    to translate its shape), then fetched into a list (query + fetch), which is fed (peek + normalise), the outage
+    capture and its negotiation tracker timed inside the feed; then the rules."""
+    query = replace(bot_query(start, end, now), window_start=start)
     text = query.text()
     base = rss_mb()
     reset_peak()
     gc.disable()  # as investigate() fetches and feeds
-    t = time.perf_counter()
     for _ in ws.run_kql(text, query.start, query.end).rows:
         pass
-    out: dict[str, Any] = {"query_s": time.perf_counter() - t, "query_peak_mb": peak_mb() - base}
-    result = ws.run_kql(text, query.start, query.end)
-    builder = TimelineBuilder(TUNNEL)
+    out: dict[str, Any] = {"query_peak_mb": peak_mb() - base}
     t = time.perf_counter()
-    builder.feed(result.rows, make_peek(result.columns),
+    result = ws.run_kql(text, query.start, query.end)
+    _, streamed = split_summary(result)
+    rows = list(streamed)
+    out["query_s"] = time.perf_counter() - t
+    builder = TimelineBuilder(TUNNEL)
+    builder.capture = capture = OutageCapture(start.timestamp(), end.timestamp(), anchor.timestamp(),
+                                              query.ike_end.timestamp())
+    spent = [0.0]
+    for name in ("ike", "ike_batch", "state"):
+        setattr(capture, name, _timed(getattr(capture, name), spent))
+    t = time.perf_counter()
+    builder.feed(rows, make_peek(result.columns),
                  make_normaliser(result.columns, Provenance(ws.backend, ws.origin, "AzureDiagnostics", text)))
-    out["feed_s"] = max(0.0, time.perf_counter() - t - out["query_s"])  # the fetch happens inside the feed
+    out["feed_s"] = time.perf_counter() - t - spent[0]
+    del rows
     gc.enable()
     out["kept"] = len(builder.kept)
     out["events_mb"] = sum(sys.getsizeof(e) + sys.getsizeof(e.message) for e in builder.kept) / 2**20
     t = time.perf_counter()
     timeline = builder.build()
+    period = down_period(timeline, start.timestamp(), end.timestamp(), anchor.timestamp())
+    if period is not None:
+        capture.summary(period[0] - LEAD, min(period[1], now.timestamp()))
+    out["capture_s"] = spent[0] + time.perf_counter() - t
+    t = time.perf_counter()
     diagnose(rule_context(timeline, start.timestamp(), end.timestamp(), now.timestamp(), anchor.timestamp()))
     out["rules_s"] = time.perf_counter() - t
     return out
+
+
+def _timed(method: Any, spent: list[float]) -> Any:
+    """`method`, adding the time spent in it to spent[0]."""
+    def timed(*args: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return method(*args)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    return timed
 
 
 class Counting:
@@ -208,14 +243,18 @@ def report(results: list[dict[str, Any]], budget: float) -> None:
         print("\nthe targets are for a 1M-row window: run with --sizes 1000000", end="")
     print("\n\nwhere the time goes (the main query alone, stages timed apart):")
     head = (f"{'scenario':>8} {'code':>6} {'N':>9} {'query+fetch s':>13} {'peek+normalise s':>16} "
-            f"{'timeline+rules s':>16} {'query peak +MB':>14} {'IKE+other rows kept':>19} {'kept MB':>8}")
+            f"{'outage+tracker s':>16} {'rules s':>8} {'query peak +MB':>14} {'IKE+other rows kept':>19} "
+            f"{'kept MB':>8}")
     print(head)
     print("-" * len(head))
     for r in results:
         st = r["stages"]
         print(f"{r['scenario']:>8} {r['code']:>6} {r['n']:>9,} {st['query_s']:>13.2f} {st['feed_s']:>16.2f} "
-              f"{st['rules_s']:>16.2f} {st['query_peak_mb']:>14.0f} {st['kept']:>19,} {st['events_mb']:>8.0f}")
-    print("query peak +MB: DuckDB's transient memory for the query and fetch over the RSS before it; rows kept: "
+              f"{st.get('capture_s', 0):>16.2f} {st['rules_s']:>8.2f} {st['query_peak_mb']:>14.0f} {st['kept']:>19,} "
+              f"{st['events_mb']:>8.0f}")
+    print("query+fetch: the rows fetched into a list; outage+tracker: the outage capture and its negotiation tracker, "
+          "inside the feed; query peak +MB: DuckDB's transient memory for the query and fetch over the RSS before "
+          "it; rows kept: "
           "IKE rows are kept only around the tunnel's state changes (diagnostics/timeline.py).")
 
 
