@@ -4,11 +4,13 @@ benchmarks of what a user waits for when every read is a round trip to Log Analy
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from diagnostics.sources import Sources
@@ -52,3 +54,35 @@ def run_child(script: str, args: list[str], code: str | None) -> Any:
     if proc.returncode:
         sys.exit(f"{os.path.basename(script)} child ({code or 'current tree'}) failed:\n{proc.stderr}")
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+Measure = Callable[[int, float], list[dict[str, Any]]]
+
+
+def main(script: str, doc: str, measure: Measure, title: str, runs: int, latency: float) -> None:
+    """A benchmark's command line: `measure(runs, latency)` in a child process on this tree (and on `--baseline DIR`),
+    each question's row printed (tunnel, story, cause found, log queries, metric reads, median seconds) side by side."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--latency", type=float, default=latency,
+                        help=f"seconds each read waits first (default {latency:g})")
+    parser.add_argument("--baseline", metavar="DIR", help="also run the questions on the source tree in DIR")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.runs, args.latency)))
+        return
+    child = ["--runs", str(args.runs), "--latency", str(args.latency)]
+    results = {"after": run_child(script, child, None)}
+    if args.baseline:
+        results = {"before": run_child(script, child, args.baseline), **results}
+    print(f"{title}, {args.runs} runs each, median; each read waits {args.latency:g} s first")
+    print(f"{'tunnel':<10} {'story':<26} {'code':<7} {'cause found':<26} {'log queries':>11} {'metric reads':>12} "
+          f"{'median s':>9}")
+    for i in range(len(results["after"])):
+        for code, rows in results.items():
+            r = rows[i]
+            print(f"{r['tunnel']:<10} {r['story']:<26} {code:<7} {r['found']:<26} {r['queries']:>11} "
+                  f"{r['metric_reads']:>12} {r['median_s']:>9.3f}")
+    for code, rows in results.items():
+        print(f"{code}: total {sum(r['median_s'] for r in rows):.1f} s over {len(rows)} questions")

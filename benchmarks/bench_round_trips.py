@@ -13,15 +13,13 @@ prints both.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _latency import run_child, with_latency
+from _latency import main, with_latency
 
 from bot.workspace import demo_workspace
 from diagnostics.azure import demo as azure_demo
@@ -51,32 +49,7 @@ def measure(runs: int, latency: float) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--latency", type=float, default=0.8, help="seconds each read waits first (default 0.8)")
-    parser.add_argument("--baseline", metavar="DIR", help="also run the questions on the source tree in DIR")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.runs, args.latency)))
-        return
-    child = ["--runs", str(args.runs), "--latency", str(args.latency)]
-    results = {"after": run_child(__file__, child, None)}
-    if args.baseline:
-        results = {"before": run_child(__file__, child, args.baseline), **results}
-    print(f"bench_round_trips ({datetime.now():%Y-%m-%d}): every demo story asked as a drop question, {args.runs} "
-          f"runs each, median; each read waits {args.latency:g} s first")
-    print(f"{'tunnel':<10} {'story':<26} {'code':<7} {'cause found':<26} {'log queries':>11} {'metric reads':>12} "
-          f"{'median s':>9}")
-    for i in range(len(results["after"])):
-        for code, rows in results.items():
-            r = rows[i]
-            print(f"{r['tunnel']:<10} {r['story']:<26} {code:<7} {r['found']:<26} {r['queries']:>11} "
-                  f"{r['metric_reads']:>12} {r['median_s']:>9.3f}")
-    for code, rows in results.items():
-        print(f"{code}: total {sum(r['median_s'] for r in rows):.1f} s over {len(rows)} questions")
-
-
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__ or "", measure,
+         f"bench_round_trips ({datetime.now():%Y-%m-%d}): every demo story asked as a drop question",
+         runs=3, latency=0.8)

@@ -14,15 +14,13 @@ tree in DIR (an earlier commit, e.g. `git archive HEAD | tar -x -C DIR`) in a ch
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _latency import run_child, with_latency
+from _latency import main, with_latency
 
 from bot.workspace import demo_workspace
 from diagnostics.azure import demo as azure_demo
@@ -50,30 +48,7 @@ def measure(runs: int, latency: float) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds each read waits first (default 0)")
-    parser.add_argument("--baseline", metavar="DIR", help="also run the questions on the source tree in DIR")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.runs, args.latency)))
-        return
-    child = ["--runs", str(args.runs), "--latency", str(args.latency)]
-    results = {"after": run_child(__file__, child, None)}
-    if args.baseline:
-        results = {"before": run_child(__file__, child, args.baseline), **results}
-    print(f"bench_traffic ({datetime.now():%Y-%m-%d}): {args.runs} runs per question, median; each read waits "
-          f"{args.latency:g} s first")
-    print(f"{'tunnel':<10} {'story':<24} {'code':<7} {'cause found':<24} {'log queries':>11} {'metric reads':>12} "
-          f"{'median s':>9}")
-    for i in range(len(results["after"])):
-        for code, rows in results.items():
-            r = rows[i]
-            print(f"{r['tunnel']:<10} {r['story']:<24} {code:<7} {r['found']:<24} {r['queries']:>11} "
-                  f"{r['metric_reads']:>12} {r['median_s']:>9.3f}")
-
-
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__ or "", measure,
+         f"bench_traffic ({datetime.now():%Y-%m-%d}): the traffic questions of the demo",
+         runs=5, latency=0.0)
