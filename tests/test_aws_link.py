@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from support.fixture_logs import FIXTURES, utc
+from support.meeting import Meeting
 from support.moto_server import REGION
 
 from diagnostics.aws.cloudwatch import CloudWatchLogsSource
@@ -104,31 +105,11 @@ def test_kql_code_can_pick_the_azure_backends_out_of_the_shared_list():
     assert kql_backends([workspace, source]) == [workspace]
 
 
-class _Meeting:
-    """A source whose first read (`method`) waits at `barrier` for the other end's: the answer comes only when both
-    ends are read at the same time (one after the other, the first waits out the barrier's timeout)."""
-
-    def __init__(self, source, barrier, method: str):
-        self._source, self._barrier, self._method, self._met = source, barrier, method, False
-
-    def __getattr__(self, name):
-        attr = getattr(self._source, name)
-        if name != self._method or self._met:
-            return attr
-        self._met = True
-
-        def read(*args, **kwargs):
-            self._barrier.wait()
-            return attr(*args, **kwargs)
-
-        return read
-
-
 def test_both_ends_of_a_link_are_read_at_the_same_time():
     barrier = threading.Barrier(2, timeout=60)
     result = investigate(LINK, AT - timedelta(minutes=15), AT + timedelta(minutes=15),
-                         Sources([_Meeting(azure(), barrier, "run_kql")],
-                                 [_Meeting(aws_export(), barrier, "read_tunnel_logs")]),
+                         Sources([Meeting(azure(), barrier, "run_kql")],
+                                 [Meeting(aws_export(), barrier, "read_tunnel_logs")]),
                          now=AT + timedelta(hours=4), anchor=AT)
     assert not barrier.broken
     assert result.findings[0].cause is Cause.GATEWAY_FAILOVER

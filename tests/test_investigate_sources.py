@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from support.fixture_logs import PARIS, RULE_FIXTURES, utc, workspace_of
 from support.loganalytics_server import LogAnalyticsServer
+from support.meeting import Meeting
 
 from diagnostics.azure.exports import read_azure_export
 from diagnostics.azure.loganalytics import AzureLogAnalyticsSource
@@ -69,30 +70,17 @@ def test_when_every_backend_fails_the_error_names_the_workspace(server, source):
     assert TOKEN not in str(info.value)
 
 
-class _Meeting:
-    """A workspace whose queries matching either of `texts` wait for each other at a barrier: the answer comes only
-    when those two round trips run at the same time (one after the other, the first waits out the timeout)."""
-
-    def __init__(self, workspace, texts: tuple[str, str]):
-        self.workspace, self.texts = workspace, texts
-        self.barrier = threading.Barrier(2, timeout=60)
-        self.backend, self.label, self.origin = workspace.backend, workspace.label, workspace.origin
-
-    def run_kql(self, query, start, end):
-        if any(text in query for text in self.texts):
-            self.barrier.wait()
-        return self.workspace.run_kql(query, start, end)
-
-
 def test_with_no_drop_in_the_window_the_nearest_drops_and_the_logged_categories_are_looked_up_at_once():
     """A policy-based gateway logs no tunnel rows: the answer needs both the drops of the days around (a light
     TunnelDiagnosticLog query) and which categories the gateway logs; neither needs the other."""
     at = utc("2026-11-15T09:00:00Z")
-    meeting = _Meeting(workspace_of("policy_based_gateway.csv"),
-                       ('Category == "TunnelDiagnosticLog"', "summarize Rows = count() by Category"))
+    barrier = threading.Barrier(2, timeout=60)
+    texts = ('Category == "TunnelDiagnosticLog"', "summarize Rows = count() by Category")
+    meeting = Meeting(workspace_of("policy_based_gateway.csv"), barrier, "run_kql",
+                      when=lambda query, *_: any(text in query for text in texts))
     result = investigate(PARIS, at - timedelta(minutes=15), at + timedelta(minutes=15), Sources(kql=[meeting]),
                          utc("2026-11-15T12:00:00Z"), anchor=at, widen=False)
-    assert not meeting.barrier.broken
+    assert not barrier.broken
     assert any("policy-based gateway" in n for n in result.notes), result.notes
     firsts = [q.text.splitlines()[2] for q in result.queries]
     assert firsts[1:] == ['| where Category == "TunnelDiagnosticLog"', "| where Resource =~ \"VPNGW01\""]

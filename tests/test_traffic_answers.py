@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from support.demo import DEMO_NOW
+from support.meeting import Meeting
 from test_cli import assert_schema_1, run
 
 from diagnostics.azure import demo as azure_demo
-from diagnostics.deadline import remaining, within
+from diagnostics.deadline import within
 from diagnostics.sources import Sources
 from handlers.ask import ask
 from handlers.parse.question import parse_question
@@ -130,35 +131,10 @@ def test_a_drop_in_the_window_leads_and_the_traffic_numbers_follow(demo):
     assert "connected, 2 drops in the window" in render_text(answer).splitlines()[1]
 
 
-class _Meeting:
-    """Wraps a log or metrics source: its first read waits at `barrier` for the other kind's, so a traffic answer
-    comes only when its reads run at the same time (read one after the other, the first waits out the barrier's
-    timeout and the answer fails). It also notes the question's deadline each read saw."""
-
-    def __init__(self, source, barrier: threading.Barrier, method: str):
-        self._source, self._barrier, self._method = source, barrier, method
-        self._met = False
-        self.deadlines: list[float | None] = []
-
-    def __getattr__(self, name):
-        attr = getattr(self._source, name)
-        if name != self._method:
-            return attr
-
-        def read(*args, **kwargs):
-            self.deadlines.append(remaining())
-            if not self._met:
-                self._met = True
-                self._barrier.wait()
-            return attr(*args, **kwargs)
-
-        return read
-
-
 def test_the_logs_state_and_metrics_of_a_traffic_answer_are_read_at_the_same_time_under_its_deadline(demo):
     barrier = threading.Barrier(2, timeout=60)
-    logs = [_Meeting(k, barrier, "run_kql") for k in demo.sources.kql]
-    metrics = [_Meeting(m, barrier, "read") for m in demo.sources.metrics]
+    logs = [Meeting(k, barrier, "run_kql") for k in demo.sources.kql]
+    metrics = [Meeting(m, barrier, "read") for m in demo.sources.metrics]
     with within(300):
         answer = ask("is traffic flowing over munich?", demo.registry,
                      Sources(kql=logs, aws=demo.sources.aws, metrics=metrics), NOW, ZoneInfo("UTC"))

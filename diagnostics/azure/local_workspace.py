@@ -330,7 +330,6 @@ class LocalWorkspace:
         cursor.execute(f"SELECT {select} FROM ({sql})", getattr(sql, "parameters", None) or None)
         return KqlResult(columns=names, rows=_batches(cursor), types=types)
 
-
     def _described(self, cursor: Any, sql: str) -> tuple[list[str], list[str]]:
         """The names and Kusto types of the columns `sql` returns. DuckDB binds a translated query in ~10 ms, as long
         as it takes to run one on the demo; what it returns depends on the query's shape and the tables' columns,
