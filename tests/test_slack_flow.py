@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from support.fake_slack_api import answered, header_of, running_bot
+from support.waiting import wait_until
 
 from bot.slack.core import BotOptions
 from bot.workspace import Workspace
@@ -259,3 +260,21 @@ def test_slack_throttling_is_waited_out_and_the_answer_still_arrives(api, demo, 
     posts = api.calls_to("chat.postMessage")
     assert len(posts) == 2 and posts[0].text == posts[1].text  # the 429'd post, then its retry
     assert "maintenance_failover" in str(api.calls_to("chat.update")[-1].blocks)
+
+
+def test_the_answer_is_read_and_stored_while_slack_has_not_answered_its_progress_line(api, demo, tmp_path):
+    """A progress line is a courtesy: the reads and the rules go on while Slack answers its edit (a round trip per
+    line), and the answer waits for it, so the progress never lands on the answer."""
+    progress = api.hold("chat.update", when=lambda args: str(args.get("text", "")).startswith("Looking at"))
+    with running_bot(api, demo, tmp_path / "state.db", NOW) as bot:
+        bot.sender.mention("why did paris drop at 14:02")
+        progress.wait_reached()
+        wait_until(lambda: [r for r in bot.state.questions() if r["outcome"] == "answered"],
+                   "the answer was stored while its progress line was held")
+        assert not [c for c in api.calls_to("chat.update") if header_of(c)]  # not shown before the progress
+        progress.release()
+        answered(api, outcomes=CHECKED)
+    updates = api.calls_to("chat.update")
+    assert updates[0].text.startswith("Looking at") and header_of(updates[-1]).startswith("paris (VPNGW01")
+    (message,) = [m for m in api.messages.values() if m.ts == updates[0]["ts"]]
+    assert message.text == updates[-1].text

@@ -19,6 +19,7 @@ apology with an error id, and the log line with that id holds the details, witho
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -58,6 +59,9 @@ class Conversation:
         self.looking_ts = ""
         self._last_looking: dict[str, Any] = {}
         self._reactions: list[str] = []
+        self._progress: Rendered | None = None  # the newest progress line not sent yet (`show_progress`)
+        self._sender: threading.Thread | None = None  # the thread sending it
+        self._progress_lock = threading.Lock()
 
     @property
     def private(self) -> bool:
@@ -119,8 +123,39 @@ class Conversation:
         self.looking_ts = posted["ts"]
         self._last_looking = message.payload()
 
+    def show_progress(self, message: Rendered) -> None:
+        """Edit the "Looking…" message with a progress line, without waiting for Slack: the edit is sent by a thread
+        of its own, so the reads go on meanwhile (a round trip to Slack per line). A line superseded while an edit is
+        in flight is skipped (the newer one says all the older did); `update_looking` first waits for the edit in
+        flight, so a progress line never lands on the answer."""
+        with self._progress_lock:
+            self._progress = message
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_progress, name="vpnbot-progress", daemon=True)
+                self._sender.start()
+
+    def _send_progress(self) -> None:
+        while True:
+            with self._progress_lock:
+                message, self._progress = self._progress, None
+                if message is None:
+                    self._sender = None
+                    return
+            try:
+                self._edit_looking(message, quiet=True)
+            except Exception as exc:  # a progress line is a courtesy: it never fails an answer, nor stops the thread
+                log.info("progress update failed: %s", type(exc).__name__)
+
     def update_looking(self, message: Rendered, quiet: bool = False) -> None:
-        """Edit the "Looking…" message; `quiet`: a progress line that fails to show is logged, not fatal."""
+        """Edit the "Looking…" message, once the progress edit in flight (if any) is sent; `quiet`: an edit that
+        fails is logged, not fatal."""
+        with self._progress_lock:
+            sender = self._sender
+        if sender is not None:
+            sender.join()
+        self._edit_looking(message, quiet)
+
+    def _edit_looking(self, message: Rendered, quiet: bool) -> None:
         payload = message.payload()
         if payload == self._last_looking:
             return

@@ -186,7 +186,7 @@ def _investigate(bot: SlackBot, conv: Conversation, question: Question, now: dat
     def progress(line: str) -> None:
         label, _, status = line.rpartition(": ")
         sources[label or line] = status if label else ""
-        conv.update_looking(looking_message(question, now, sources), quiet=True)
+        conv.show_progress(looking_message(question, now, sources))
 
     try:
         answer = run(progress)
