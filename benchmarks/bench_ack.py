@@ -16,6 +16,7 @@ how many askers were told "busy".
 
     .venv/bin/python benchmarks/bench_ack.py [--n 200] [--question "why did paris drop yesterday at 15:02"]
                                              [--queue-limit 500]  # [slack] queue_limit (the build before: 500)
+                                             [--slack-latency 0.15]  # each Web API call answered late
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ DONE_KEYS = ("reactions.add:white_check_mark", "reactions.add:warning", "reactio
 ASKED = re.compile(r"<@(U\w+)> asked:")
 
 
-def run_fake_api(users: int) -> None:
-    """`--fake-api N`: serve the fake Web API (N users in Europe/Paris) until killed; print its base URL. Each line
-    read on stdin is answered with one JSON line: {user: time.monotonic() of the reaction that ended their answer}."""
-    api = FakeSlackAPI(users={f"U{i:07d}": "Europe/Paris" for i in range(users)}).start()
+def run_fake_api(users: int, latency: float = 0.0) -> None:
+    """`--fake-api N`: serve the fake Web API (N users in Europe/Paris, each call answered `latency` s late) until
+    killed; print its base URL. Each line read on stdin is answered with one JSON line: {user: time.monotonic() of
+    the reaction that ended their answer}."""
+    api = FakeSlackAPI(users={f"U{i:07d}": "Europe/Paris" for i in range(users)})
+    api.latency = latency
+    api.start()
     print(api.base_url, flush=True)
     for _ in sys.stdin:
         print(json.dumps(answer_times(api)), flush=True)
@@ -77,9 +81,10 @@ def answer_times(api: FakeSlackAPI) -> dict[str, float]:
     return times
 
 
-def start_fake_api(users: int) -> tuple[subprocess.Popen[str], str]:
+def start_fake_api(users: int, latency: float = 0.0) -> tuple[subprocess.Popen[str], str]:
     # Nice 10: it stands in for Slack's servers, which do not share this machine's CPUs with the bot.
-    proc = subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--fake-api", str(users)],
+    proc = subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--fake-api", str(users),
+                             "--slack-latency", str(latency)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
@@ -203,14 +208,16 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=25, help="questions answered before measuring (min 5)")
     parser.add_argument("--queue-limit", type=int, help="[slack] queue_limit of the bot (default: the bot's own)")
     parser.add_argument("--answers-timeout", type=float, default=300, help="seconds to wait for every answer")
+    parser.add_argument("--slack-latency", type=float, default=0.0,
+                        help="seconds each Web API call takes to be answered, as Slack's over the internet (default 0)")
     parser.add_argument("--fake-api", type=int, metavar="USERS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.warmup = max(args.warmup, 5)
     if args.fake_api:
-        run_fake_api(args.fake_api)
+        run_fake_api(args.fake_api, args.slack_latency)
         return 0
 
-    fake, api_url = start_fake_api(args.n * args.rounds + args.warmup)
+    fake, api_url = start_fake_api(args.n * args.rounds + args.warmup, args.slack_latency)
     response_url = api_url.removesuffix("api/") + "respond/bench"
     try:
         with tempfile.TemporaryDirectory(prefix="vpnbot-bench-") as workdir:

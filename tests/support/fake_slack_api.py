@@ -148,6 +148,7 @@ class FakeSlackAPI:
         self.reactions: dict[tuple[str, str], set[str]] = {}
         self.files: dict[str, StoredFile] = {}
         self.unshared_checks = 0  # files.info answers "not shared yet" this many times
+        self.latency = 0.0  # seconds each Web API call takes to be answered, as Slack's servers over the internet
         self._faults: dict[str, deque[Fault]] = {}
         self._holds: dict[str, Hold] = {}
         self._lock = threading.Lock()
@@ -303,6 +304,8 @@ class FakeSlackAPI:
             with self._changed:
                 self._changed.notify_all()
             hold.released.wait(HOLD_LIMIT_S)
+        if self.latency:
+            time.sleep(self.latency)
         try:
             if fault is not None:
                 return fault.status, {"ok": False, "error": fault.error}, list(fault.headers)
