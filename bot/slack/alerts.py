@@ -38,7 +38,7 @@ from diagnostics.model import InvestigationError
 from diagnostics.tunnels import Tunnel
 from handlers.alert import alert_message, investigate_alert
 from handlers.answer import Answer
-from handlers.render.blockkit import escape, section
+from handlers.render.blockkit import escape
 
 log = logger("vpnbot.alerts")
 
@@ -94,18 +94,16 @@ def _answer(bot: SlackBot, alert: AzureAlert) -> None:
         text += "\n" + answer
     channel = row.get("channel") or route.channel
     if action == "edit":  # its buttons kept: the investigation stored when it was posted (unasked.py)
-        buttons = unasked.actions(bot, unasked.stored(bot, channel, row["message_ts"]))
-        bot.client.chat_update(channel=channel, ts=row["message_ts"], text=text, blocks=[section(text), *buttons])
+        unasked.edit(bot, channel, row["message_ts"], text)
         _note(bot, alert, row["message_ts"])
         return
     # Stored before it is posted, so the message carries the usual buttons.
     rows = unasked.store(bot, answer, channel, unasked.ALERT) if isinstance(answer, Answer) else []
-    posted = bot.client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
-                                         blocks=[section(text), *unasked.actions(bot, rows)])
-    _note(bot, alert, posted["ts"])
-    unasked.attach(bot, rows, posted["ts"])
+    ts = unasked.post(bot, channel, text, rows)
+    _note(bot, alert, ts)
+    unasked.attach(bot, rows, ts)
     if isinstance(answer, Answer):  # the details, as a question's answer, and the charts in the message's thread
-        unasked.post_details(bot, answer, rows, channel, posted["ts"], unasked.ALERT)
+        unasked.post_details(bot, answer, rows, channel, ts, unasked.ALERT)
 
 
 def _claim(bot: SlackBot, alert: AzureAlert, channel: str) -> tuple[str, dict[str, Any]]:

@@ -8,11 +8,11 @@ exactly as under an answer, from any process. The buttons are built from the sto
 memory: an edit made later, maybe by another process (a tunnel back, an alert resolved), shows the same buttons.
 
     rows = store(bot, answer, channel, WATCH)       # before posting
-    posted = chat_postMessage(..., blocks=[section(text), *actions(bot, rows)])
-    attach(bot, rows, posted["ts"])
-    post_details(bot, answer, rows, channel, posted["ts"], WATCH)   # the answer and its charts in the thread
+    ts = post(bot, channel, text, rows)             # the message, with the rows' buttons
+    attach(bot, rows, ts)
+    post_details(bot, answer, rows, channel, ts, WATCH)   # the answer and its charts in the thread
     ...
-    chat_update(..., blocks=[section(text), *actions(bot, stored(bot, channel, ts))])   # any later edit
+    edit(bot, channel, ts, text)                    # any later edit, its buttons read from the store
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from bot.state import StoreUnavailable
 from diagnostics.model import QueryRecord, iso_z
 from handlers.answer import Answer
 from handlers.evidence import stored_answer, stored_queries
-from handlers.render.blockkit import Rendered, context, escape
+from handlers.render.blockkit import Rendered, context, escape, section
 from handlers.render.blocks import ACTIONS_BLOCK, Buttons, action_elements, render_answer
 
 log = logger("vpnbot.slack")
@@ -101,6 +101,19 @@ def actions(bot: SlackBot, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any
         blocks.append(context(escape(f"Buttons of the first {MAX_ROWS} tunnels only; for {names}, ask in the "
                                      f"thread (e.g. `why did {rows[MAX_ROWS]['tunnel']} drop`).")))
     return blocks
+
+
+def post(bot: SlackBot, channel: str, text: str, rows: Sequence[dict[str, Any]]) -> str:
+    """Post the message saying `text` (Block Kit-escaped) with the buttons of `rows`; its ts."""
+    posted = bot.client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
+                                         blocks=[section(text), *actions(bot, rows)])
+    return str(posted["ts"])
+
+
+def edit(bot: SlackBot, channel: str, ts: str, text: str) -> None:
+    """The message `ts` says `text` now, its buttons kept: read from the store, so any process can edit it."""
+    bot.client.chat_update(channel=channel, ts=ts, text=text,
+                           blocks=[section(text), *actions(bot, stored(bot, channel, ts))])
 
 
 def buttons(bot: SlackBot, rows: Sequence[dict[str, Any]]) -> Buttons:

@@ -235,22 +235,21 @@ class Watcher:
             try:
                 if channel in told:
                     self._joined(shown, channel, told[channel], now)
-                    self._edit(channel, told[channel], text)
+                    unasked.edit(self.bot, channel, told[channel], text)
                     first = first or told[channel]
                     continue
                 # Investigated and stored before it is posted: the message carries its buttons (unasked.py).
                 answer, rows = self._investigated(shown, channel, now)
-                posted = self.bot.client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
-                                                          blocks=[section(text), *unasked.actions(self.bot, rows)])
+                ts = unasked.post(self.bot, channel, text, rows)
             except Exception as exc:  # one channel failing (the bot was removed) does not keep the others untold
                 log.error("could not tell incident %s in %s", incident.id, channel, exc_info=True)
                 complete = complete and is_permanent(exc)
                 continue
-            self.bot.state.note_watch_message(incident.id, channel, posted["ts"], now)
-            unasked.attach(self.bot, rows, posted["ts"])
-            first = first or posted["ts"]
+            self.bot.state.note_watch_message(incident.id, channel, ts, now)
+            unasked.attach(self.bot, rows, ts)
+            first = first or ts
             try:
-                self._details(answer, rows, channel, posted["ts"])
+                self._details(answer, rows, channel, ts)
             except Exception:  # the message is told; its details are not worth telling it twice
                 log.error("could not post the details of incident %s in %s", incident.id, channel, exc_info=True)
         return first, complete
@@ -291,12 +290,6 @@ class Watcher:
             log.error("could not post the details of the tunnels joining %s in %s", incident.id, channel,
                       exc_info=True)
 
-    def _edit(self, channel: str, ts: str, text: str) -> None:
-        """The incident's message says `text` now, its buttons kept (read from the store: any process edits)."""
-        rows = unasked.stored(self.bot, channel, ts)
-        self.bot.client.chat_update(channel=channel, ts=ts, text=text,
-                                    blocks=[section(text), *unasked.actions(self.bot, rows)])
-
     def _recovered(self, incident: Incident, channels: dict[str, tuple[str, ...]], now: datetime) -> bool:
         """Tunnels of an incident told "still down" came back: its messages edited (which tunnels are back, which
         still down), a line per tunnel back in their threads. False when a channel failed for a reason a later try
@@ -310,7 +303,7 @@ class Watcher:
             zone = self._zone(channel)
             text = escape(incident_line(shown, zone))
             try:
-                self._edit(channel, ts, text)
+                unasked.edit(self.bot, channel, ts, text)
                 for line in recovery_lines(shown, zone):
                     back = escape(line)
                     self.bot.client.chat_postMessage(channel=channel, thread_ts=ts, text=back, blocks=[section(back)])
