@@ -21,7 +21,7 @@ from bot.logs import logger
 from bot.state import migrations
 from bot.state.errors import StoreUnavailable
 from bot.state.location import is_postgres_url, redact
-from bot.state.schema import DEFAULT_RETENTION_DAYS
+from bot.state.schema import DEFAULT_RETENTION_DAYS, quote
 from diagnostics import deadline
 
 log = logger("vpnbot.state")
@@ -61,10 +61,6 @@ class Engine(Protocol):
 def _pg_sql(sql: str) -> str:
     """`?` placeholders as psycopg's `%s` (a literal `%` doubled). Store SQL never has `?` inside a string literal."""
     return sql.replace("%", "%%").replace("?", "%s")
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Conn:
@@ -231,8 +227,6 @@ class Database:
             busy_ms = QUICK_BUSY_MS if not self.health.ok else int(BUSY_TIMEOUT_S * 1000)
         with self.engine.transaction(int(busy_ms), lock) as raw:
             yield Conn(raw, self.dialect)
-
-    immediate = transaction  # the name before PostgreSQL
 
     @contextmanager
     def migrating(self) -> Iterator[Conn]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.state.schema import TABLES, Table, iso
+from bot.state.schema import TABLES, Table, iso, quote
 
 VERSION_TABLE = "schema_migrations"
 
@@ -26,10 +26,6 @@ class Connection(Protocol):  # bot.state.database.Conn
     dialect: str
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Migrator:
@@ -54,25 +50,25 @@ class Migrator:
     def create_table(self, name: str, columns: dict[str, type], pk: Sequence[str]) -> None:
         """Create table `name` unless it exists (a single integer `id` key numbers the rows by itself)."""
         single_id = tuple(pk) == ("id",) and columns.get("id") is int
-        parts = [f"{_quote(c)} {self.column_type(k, single_id and c == 'id')}" for c, k in columns.items()]
+        parts = [f"{quote(c)} {self.column_type(k, single_id and c == 'id')}" for c, k in columns.items()]
         if not single_id:
-            parts.append(f"PRIMARY KEY ({', '.join(_quote(c) for c in pk)})")
-        self.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({', '.join(parts)})")
+            parts.append(f"PRIMARY KEY ({', '.join(quote(c) for c in pk)})")
+        self.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} ({', '.join(parts)})")
 
     def columns(self, table: str) -> list[str]:
-        cursor = self.execute(f"SELECT * FROM {_quote(table)} WHERE 1 = 0")
+        cursor = self.execute(f"SELECT * FROM {quote(table)} WHERE 1 = 0")
         cursor.fetchall()
         return [d[0] for d in cursor.description]
 
     def add_column(self, table: str, name: str, kind: type) -> None:
         """Add a column (NULL in the existing rows) unless the table has it."""
         if name not in self.columns(table):
-            self.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(name)} {self.column_type(kind)}")
+            self.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {self.column_type(kind)}")
 
     def create_index(self, table: str, columns: Sequence[str]) -> None:
         name = f"idx_{table}_{'_'.join(columns)}"  # sqlite-utils' name: the files of before keep theirs
-        self.execute(f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(table)} "
-                     f"({', '.join(_quote(c) for c in columns)})")
+        self.execute(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} "
+                     f"({', '.join(quote(c) for c in columns)})")
 
 
 @dataclass(frozen=True)
@@ -125,7 +121,7 @@ STEPS: tuple[Step, ...] = (
 
 def table_exists(conn: Connection, name: str) -> bool:
     if conn.dialect == "postgresql":
-        return conn.execute("SELECT to_regclass(?) IS NOT NULL", (_quote(name),)).fetchone()[0]
+        return conn.execute("SELECT to_regclass(?) IS NOT NULL", (quote(name),)).fetchone()[0]
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
         is not None
 

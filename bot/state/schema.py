@@ -181,6 +181,11 @@ ALERT_COLUMNS: dict[str, type] = {
 }
 
 
+
+def quote(name: str) -> str:
+    """A table or column name as an SQL identifier (both engines)."""
+    return '"' + name.replace('"', '""') + '"'
+
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
