@@ -8,6 +8,7 @@ priorities here, never from the order of a list; docs/rules.md's table is genera
 
 from __future__ import annotations
 
+import functools
 from importlib import import_module
 
 from diagnostics.rules.registry import Kind, Rule
@@ -54,12 +55,10 @@ def declared(module: str, attribute: str) -> tuple[Rule, ...]:
     return tuple(value) if isinstance(value, tuple) else (value,)
 
 
+@functools.cache
 def every_rule() -> tuple[Rule, ...]:
     """Every rule in `DECLARED`'s order: every rule module imported (docs/rules.md, an Azure↔AWS link's origins)."""
-    if "REGISTRY" not in globals():
-        globals()["REGISTRY"] = tuple(rule for module, attribute, _, _ in DECLARED
-                                      for rule in declared(module, attribute))
-    return globals()["REGISTRY"]
+    return tuple(rule for module, attribute, _, _ in DECLARED for rule in declared(module, attribute))
 
 
 def __getattr__(name: str) -> tuple[Rule, ...]:
