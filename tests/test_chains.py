@@ -114,10 +114,16 @@ def test_a_key_change_of_another_connection_tells_no_story(capsys, tmp_path):
     assert "story" not in doc
 
 
-def test_a_key_change_of_this_connection_by_name_links_without_a_reason_on_the_disconnect(capsys, tmp_path):
+def without_reason(tmp_path):
+    """The key mismatch fixture whose disconnect gives no reason (not "Pre-shared Key Changed")."""
     rows = (RULE_FIXTURES / "psk_mismatch.csv").read_text(encoding="utf-8")
     plain = tmp_path / "plain.csv"
     plain.write_text(rows.replace("Disconnected,Pre-shared Key Changed,", "Disconnected,,"), encoding="utf-8")
+    return plain
+
+
+def test_a_key_change_of_this_connection_by_name_links_without_a_reason_on_the_disconnect(capsys, tmp_path):
+    plain = without_reason(tmp_path)
     named = variant(tmp_path, plain, drop="2026-11-21T09:57:50.000Z", name="named.csv", add=(
         "2026-11-21T09:57:50.000Z,GatewayDiagnosticLog,SetConnectionConfiguration,VPNGW01,RG-NETWORK-WEU,"
         "GatewayTenantWorker_IN_0,,,,Success,Set connection configuration for cn-vpngw01-paris succeeded: "
@@ -128,9 +134,7 @@ def test_a_key_change_of_this_connection_by_name_links_without_a_reason_on_the_d
 
 
 def test_a_change_of_this_connection_that_set_something_else_is_not_the_key_change(capsys, tmp_path):
-    rows = (RULE_FIXTURES / "psk_mismatch.csv").read_text(encoding="utf-8")
-    plain = tmp_path / "plain.csv"
-    plain.write_text(rows.replace("Disconnected,Pre-shared Key Changed,", "Disconnected,,"), encoding="utf-8")
+    plain = without_reason(tmp_path)
     export = variant(tmp_path, plain, drop="2026-11-21T09:57:50.000Z", name="lifetime.csv", add=(
         "2026-11-21T09:57:50.000Z,GatewayDiagnosticLog,SetConnectionConfiguration,VPNGW01,RG-NETWORK-WEU,"
         "GatewayTenantWorker_IN_0,,,,Success,Set connection configuration for cn-vpngw01-paris succeeded: IPsec SA "
