@@ -59,6 +59,24 @@ def test_no_gateway_name_can_break_out_of_the_gateway_summary_row(gateway):
     assert (summary.latest is not None) == (len(list(rows)) == 1) == (gateway.lower() == "vpngw01")
 
 
+def test_log_rows_of_the_tunnel_query_are_read_without_the_summary_rows_columns():
+    from diagnostics.azure.activity import SUMMARY_COLUMNS, log_columns
+    from diagnostics.azure.parser.rows import make_normaliser
+    from diagnostics.model import Provenance
+
+    query = TunnelQuery("VPNGW01", "203.0.113.10", T0 - timedelta(hours=1), T0 + timedelta(hours=1),
+                        T0 - timedelta(minutes=5), T0 + timedelta(minutes=5), window_start=T0)
+    result = ONE_ROW.run_kql(query.text(), query.start, query.end)
+    _, rows = split_summary(result)
+    columns = log_columns(result.columns)
+    assert set(result.columns) >= SUMMARY_COLUMNS and not SUMMARY_COLUMNS & set(columns)
+    assert [c for c in columns if c] == [c for c in result.columns if c not in SUMMARY_COLUMNS]
+    events = [make_normaliser(columns, Provenance("local", "test", "AzureDiagnostics"))(row) for row in rows]
+    assert [e.gateway for e in events] == ["VPNGW01"]
+    assert log_columns(["TimeGenerated", "Message", "ResourceId"]) == ["TimeGenerated", "Message", "ResourceId"], \
+        "a result without the summary row keeps its own ResourceId"
+
+
 def test_injection_attempt_in_remote_ip_is_just_a_string():
     workspace = LocalWorkspace()
     workspace.load_rows([

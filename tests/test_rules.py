@@ -178,23 +178,26 @@ def test_tunnel_with_a_wrong_remote_ip_gets_a_hint_naming_the_ips_the_gateway_lo
 
 
 def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all():
+    from diagnostics.azure.parser.rows import make_normaliser
     from diagnostics.azure.timeline import IKE_AFTER, IKE_BEFORE, IKE_EACH_SIDE, TimelineBuilder
-    from diagnostics.model import Event, EventKind
+    from diagnostics.model import EventKind, Provenance
 
-    def ike(ts: float) -> Event:
-        return Event(ts, "azure", "IKEDiagnosticLog", EventKind.IKE, "", "VPNGW01",
-                     f"SESSION_ID :{{x}} Remote 203.0.113.10:500: Local 192.0.2.4:500: [SEND][SA_INIT] {ts}",
-                     remote_ip="203.0.113.10")
+    columns = ["TimeGenerated", "Category", "OperationName", "Message", "Resource", "instance_s", "remoteIP_s"]
 
-    down = Event(10_000.0, "azure", "TunnelDiagnosticLog", EventKind.TUNNEL_DOWN, "TunnelDisconnected", "VPNGW01",
-                 "", instance="GatewayTenantWorker_IN_0", remote_ip="203.0.113.10")
+    def ike(ts: float) -> tuple[object, ...]:
+        return (ts, "IKEDiagnosticLog", "IKELogEvent",
+                f"SESSION_ID :{{x}} Remote 203.0.113.10:500: Local 192.0.2.4:500: [SEND][SA_INIT] {ts}", "VPNGW01",
+                "GatewayTenantWorker_IN_0", "")
+
+    down = (10_000.0, "TunnelDiagnosticLog", "TunnelDisconnected", "", "VPNGW01", "GatewayTenantWorker_IN_0",
+            "203.0.113.10")
     stream = [ike(float(t)) for t in range(0, 10_000)] + [down] + [ike(float(t)) for t in range(10_001, 20_000)]
     builder = TimelineBuilder(PARIS)
-    builder.feed(stream, lambda e: (e.ts, e.message if e.kind is EventKind.IKE else None), lambda e: e)
+    builder.feed(stream, columns, make_normaliser(columns, Provenance("local", "test", "AzureDiagnostics", "")))
     timeline = builder.build()
     kept = [e.ts for e in timeline.events if e.kind is EventKind.IKE]
     assert timeline.ike_rows == 19_999
-    near = [t for t in kept if down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER]
+    near = [t for t in kept if down[0] - IKE_BEFORE <= t <= down[0] + IKE_AFTER]
     assert len(near) == 2 * IKE_EACH_SIDE
-    assert all(down.ts - IKE_BEFORE <= t <= down.ts + IKE_AFTER or t >= 19_950 for t in kept), \
+    assert all(down[0] - IKE_BEFORE <= t <= down[0] + IKE_AFTER or t >= 19_950 for t in kept), \
         "only rows near the state change, and the latest few, are kept"

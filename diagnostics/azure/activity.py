@@ -42,6 +42,9 @@ class SummaryRow:
     resource_id: str
 
 
+SUMMARY_COLUMNS = frozenset({GATEWAY_LATEST, GATEWAY_ACTIVE_BINS, RESOURCE_ID})
+
+
 def split_summary(result: KqlResult) -> tuple[SummaryRow | None, Iterable[Sequence[Any]]]:
     """The summary row of a tunnel query's result (None for a result without one) and the other rows, untouched.
 
@@ -58,6 +61,14 @@ def split_summary(result: KqlResult) -> tuple[SummaryRow | None, Iterable[Sequen
         return None, itertools.chain([first], rows)
     return SummaryRow(_time(cells.get(GATEWAY_LATEST)), int(cells.get(GATEWAY_ACTIVE_BINS) or 0),
                       str(cells.get(RESOURCE_ID) or "")), rows
+
+
+def log_columns(columns: Sequence[str]) -> list[str]:
+    """A tunnel query's columns as its log rows carry them: the summary row's own columns named "" (they are empty
+    on every other row), so that a log row's normaliser does not read them as the row's ResourceId."""
+    if GATEWAY_LATEST not in columns:
+        return list(columns)
+    return ["" if c in SUMMARY_COLUMNS else c for c in columns]
 
 
 def combined(rows: Sequence[SummaryRow], bins: int, until: float) -> GatewayActivity | None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from diagnostics.at_once import at_once
-from diagnostics.azure.activity import GatewayActivity, SummaryRow, combined, split_summary
+from diagnostics.azure.activity import GatewayActivity, SummaryRow, combined, log_columns, split_summary
 from diagnostics.azure.kql import (
     ACTIVITY_BIN,
     TunnelQuery,
@@ -35,7 +35,7 @@ from diagnostics.azure.kql import (
 )
 from diagnostics.azure.negotiation import LEAD, IkeSummary, NegotiationTracker
 from diagnostics.azure.outage import OutageCapture
-from diagnostics.azure.parser.rows import make_normaliser, make_peek, parse_time
+from diagnostics.azure.parser.rows import make_normaliser, parse_time
 from diagnostics.azure.sources import KqlBackend, KqlResult
 from diagnostics.azure.timeline import TimelineBuilder
 from diagnostics.model import Drop, Fetch, Provenance, QueryRecord, SourceError, SourcesFailed
@@ -150,7 +150,7 @@ def fetch_all(backends: Sequence[KqlBackend], query: TunnelQuery, builder: Timel
             summary, log_rows = split_summary(result)
             if summary is not None and summaries is not None:
                 summaries.append(summary)
-            rows = feed(builder, replace(result, rows=log_rows),
+            rows = feed(builder, replace(result, rows=log_rows, columns=log_columns(result.columns)),
                         Provenance(backend.backend, backend.origin, "AzureDiagnostics", text), total, backend.label,
                         ("TimeGenerated", "Message"))
             total.notes += result_notes(backend.label, result)
@@ -177,7 +177,7 @@ def feed(builder: TimelineBuilder, result: KqlResult, provenance: Provenance, fe
     enabled = gc.isenabled()
     gc.disable()
     try:
-        count = builder.feed(result.rows, make_peek(result.columns), make_normaliser(result.columns, provenance))
+        count = builder.feed(result.rows, result.columns, make_normaliser(result.columns, provenance))
     finally:
         if enabled:
             gc.enable()

@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -277,20 +278,21 @@ def make_normaliser(columns: Sequence[str], provenance: Provenance) -> Callable[
     return normalise
 
 
-def make_peek(columns: Sequence[str]) -> Callable[[Sequence[Any]], tuple[float, str | None]]:
-    """(epoch seconds, the Message of an IKE row or None for other rows) of a raw row, without building an
-    event: enough to analyse a bulk IKE row and decide whether it is worth keeping."""
-    index = {canonical_column(c): i for i, c in enumerate(columns)}
-    i_time, i_cat, i_msg = index["TimeGenerated"], index.get("Category"), index.get("Message")
+@dataclass(frozen=True, slots=True)
+class RowLayout:
+    """Where a raw row of one result keeps its time, category and message (-1: the result has no such column):
+    enough to judge a bulk IKE row, in place, and decide whether it is worth normalising."""
 
-    def peek(row: Sequence[Any]) -> tuple[float, str | None]:
-        raw = row[i_time]
-        ts = raw if raw.__class__ is float else parse_time(raw)
-        if i_cat is not None and row[i_cat] == "IKEDiagnosticLog":
-            return ts, (row[i_msg] or "") if i_msg is not None else ""
-        return ts, None
+    time: int
+    category: int
+    message: int
 
-    return peek
+    @classmethod
+    def of(cls, columns: Sequence[str]) -> RowLayout:
+        index = {canonical_column(c): i for i, c in enumerate(columns)}
+        if "TimeGenerated" not in index:
+            raise RowError("no TimeGenerated column")
+        return cls(index["TimeGenerated"], index.get("Category", -1), index.get("Message", -1))
 
 
 def event_from_mapping(row: Mapping[str, Any], provenance: Provenance, line: int | None = None) -> Event:

@@ -59,10 +59,17 @@ def within_selectors(address: str, rows: Iterable[Event]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    read: set[str] = set()  # every retry logs the same selectors under another SESSION_ID: each text read once
     for row in rows:
-        if row.kind is not EventKind.IKE:
+        text = row.message
+        if row.kind is not EventKind.IKE or "Traffic Selector" not in text:
             continue
-        selectors = parse_traffic_selectors(row.message)
+        if text[49:50] == "}" and text.startswith("SESSION_ID :{"):
+            text = text[50:]
+        if text in read:
+            continue
+        read.add(text)
+        selectors = parse_traffic_selectors(text)
         if selectors is None:
             continue
         for r in (*selectors.initiator, *selectors.responder):
