@@ -78,52 +78,48 @@ class TimelineBuilder:
     def feed(self, rows: Iterable[Sequence[Any]], columns: Sequence[str],
              normalise: Callable[[Sequence[Any]], Event]) -> int:
         """Consume one sorted stream of raw rows with these `columns`; returns how many rows it had. A row's time and
-        category are read in place (a call per row was a tenth of a million-row question); only the rows kept are
-        normalised."""
+        category are read in place, not through a call per row (a million of them for a tunnel down all day); only
+        the rows kept are normalised."""
         layout = RowLayout.of(columns)
         i_time, i_cat, i_msg = layout.time, layout.category, layout.message
         before: deque[tuple[float, Sequence[Any]]] = deque(maxlen=IKE_EACH_SIDE)
-        keep_until, kept_after, count, ike_rows = float("-inf"), 0, 0, 0
+        keep_until, kept_after, count = float("-inf"), 0, 0
         capture = self.capture
         # IKE rows go to the capture a batch at a time, handed over before each state change (its order kept): a
         # tunnel down all day is a million of them, and a call per row was a tenth of the question.
         pending: list[tuple[float, str]] | None = [] if capture is not None else None
-        float_ = float
-        try:
-            for row in rows:
-                count += 1
-                ts = row[i_time]
-                if ts.__class__ is not float_:
-                    try:
-                        ts = parse_time(ts)
-                    except ValueError:
-                        self.unreadable += 1
-                        continue
-                if i_cat < 0 or row[i_cat] != "IKEDiagnosticLog":
-                    if self.add(normalise(row)):
-                        if capture is not None and pending is not None:
-                            capture.ike_batch(pending)
-                            pending.clear()
-                            change = self.tunnel_rows[-1]
-                            capture.state(change.ts, change.kind is EventKind.TUNNEL_DOWN)
-                        for earlier_ts, earlier in before:
-                            if earlier_ts >= ts - IKE_BEFORE:
-                                self._add_ike(normalise(earlier))
-                        before.clear()
-                        keep_until, kept_after = ts + IKE_AFTER, 0
+        for row in rows:
+            count += 1
+            ts = row[i_time]
+            if ts.__class__ is not float:
+                try:
+                    ts = parse_time(ts)
+                except ValueError:
+                    self.unreadable += 1
                     continue
-                ike_rows += 1
-                if pending is not None:
-                    pending.append((ts, (row[i_msg] or "") if i_msg >= 0 else ""))
-                    if len(pending) >= CAPTURE_BATCH:
-                        capture.ike_batch(pending)  # type: ignore[union-attr]
+            if i_cat < 0 or row[i_cat] != "IKEDiagnosticLog":
+                if self.add(normalise(row)):
+                    if capture is not None and pending is not None:
+                        capture.ike_batch(pending)
                         pending.clear()
-                if ts <= keep_until and kept_after < IKE_EACH_SIDE:
-                    kept_after += self._add_ike(normalise(row))
-                else:
-                    before.append((ts, row))
-        finally:  # counted locally (a million rows), and kept if the stream fails part way
-            self.ike_rows += ike_rows
+                        change = self.tunnel_rows[-1]
+                        capture.state(change.ts, change.kind is EventKind.TUNNEL_DOWN)
+                    for earlier_ts, earlier in before:
+                        if earlier_ts >= ts - IKE_BEFORE:
+                            self._add_ike(normalise(earlier))
+                    before.clear()
+                    keep_until, kept_after = ts + IKE_AFTER, 0
+                continue
+            self.ike_rows += 1
+            if pending is not None:
+                pending.append((ts, (row[i_msg] or "") if i_msg >= 0 else ""))
+                if len(pending) >= CAPTURE_BATCH:
+                    capture.ike_batch(pending)  # type: ignore[union-attr]
+                    pending.clear()
+            if ts <= keep_until and kept_after < IKE_EACH_SIDE:
+                kept_after += self._add_ike(normalise(row))
+            else:
+                before.append((ts, row))
         if capture is not None and pending:
             capture.ike_batch(pending)
         self._tail.extend(normalise(r) for _, r in before)
