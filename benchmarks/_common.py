@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -102,3 +103,12 @@ def time_in_api(source: Any) -> list[float]:
     source._client.meta.events.register("before-call", before)
     source._client.meta.events.register("after-call", after)
     return spent
+
+
+def code_env(code: str | None) -> dict[str, str]:
+    """The environment of a child process that runs the source tree `code` (an earlier checkout, for `--baseline`)
+    instead of this one; this process's own environment for None."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+    return env

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _common import code_env
+
 from diagnostics.sources import Sources
 
 
@@ -46,11 +48,8 @@ def with_latency(sources: Sources, seconds: float) -> Sources:
 def run_child(script: str, args: list[str], code: str | None) -> Any:
     """`script --child ARGS` in a fresh process (`code`: a source tree to run instead of the current one); its last
     line of output, as JSON."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, script, "--child", *args], capture_output=True, text=True, check=False,
-                          env=env)
+                          env=code_env(code))
     if proc.returncode:
         sys.exit(f"{os.path.basename(script)} child ({code or 'current tree'}) failed:\n{proc.stderr}")
     return json.loads(proc.stdout.splitlines()[-1])

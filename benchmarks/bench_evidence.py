@@ -23,7 +23,6 @@ import argparse
 import gc
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _common import TUNNEL, peak_mb, reset_peak, rss_mb, window
+from _common import TUNNEL, code_env, peak_mb, reset_peak, rss_mb, window
 from _rows import rows
 
 from bot.evidence import make_bundle
@@ -134,11 +133,8 @@ def digest(path: Path) -> dict[str, str]:
 
 def run_child(n: int, redact_ips: bool, code: str | None) -> dict[str, Any]:
     """One child process; `code` is a source tree to run instead of the current one (the baseline)."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     argv = [sys.executable, __file__, "--child", str(n)] + (["--redact-ips"] if redact_ips else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=code_env(code))
     if proc.returncode:
         sys.exit(f"child for N={n}{' (baseline)' if code else ''} failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])

@@ -24,7 +24,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from _common import TUNNEL, window
+from _common import TUNNEL, code_env, window
 from _rows import SCENARIOS, rows
 
 from diagnostics.azure.local_workspace import LocalWorkspace
@@ -51,13 +51,10 @@ def child(scenario: str, n: int, path: str, ask: bool) -> None:
 
 def instructions(scenario: str, n: int, path: str, ask: bool, code: str | None) -> int:
     """Instructions of one child process (`code`: a source tree to run instead of the current one)."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, "--child",
          scenario, str(n), path, str(int(ask))],
-        capture_output=True, text=True, check=False, env=env)
+        capture_output=True, text=True, check=False, env=code_env(code))
     found = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode or not found:
         sys.exit(f"child ({scenario}, {code or 'current tree'}) failed:\n{proc.stderr[-2000:]}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from _common import SIZES, TUNNEL, bot_query, peak_mb, reset_peak, rss_mb, rule_context, window
+from _common import SIZES, TUNNEL, bot_query, code_env, peak_mb, reset_peak, rss_mb, rule_context, window
 from _rows import SCENARIOS, rows
 
 from diagnostics.azure import activity
@@ -185,12 +184,9 @@ def child(n: int, budget: float, scenario: str, repeat: int = 1) -> dict[str, An
 
 def run_child(n: int, budget: float, scenario: str, code: str | None, repeat: int) -> dict[str, Any]:
     """One child process; `code` is a source tree to run instead of the current one (the baseline)."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--budget", str(budget),
                            "--scenarios", scenario, "--repeat", str(repeat)],
-                          capture_output=True, text=True, check=False, env=env)
+                          capture_output=True, text=True, check=False, env=code_env(code))
     if proc.returncode:
         sys.exit(f"child for N={n} ({scenario}{', baseline' if code else ''}) failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])

@@ -1157,7 +1157,7 @@ def scenarios(now: datetime) -> list[Scenario]:
 
 
 #: The week, built once per `now` for the demo's metrics (which read its outages), never handed to a caller.
-_built = functools.lru_cache(maxsize=2)(lambda now: _build(now))
+_built = functools.lru_cache(maxsize=2)(_build)
 
 
 @functools.lru_cache(maxsize=4)

@@ -87,7 +87,7 @@ class TimelineBuilder:
         capture = self.capture
         # IKE rows go to the capture a batch at a time, handed over before each state change (its order kept): a
         # tunnel down all day is a million of them, and a call per row was a tenth of the question.
-        pending: list[tuple[float, str]] | None = [] if capture is not None else None
+        pending: list[tuple[float, str]] = []
         for row in rows:
             count += 1
             ts = row[i_time]
@@ -99,7 +99,7 @@ class TimelineBuilder:
                     continue
             if i_cat < 0 or row[i_cat] != "IKEDiagnosticLog":
                 if self.add(normalise(row)):
-                    if capture is not None and pending is not None:
+                    if capture is not None:
                         capture.ike_batch(pending)
                         pending.clear()
                         change = self.tunnel_rows[-1]
@@ -111,10 +111,10 @@ class TimelineBuilder:
                     keep_until, kept_after = ts + IKE_AFTER, 0
                 continue
             self.ike_rows += 1
-            if pending is not None:
+            if capture is not None:
                 pending.append((ts, (row[i_msg] or "") if i_msg >= 0 else ""))
                 if len(pending) >= CAPTURE_BATCH:
-                    capture.ike_batch(pending)  # type: ignore[union-attr]
+                    capture.ike_batch(pending)
                     pending.clear()
             if ts <= keep_until and kept_after < IKE_EACH_SIDE:
                 kept_after += self._add_ike(normalise(row))
