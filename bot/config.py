@@ -111,11 +111,6 @@ class Config:
         return ZoneInfo(self.timezone)
 
 
-def state_path(config: Config | None) -> Path:
-    """The state store the Slack bot writes (relative paths from the working directory, as `vpnbot serve`)."""
-    return Path(config.state_db if config else "vpnbot.db")
-
-
 #: A PostgreSQL URL (or a path) that wins over the configuration's state_db: the URL may carry a password here.
 STATE_URL_ENV = "VPNBOT_STATE_URL"
 

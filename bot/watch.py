@@ -50,8 +50,9 @@ def watch_command(args: argparse.Namespace, config: Config | None, workspace: Wo
             print(f"poll {polls} at {iso_z(now)}: {len(result.incidents)} new, {len(result.recovered)} back, "
                   f"{result.changes} state changes read; next in {max(1, args.every)} s", file=sys.stderr, flush=True)
             if stop.wait(max(1, args.every)):
-                print(f"stopped ({stop.why}) after {polls} polls; the watermarks are kept in {path}: the next run "
-                      "continues from them.", file=sys.stderr, flush=True)
+                # state.path, not the location given: a PostgreSQL URL from $VPNBOT_STATE_URL may hold a password
+                print(f"stopped ({stop.why}) after {polls} polls; the watermarks are kept in {state.path}: the next "
+                      "run continues from them.", file=sys.stderr, flush=True)
                 return 0
             now, since = datetime.now(UTC), None
     finally:

@@ -201,3 +201,19 @@ def test_timeline_keeps_ike_rows_only_around_state_changes_but_counts_them_all()
     assert len(near) == 2 * IKE_EACH_SIDE
     assert all(down[0] - IKE_BEFORE <= t <= down[0] + IKE_AFTER or t >= 19_950 for t in kept), \
         "only rows near the state change, and the latest few, are kept"
+
+
+def test_a_change_naming_a_connection_is_this_tunnels_when_its_whole_hyphenated_name_is_in_it():
+    from diagnostics.model import Event, EventKind
+    from diagnostics.rules.support.scope import concerns_tunnel
+
+    def change(connection: str) -> Event:
+        return Event(0.0, "azure", "GatewayDiagnosticLog", EventKind.CONFIG_CHANGE, "SetConnectionConfiguration",
+                     "VPNGW01", f"Set connection configuration for {connection} succeeded")
+
+    paris_dc = replace(PARIS, name="paris-dc", aliases=())
+    assert concerns_tunnel(change("cn-vpngw01-paris-dc"), paris_dc) is True
+    assert concerns_tunnel(change("paris-dc"), paris_dc) is True
+    assert concerns_tunnel(change("cn-vpngw01-paris"), paris_dc) is False, "paris alone is another connection"
+    assert concerns_tunnel(change("cn-vpngw01-lyon"), PARIS) is False
+    assert concerns_tunnel(change("cn-vpngw01-paris"), PARIS) is True

@@ -476,8 +476,8 @@ def test_watch_refuses_an_unreadable_since_in_one_line(capsys, here):
 class Watching:
     """`vpnbot watch` (the loop) in a child process; its stdout and stderr read line by line as they come."""
 
-    def __init__(self, cwd, *args: str) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VPNBOT_"))}
+    def __init__(self, cwd, *args: str, env: dict[str, str] | None = None) -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VPNBOT_"))} | (env or {})
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "watch", *args], cwd=cwd, env=environ,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -536,3 +536,21 @@ def test_the_watch_loop_polls_every_every_seconds_prints_what_it_tells_and_stops
         assert {c["status"] for c in store.watch_claims()} == {"posted"}  # what it printed is recorded as told
     finally:
         store.close()
+
+
+def test_the_watch_loop_stopping_names_a_postgresql_store_without_its_password(here, pg_server):
+    url, schema = pg_server.new_schema()
+    user, rest = url.split("://", 1)[1].split("@", 1)
+    with_password = f"postgresql://{user}:s3cret-watch-pw@{rest}"  # the server trusts: the password is not checked
+    since = (datetime.now(UTC) - timedelta(hours=20)).isoformat()
+    watching = Watching(here, "--demo", "--every", "1", "--since", since, env={"VPNBOT_STATE_URL": with_password})
+    try:
+        watching.wait_line("err", "poll 1 at ")
+        watching.proc.send_signal(signal.SIGTERM)
+        last = watching.wait_line("err", "stopped ")
+        assert watching.proc.wait(60) == 0
+    finally:
+        watching.close()
+        pg_server.drop_schema(schema)
+    assert "the watermarks are kept in postgresql://" in last
+    assert "s3cret-watch-pw" not in "".join(watching.out + watching.err)

@@ -32,10 +32,14 @@ def concerns_tunnel(change: Event, tunnel: Tunnel) -> bool | None:
     named = _CONNECTION_NAMED.search(change.message)
     if named is None:
         return None
-    name = named.group(1).rstrip(".").lower()
-    known = {n.lower() for n in (tunnel.name, *tunnel.aliases, str(tunnel.extra.get("azure_connection", ""))) if n}
-    words = set(re.split(r"[^a-z0-9]+", name))
-    return name in known or bool(known & words)
+    words = _words(named.group(1))
+    known = [_words(n) for n in (tunnel.name, *tunnel.aliases, str(tunnel.extra.get("azure_connection", ""))) if n]
+    # A name of several words ("paris-dc") is this tunnel's when they come in a row ("cn-vpngw01-paris-dc").
+    return any(words[i:i + len(k)] == k for k in known if k for i in range(len(words) - len(k) + 1))
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
 
 
 _PEER = re.compile(r"\bpeer\s+([0-9A-Fa-f][0-9A-Fa-f.:]*[0-9A-Fa-f])")
