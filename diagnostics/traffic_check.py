@@ -43,7 +43,7 @@ from diagnostics.sources import Sources
 from diagnostics.timefmt import Progress
 from diagnostics.traffic.flow import Flow
 from diagnostics.traffic.model import Traffic
-from diagnostics.traffic.read import metrics_sources, read_traffic
+from diagnostics.traffic.read import read_traffic
 from diagnostics.tunnels import Tunnel
 
 TRAFFIC_RULES = ordered(Kind.TRAFFIC, "any")
@@ -122,7 +122,7 @@ def traffic_of(tunnel: Tunnel, start: datetime, end: datetime, sources: Sources)
     """The tunnel's metrics (`diagnostics.traffic.read`), and "" or the one line that says why traffic could not be
     read: no source, none covers the tunnel, every read failed, nothing came back."""
     interval = 300 if (end - start).total_seconds() <= SHORT_WINDOW_S else 3600
-    found, failures = read_traffic(metrics_sources(sources), [tunnel], start, end, interval)
+    found, failures = read_traffic(sources.metrics, [tunnel], start, end, interval)
     traffic = found.get(tunnel.name) or Traffic(tunnel.name, start, end, interval)
     if traffic.readable:
         return traffic, ""

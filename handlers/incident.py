@@ -17,7 +17,7 @@ from diagnostics.model import Drop, Investigation
 from diagnostics.sources import Sources
 from diagnostics.traffic.drops import DropTraffic, drop_traffic, traffic_json, traffic_line
 from diagnostics.traffic.model import Traffic
-from diagnostics.traffic.read import metrics_sources, read_traffic
+from diagnostics.traffic.read import read_traffic
 from handlers.incident_chart import IncidentChart, chart_window, incident_chart, metrics_interval
 
 NO_SOURCE = "no metrics source is configured"
@@ -32,16 +32,13 @@ class IncidentTraffic:
     line: str = ""  # the primary drop's traffic in one line ("" when no metrics source is configured)
     chart: IncidentChart | None = None
 
-    def of(self, drop: Drop) -> DropTraffic | None:
-        return next((dt for d, dt in self.drops if d is drop), None)
-
 
 def incident_traffic(inv: Investigation, sources: Sources, tz: ZoneInfo) -> IncidentTraffic | None:
     """The traffic and chart of `inv`'s drops; None without a drop."""
     window = chart_window(inv)
     if window is None:
         return None
-    readers = metrics_sources(sources)
+    readers = sources.metrics
     traffic: Traffic | None = None
     problem = NO_SOURCE
     if readers:

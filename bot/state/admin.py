@@ -107,8 +107,9 @@ def _copy(src: StateStore, dst: StateStore, force: bool, say: Callable[[str], No
         for table in TABLES:
             if held:
                 out.execute(f"DELETE FROM {quote(table.name)}")
+            kept = set(_columns(out, table.name))
             with src.connection() as conn:
-                names = [c for c in _columns(conn, table.name) if c in set(_columns(out, table.name))]
+                names = [c for c in _columns(conn, table.name) if c in kept]
             insert = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
                       f"VALUES ({', '.join('?' * len(names))})")
             select = (f"SELECT {', '.join(quote(c) for c in names)} FROM {quote(table.name)} "

@@ -21,7 +21,7 @@ from diagnostics.summary.azure import summarize_azure
 from diagnostics.summary.model import DaySummary
 from diagnostics.timefmt import local_midnights
 from diagnostics.traffic.daily import day_traffic
-from diagnostics.traffic.read import metrics_sources, read_traffic
+from diagnostics.traffic.read import read_traffic
 from diagnostics.tunnels import Tunnel, TunnelRegistry
 
 #: The summary compares each day with the average of the previous 7 days.
@@ -94,7 +94,7 @@ def add_traffic(summary: DaySummary, tunnels: Sequence[Tunnel], sources: Sources
     """Each tunnel's bytes of the day and of the days before (one metrics read per source, hourly values: 8 days of
     24 values a metric), for "connected but idle all day" (docs/summaries.md#traffic). No metrics source: nothing is
     said; metrics that cannot be read: one note, and the summary stands on its logs."""
-    readers = metrics_sources(sources)
+    readers = sources.metrics
     if not readers or not tunnels:
         return
     found, failures = read_traffic(readers, tunnels, bounds[0], bounds[-1], TRAFFIC_INTERVAL)

@@ -14,11 +14,6 @@ from diagnostics.traffic.model import MetricsSource, Traffic
 from diagnostics.tunnels import Tunnel
 
 
-def metrics_sources(sources: object) -> tuple[MetricsSource, ...]:
-    """The metrics sources of a `Sources` (none when it has no `metrics`)."""
-    return tuple(getattr(sources, "metrics", None) or ())
-
-
 def read_traffic(sources: Sequence[MetricsSource], tunnels: Sequence[Tunnel], start: datetime, end: datetime,
                  interval_s: int) -> tuple[dict[str, Traffic], list[str]]:
     """{tunnel name: Traffic} for the tunnels some source covers, and one line per source that failed or tunnel no

@@ -60,7 +60,8 @@ def with_story(doc: dict[str, Any], chain: Chain | None, tz: ZoneInfo) -> dict[s
         if key == "drops":
             out["story"] = story_json(chain, tz)
         out[key] = value
-    out.setdefault("story", story_json(chain, tz))
+    if "story" not in out:
+        out["story"] = story_json(chain, tz)
     return out
 
 
