@@ -119,3 +119,14 @@ def test_a_question_out_of_time_gets_one_line_and_no_call(aws: MotoServer):
         traffic = CloudWatchMetricsSource(region="eu-west-1").read([DC1], *window(), 300)["dc1"]
     assert aws.calls == []
     assert len(traffic.failures) == 1 and "did not answer within the question's" in traffic.failures[0]
+
+
+def test_network_and_credential_failures_are_said_as_for_cloudwatch_logs():
+    from botocore.exceptions import ConnectTimeoutError, PartialCredentialsError, ReadTimeoutError
+
+    source = CloudWatchMetricsSource(region="eu-west-1")
+    url = "https://monitoring.eu-west-1.amazonaws.com"
+    assert source.explain(ConnectTimeoutError(endpoint_url=url)).startswith("cannot reach CloudWatch")
+    assert "did not answer GetMetricData in time" in source.explain(ReadTimeoutError(endpoint_url=url))
+    assert source.explain(PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY")).startswith(
+        "no AWS credentials found")

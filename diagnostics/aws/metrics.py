@@ -14,7 +14,16 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
 from diagnostics import deadline
 from diagnostics.aws.cloudwatch import (
@@ -133,8 +142,10 @@ class CloudWatchMetricsSource:
                 return (f"CloudWatch failed with HTTP {status} on GetMetricData (still after {self.max_attempts} "
                         "attempts)")
             return f"GetMetricData failed with {code or 'an error'} (HTTP {status})"
-        if isinstance(exc, NoCredentialsError):
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
             return "no AWS credentials found; set AWS_PROFILE, or run where an IAM role provides them"
-        if isinstance(exc, EndpointConnectionError):
+        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
             return "cannot reach CloudWatch; check the network, the proxy and AWS_ENDPOINT_URL"
+        if isinstance(exc, ReadTimeoutError):
+            return "CloudWatch did not answer GetMetricData in time; try again, or ask about a shorter window"
         return f"GetMetricData failed ({type(exc).__name__})"

@@ -229,7 +229,7 @@ class AzureLogAnalyticsSource:
         except AzureError as exc:
             cut = connect_cut if _caused_by(exc, ServiceRequestError) else read_cut
             if deadline.expired() or (cut and _is_timeout(exc)):
-                status = _status_code(exc)
+                status = status_code(exc)
                 detail = f"HTTP {status}" if status else f"no answer from {self.endpoint}"
                 raise SourceError(deadline.missed(self.label, detail)) from exc
             if answered and answered[-1].status_code == 200:
@@ -253,7 +253,7 @@ class AzureLogAnalyticsSource:
     def explain(self, exc: BaseException) -> str:
         """One sentence for a failed query: what went wrong with this workspace and what to check."""
         label, endpoint = self.label, self.endpoint
-        status = _status_code(exc)
+        status = status_code(exc)
         if status == 401 or (status is None and _caused_by(exc, ClientAuthenticationError)):
             rejected = " (the service rejected its token)" if status == 401 else ""
             return (f"{label}: no usable Azure credential{rejected}; run `az login`, "
@@ -381,7 +381,7 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return any(isinstance(e, kind) for e in _chain(exc))
 
 
-def _status_code(exc: BaseException) -> int | None:
+def status_code(exc: BaseException) -> int | None:
     """The HTTP status the service answered, if any (the SDK re-wraps errors, so look down the chain)."""
     for e in _chain(exc):
         if isinstance(e, HttpResponseError) and e.status_code is not None:

@@ -31,11 +31,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ServiceRequestError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
 from azure.mgmt.monitor import MonitorManagementClient
 
 from diagnostics import deadline
-from diagnostics.azure.loganalytics import DeadlineRetryPolicy, OutOfTime
+from diagnostics.azure.loganalytics import DeadlineRetryPolicy, OutOfTime, status_code
 from diagnostics.azure.metrics_query import (
     DEFAULT_ARM_ENDPOINT,
     MetricName,
@@ -204,7 +204,7 @@ class AzureMetricsSource:
 
     def explain(self, exc: AzureError) -> str:
         """What failed, in the words an engineer needs: the status, the service's error code, what to do."""
-        status = _status(exc)
+        status = status_code(exc)
         code = str(getattr(getattr(exc, "error", None), "code", "") or "")
         if status == 403:
             return (f"the identity may not read them (HTTP 403 {code or 'AuthorizationFailed'}): grant it the "
@@ -264,14 +264,3 @@ class _Failed(Exception):
 def _gateway(resource: str) -> str:
     found = GATEWAY_IN_ID.search(resource)
     return found.group(1) if found else resource
-
-
-def _status(exc: BaseException) -> int | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, HttpResponseError) and current.status_code is not None:
-            return int(current.status_code)
-        current = current.__cause__ or current.__context__ or getattr(current, "inner_exception", None)
-    return None
