@@ -43,15 +43,13 @@ from diagnostics.sources import Sources
 from diagnostics.timefmt import Progress
 from diagnostics.traffic.flow import Flow
 from diagnostics.traffic.model import Traffic
-from diagnostics.traffic.read import read_traffic
+from diagnostics.traffic.read import metrics_interval, read_traffic
 from diagnostics.tunnels import Tunnel
 
 TRAFFIC_RULES = ordered(Kind.TRAFFIC, "any")
 QUIET_LOG_CAUSES = frozenset({Cause.NO_DROP_FOUND, Cause.LOGS_NOT_INGESTED})
 #: How far before the window the IKE rows are read for a phase-2 loss that began earlier.
 PHASE2_LOOKBACK = timedelta(hours=6)
-#: The metrics' interval: 5 minutes up to a day (AWS publishes VPN metrics every 5 minutes), an hour beyond.
-SHORT_WINDOW_S = 24 * 3600
 
 
 @dataclass
@@ -121,7 +119,7 @@ def check_traffic(tunnel: Tunnel, start: datetime, end: datetime, sources: Sourc
 def traffic_of(tunnel: Tunnel, start: datetime, end: datetime, sources: Sources) -> tuple[Traffic, str]:
     """The tunnel's metrics (`diagnostics.traffic.read`), and "" or the one line that says why traffic could not be
     read: no source, none covers the tunnel, every read failed, nothing came back."""
-    interval = 300 if (end - start).total_seconds() <= SHORT_WINDOW_S else 3600
+    interval = metrics_interval(start, end)
     found, failures = read_traffic(sources.metrics, [tunnel], start, end, interval)
     traffic = found.get(tunnel.name) or Traffic(tunnel.name, start, end, interval)
     if traffic.readable:

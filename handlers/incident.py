@@ -17,8 +17,8 @@ from diagnostics.model import Drop, Investigation
 from diagnostics.sources import Sources
 from diagnostics.traffic.drops import DropTraffic, drop_traffic, traffic_json, traffic_line
 from diagnostics.traffic.model import Traffic
-from diagnostics.traffic.read import read_traffic
-from handlers.incident_chart import IncidentChart, chart_window, incident_chart, metrics_interval
+from diagnostics.traffic.read import metrics_interval, read_traffic
+from handlers.incident_chart import IncidentChart, chart_window, incident_chart
 
 NO_SOURCE = "no metrics source is configured"
 

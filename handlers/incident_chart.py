@@ -96,12 +96,6 @@ def chart_window(inv: Investigation) -> tuple[datetime, datetime] | None:
     return start, max(end, start + 2 * PAD)
 
 
-def metrics_interval(start: datetime, end: datetime) -> int:
-    """The metrics' interval for a chart window: five minutes (the finest both clouds' tunnel metrics are read at,
-    docs/sources.md#azure-vpn-metrics) up to 2 days, else an hour."""
-    return 300 if (end - start).total_seconds() <= 2 * 86400 else 3600
-
-
 def incident_chart(inv: Investigation, zone: str, traffic: Traffic | None,
                    no_traffic: str = "") -> IncidentChart | None:
     """The chart of `inv`'s drops, or None when it has none. `traffic`: the metrics read over `chart_window(inv)`

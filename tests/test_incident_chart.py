@@ -21,6 +21,7 @@ from support.fixture_logs import ask_at
 from test_drop_traffic import DOWN, UP, gap, minute, traffic, usual_in, usual_out
 
 from diagnostics.model import Investigation
+from diagnostics.traffic.read import metrics_interval
 from handlers.incident_chart import (
     MAX_MARKERS,
     PAD,
@@ -29,7 +30,6 @@ from handlers.incident_chart import (
     chart_json,
     chart_window,
     incident_chart,
-    metrics_interval,
 )
 from handlers.render.incident_png import (
     BYTES_IN,

@@ -13,6 +13,15 @@ from datetime import datetime
 from diagnostics.traffic.model import MetricsSource, Traffic
 from diagnostics.tunnels import Tunnel
 
+#: Windows up to this long are read at five minutes, longer ones hourly.
+FINE_WINDOW_S = 2 * 86400
+
+
+def metrics_interval(start: datetime, end: datetime) -> int:
+    """The metrics' interval for a window: five minutes (the finest both clouds' tunnel metrics are read at,
+    docs/sources.md#azure-vpn-metrics) up to two days, else an hour."""
+    return 300 if (end - start).total_seconds() <= FINE_WINDOW_S else 3600
+
 
 def read_traffic(sources: Sequence[MetricsSource], tunnels: Sequence[Tunnel], start: datetime, end: datetime,
                  interval_s: int) -> tuple[dict[str, Traffic], list[str]]:
