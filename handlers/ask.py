@@ -36,9 +36,9 @@ def ask(
 
 
 def answer_question(question: Question, registry: TunnelRegistry, sources: Sources, now: datetime,
-                    progress: Callable[[str], None] | None = None) -> Answer:
+                    progress: Callable[[str], None] | None = None, widen: bool = True) -> Answer:
     """Answer a parsed question (`vpnbot status` makes its own); a question about several tunnels gets one answer
-    per tunnel (`several`)."""
+    per tunnel (`several`). `widen=False`: the window is read as given, never widened (a window a button chose)."""
     # The other intents' handlers are lazy loads: a fresh `vpnbot ask` pays only for its own (the evidence code, the
     # fleet status and the summary readers stay unloaded for a "why did it drop").
     if question.intent is Intent.STATUS:
@@ -56,7 +56,7 @@ def answer_question(question: Question, registry: TunnelRegistry, sources: Sourc
 
         return Answer(question, summary=summary_for(question, registry, sources, now, progress))
     if len(asked_tunnels(question)) > 1:
-        return answer_each(question, lambda one: answer_question(one, registry, sources, now, progress))
+        return answer_each(question, lambda one: answer_question(one, registry, sources, now, progress, widen))
     if question.intent is Intent.TRAFFIC:
         from handlers.traffic import traffic_answer  # lazy load: see above
 
@@ -64,9 +64,9 @@ def answer_question(question: Question, registry: TunnelRegistry, sources: Sourc
     if question.intent is Intent.EVIDENCE:
         from handlers.evidence import evidence_investigation  # lazy load: see above
 
-        return with_incident(Answer(question, investigation=evidence_investigation(question, sources, now, progress)),
-                             sources)
-    answer = Answer(question, investigation=why_drop(question, sources, now, progress))
+        return with_incident(Answer(question, investigation=evidence_investigation(question, sources, now, progress,
+                                                                                   widen)), sources)
+    answer = Answer(question, investigation=why_drop(question, sources, now, progress, widen))
     return with_incident(answer, sources) if question.intent is Intent.WHY_DROP else answer
 
 
@@ -80,10 +80,10 @@ def with_incident(answer: Answer, sources: Sources) -> Answer:
 
 
 def why_drop(question: Question, sources: Sources, now: datetime,
-             progress: Callable[[str], None] | None = None) -> Investigation:
+             progress: Callable[[str], None] | None = None, widen: bool = True) -> Investigation:
     """The investigation of the window asked about: "why did it drop" lets an empty window around the asked instant
     be widened once (`diagnostics.investigate`); "drops paris since monday" reads exactly that window."""
     assert question.tunnel is not None  # parse_question guarantees a tunnel for the other intents
     return investigate(question.tunnel, question.window.start, question.window.end, sources, now,
                        anchor=question.anchor, tz=question.tz, progress=progress,
-                       widen=question.intent is Intent.WHY_DROP)
+                       widen=widen and question.intent is Intent.WHY_DROP)

@@ -77,12 +77,12 @@ class MadeBundle:
 
 
 def evidence_investigation(question: Question, sources: Sources, now: datetime,
-                           progress: Progress | None = None) -> Investigation:
+                           progress: Progress | None = None, widen: bool = True) -> Investigation:
     """ "evidence paris at 14:02" bundles the investigation "why did paris drop at 14:02" makes (widened the same
     way); the bundle itself is made from the stored answer (`record_answer`, then `make_bundle`)."""
     assert question.tunnel is not None  # parse_question guarantees a tunnel for evidence
     return investigate(question.tunnel, question.window.start, question.window.end, sources, now,
-                       anchor=question.anchor, tz=question.tz, progress=progress, widen=True)
+                       anchor=question.anchor, tz=question.tz, progress=progress, widen=widen)
 
 
 # ------------------------------------------------------------------------------------------- storing answers

@@ -21,12 +21,11 @@ from bot.slack.jobs import ClickJob, QuestionJob
 from bot.slack.questions import investigate_in_thread
 from bot.state import Claim
 from bot.workspace import Workspace
-from diagnostics.investigate import investigate
 from diagnostics.model import QueryRecord
 from diagnostics.timefmt import parse_iso
 from diagnostics.tunnels import AmbiguousTunnel
 from handlers.answer import Answer
-from handlers.ask import with_incident
+from handlers.ask import answer_question
 from handlers.parse.intent import Intent
 from handlers.parse.question import Question, TimeWindow
 from handlers.render.blockkit import Rendered, section
@@ -141,15 +140,7 @@ def wider_window(start: datetime, end: datetime, anchor: datetime | None, now: d
 
 
 def rerun(question: Question, workspace: Workspace, now: datetime, progress: Callable[[str], None]) -> Answer:
-    """`ask()` for a window chosen by a button rather than a sentence (the same investigation, not widened again)."""
-    assert question.tunnel is not None
-    if question.intent is Intent.TRAFFIC:  # its metrics over the wider window too, not only its logs
-        from handlers.traffic import traffic_answer  # lazy load: only a traffic answer's button reads metrics
-
-        return traffic_answer(question, workspace.sources, now, progress)
-    inv = investigate(question.tunnel, question.window.start, question.window.end, workspace.sources, now,
-                      anchor=question.anchor, tz=question.tz, widen=False, progress=progress)
-    answer = Answer(question, investigation=inv)
-    # A drop answer's traffic and chart over the wider window too (handlers/incident.py)
-    return with_incident(answer, workspace.sources) if question.intent is Intent.WHY_DROP else answer
+    """The question answered as a sentence would be (its traffic, its drop's chart), for a window chosen by a button
+    rather than a sentence: the window is read as given, not widened again."""
+    return answer_question(question, workspace.registry, workspace.sources, now, progress, widen=False)
 
