@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -255,19 +256,28 @@ def run_ask(args: argparse.Namespace) -> int:
 
 
 def write_chart(answer: Answer, path: str) -> None:
-    """`ask --png FILE`: the chart of a drop answer (docs/asking.md#the-chart-of-an-incident); one line on stderr when
-    the answer has no drop to chart."""
-    chart = answer.incident.chart if answer.incident is not None else None
-    if chart is None:
+    """`ask --png FILE`: the chart of a drop answer (docs/asking.md#the-chart-of-an-incident), one file per tunnel for
+    a question about several (FILE's name with the tunnel's before its suffix); one line on stderr when the answer
+    has no drop to chart."""
+    charts = answer.charts
+    if not charts:
         say([f"No chart written to {path}: the answer has no drop to chart."])
         return
+    from handlers.incident_chart import safe_name  # lazy load: with the chart
     from handlers.render.incident_png import render_incident_png  # lazy load: Pillow, only when a chart is asked
 
-    try:
-        with open(path, "wb") as fh:
-            fh.write(render_incident_png(chart))
-    except OSError as exc:
-        raise UsageError(f"cannot write --png {path}: {exc.strerror}") from None
+    target = Path(path)
+    written = []
+    for chart in charts:
+        one = f"{target.stem}-{safe_name(chart.tunnel)}{target.suffix}"
+        out = target if len(charts) == 1 else target.with_name(one)
+        try:
+            out.write_bytes(render_incident_png(chart))
+        except OSError as exc:
+            raise UsageError(f"cannot write --png {out}: {exc.strerror}") from None
+        written.append(str(out))
+    if len(written) > 1:
+        say([f"Charts written to {', '.join(written)}."])
 
 
 def print_answer(answer: Answer, workspace: Workspace, fmt: str) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # types only: the traffic check's readers load with a traffic
 
 if TYPE_CHECKING:  # types only: the chart's and the metrics' modules load with a drop answer, not with every command
     from handlers.incident import IncidentTraffic
+    from handlers.incident_chart import IncidentChart
 
 
 @dataclass
@@ -53,6 +54,11 @@ class Answer:
         for part in self.parts:
             found += [q for q in part.queries if q not in found]
         return found
+
+    @property
+    def charts(self) -> list[IncidentChart]:
+        """The chart of each drop answered: this answer's, or each part's (a question about several tunnels)."""
+        return [one.incident.chart for one in (self, *self.parts) if one.incident is not None and one.incident.chart]
 
     @property
     def failures(self) -> list[str]:

@@ -8,6 +8,7 @@ drawn from the same input: the stored answer keeps `chart_json()` and a bundle d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,6 +95,11 @@ def chart_window(inv: Investigation) -> tuple[datetime, datetime] | None:
     start = datetime.fromtimestamp(first, inv.now.tzinfo) - PAD
     end = min(datetime.fromtimestamp(max(ends), inv.now.tzinfo) + PAD, inv.now)
     return start, max(end, start + 2 * PAD)
+
+
+def safe_name(tunnel: str) -> str:
+    """A tunnel's name as a part of a file name: letters, digits, `.`, `_` and `-` only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", tunnel).strip("-.") or "tunnel"
 
 
 def incident_chart(inv: Investigation, zone: str, traffic: Traffic | None,

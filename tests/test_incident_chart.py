@@ -286,3 +286,20 @@ def test_vpnbot_ask_png_writes_the_chart_the_thread_would_get(capsys, here, demo
                        "--png", "none.png")
     assert code == 0 and "No chart written to none.png: the answer has no drop to chart." in err
     assert not (here / "none.png").exists()
+
+
+def test_vpnbot_ask_png_about_two_tunnels_writes_each_ones_chart(capsys, here, demo):
+    from support.cli import run
+
+    from handlers.ask import ask
+
+    question = "why did paris and berlin drop yesterday"
+    code, _, err = run(capsys, "ask", "--demo", question, "--now", "2026-11-22T10:30:00Z", "--tz", "UTC",
+                       "--png", "chart.png")
+    assert code == 0
+    answer = ask(question, demo.registry, demo.sources, DEMO_NOW, ZoneInfo("UTC"))
+    assert len(answer.parts) == 2 and len(answer.charts) == 2, "the demo's paris and berlin both dropped yesterday"
+    for chart in answer.charts:
+        assert (here / f"chart-{chart.tunnel}.png").read_bytes() == render_incident_png(chart)
+    assert not (here / "chart.png").exists()
+    assert "Charts written to chart-paris.png, chart-berlin.png." in err

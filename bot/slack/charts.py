@@ -7,13 +7,12 @@ messages posted unasked (a watched incident, an Azure Monitor alert) get theirs 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from bot.logs import logger
 from bot.slack.conversation import Conversation
 from handlers.answer import Answer
-from handlers.incident_chart import IncidentChart
+from handlers.incident_chart import IncidentChart, safe_name
 from handlers.render.incident_png import render_incident_png
 
 log = logger("vpnbot.slack")
@@ -22,13 +21,12 @@ log = logger("vpnbot.slack")
 def post_charts(conv: Conversation, answer: Answer) -> int:
     """Upload the chart of `answer`, or of each of its parts (a question about several tunnels), into the thread;
     how many were posted (one that cannot be drawn or posted is logged and skipped)."""
-    return sum(post_chart(conv, one) for one in [answer, *answer.parts])
+    return sum(post_chart(conv, chart) for chart in answer.charts)
 
 
-def post_chart(conv: Conversation, answer: Answer) -> bool:
-    """Upload `answer`'s chart into the thread; False when it has none or it failed (logged)."""
-    chart = answer.incident.chart if answer.incident is not None else None
-    if chart is None or not conv.thread_ts:
+def post_chart(conv: Conversation, chart: IncidentChart) -> bool:
+    """Upload one chart into the thread; False when there is no thread or it failed (logged)."""
+    if not conv.thread_ts:
         return False
     try:
         conv.upload(render_incident_png(chart), chart_file_name(chart), chart_title(chart))  # type: ignore[arg-type]
@@ -40,8 +38,7 @@ def post_chart(conv: Conversation, answer: Answer) -> bool:
 
 def chart_file_name(chart: IncidentChart) -> str:
     """`vpnbot-paris-20261121T1347Z.png`"""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", chart.tunnel).strip("-.") or "tunnel"
-    return f"vpnbot-{name}-{datetime.fromtimestamp(chart.start, UTC).strftime('%Y%m%dT%H%MZ')}.png"
+    return f"vpnbot-{safe_name(chart.tunnel)}-{datetime.fromtimestamp(chart.start, UTC).strftime('%Y%m%dT%H%MZ')}.png"
 
 
 def chart_title(chart: IncidentChart) -> str:
