@@ -64,7 +64,7 @@ from diagnostics.rules.maintenance_failover import MARKER_BEFORE
 from diagnostics.rules.support.reasons import Reason, classify_reason
 from diagnostics.rules.support.scope import concerns_tunnel, names_peer
 from diagnostics.timefmt import duration_text, local_and_utc, short_instance
-from diagnostics.timeline import primary_drop
+from diagnostics.timeline import answered_drop
 from diagnostics.traffic.drops import SURE, drop_traffic
 from diagnostics.traffic.model import Traffic
 
@@ -205,7 +205,7 @@ def steps_of(inv: Investigation, traffic: Traffic | None = None) -> list[Step]:
     """Every step the investigation's findings and rows show for its tunnel, oldest first."""
     tunnel = inv.tunnel
     azure_drops = [d for d in inv.drops if d.down.provider == "azure"]
-    drop = _primary_drop(inv, azure_drops)
+    drop = answered_drop(inv, azure_drops)
     found: list[Step] = []
     causes = {f.cause for f in inv.findings}
     if Cause.PSK_MISMATCH in causes and drop is not None:
@@ -227,17 +227,10 @@ def steps_of(inv: Investigation, traffic: Traffic | None = None) -> list[Step]:
                        words={"peer": peer})
                   for e in inv.events if e.kind is EventKind.BGP_DOWN and _same(e.gateway, tunnel.azure_gateway)
                   and names_peer(e.message, peer)]
-    stopped = _primary_drop(inv, inv.drops)  # the metrics hook: whichever side's drop the answer is about
+    stopped = answered_drop(inv)  # the metrics hook: whichever side's drop the answer is about
     if traffic is not None and stopped is not None:
         found += traffic_gap_steps(traffic, stopped)
     return sorted(found, key=lambda s: s.ts)
-
-
-def _primary_drop(inv: Investigation, drops: list[Drop]) -> Drop | None:
-    for finding in inv.findings:
-        if finding.drop is not None and finding.drop in drops:
-            return finding.drop
-    return primary_drop(drops, inv.anchor.timestamp() if inv.anchor else None)
 
 
 def _same(a: str, b: str) -> bool:

@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from diagnostics.model import Drop, Event, EventKind, Fetch
+from diagnostics.model import Drop, Event, EventKind, Fetch, Investigation
 from diagnostics.tunnels import Tunnel
 
 TUNNEL_KINDS = (EventKind.TUNNEL_DOWN, EventKind.TUNNEL_UP)
@@ -91,6 +91,16 @@ def primary_drop(drops: Sequence[Drop], anchor: float | None) -> Drop | None:
     if anchor is not None:
         return min(drops, key=lambda d: (abs(d.down_ts - anchor), d.down.kind is EventKind.BGP_DOWN))
     return drops[-1]
+
+
+def answered_drop(inv: Investigation, drops: Sequence[Drop] | None = None) -> Drop | None:
+    """The drop an answer is about, of `drops` (default: all of `inv`'s): the one a finding explains, else the one
+    nearest the asked instant (`primary_drop`). The answer's traffic line and its story both tell this one."""
+    drops = inv.drops if drops is None else drops
+    for finding in inv.findings:
+        if finding.drop is not None and finding.drop in drops:
+            return finding.drop
+    return primary_drop(drops, inv.anchor.timestamp() if inv.anchor else None)
 
 
 def down_period(timeline: Timeline, start: float, end: float, anchor: float | None) -> tuple[float, float] | None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from diagnostics.model import Drop, Investigation
 from diagnostics.sources import Sources
+from diagnostics.timeline import answered_drop
 from diagnostics.traffic.drops import DropTraffic, drop_traffic, traffic_json, traffic_line
 from diagnostics.traffic.model import Traffic
 from diagnostics.traffic.read import metrics_interval, read_traffic
@@ -48,7 +49,7 @@ def incident_traffic(inv: Investigation, sources: Sources, tz: ZoneInfo) -> Inci
         if traffic is not None and not traffic.readable:
             traffic = None
     per_drop = [(d, drop_traffic(d, traffic) if traffic is not None else None) for d in inv.drops]
-    primary = inv.findings[0].drop if inv.findings and inv.findings[0].drop else inv.drops[-1]
+    primary = answered_drop(inv)  # the drop the story tells too (diagnostics.chains)
     known = next((dt for d, dt in per_drop if d is primary), None)
     if known is not None:
         line = traffic_line(known, tz)

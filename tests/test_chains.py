@@ -95,7 +95,7 @@ def test_madrid_text_answer_leads_with_the_story_and_marks_the_findings_it_joins
     assert "config_change (high): Configuration change just before the drop — part of the story above" in out
 
 
-def test_unnamed_key_change_links_when_the_tunnels_own_disconnect_says_its_key_changed(capsys, tmp_path):
+def test_unnamed_key_change_links_when_the_tunnels_own_disconnect_says_its_key_replace(capsys, tmp_path):
     # The fixture's SetConnectionConfiguration names no connection; the TunnelDisconnected row says
     # 'Pre-shared Key Changed': the tunnel's own row ties the change to it.
     doc = json.loads(ask_fixture(capsys, tmp_path, "why did paris drop at 10:00", RULE_FIXTURES / "psk_mismatch.csv"))
@@ -290,3 +290,19 @@ def test_every_link_cites_anchors_that_exist_and_every_step_has_its_words():
     for link in LINKS:
         assert all(f'<a id="{anchor}"></a>' in sources for anchor in link.sources), link
         assert link.cause in OPENS and link.effect in STEP_TEXT and link.cause in STEP_TEXT
+
+
+def test_the_drop_an_answer_is_about_is_the_explained_one_else_the_one_nearest_the_asked_instant(demo):
+    from diagnostics.azure import demo as azure_demo
+    from diagnostics.timeline import answered_drop
+    from handlers.ask import ask
+
+    story = next(s for s in azure_demo.scenarios(DEMO_NOW) if s.cause == "flapping")
+    answer = ask(f"why did {story.tunnel} drop on {story.at:%Y-%m-%d} at {story.at:%H:%M} UTC", demo.registry,
+                 demo.sources, DEMO_NOW, ZoneInfo("UTC"))
+    inv = answer.investigation
+    assert inv is not None and len(inv.drops) >= 3
+    first, second = inv.drops[0], inv.drops[1]
+    unexplained = replace(inv, findings=[], anchor=datetime.fromtimestamp(second.down_ts + 1, UTC))
+    assert answered_drop(unexplained) is second, "nearest the asked instant, not the latest"
+    assert answered_drop(replace(unexplained, findings=[replace(inv.findings[0], drop=first)])) is first
