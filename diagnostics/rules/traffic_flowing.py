@@ -14,16 +14,14 @@ from __future__ import annotations
 from diagnostics.model import Cause, Confidence, Finding
 from diagnostics.rules.registry import Kind, Rule
 from diagnostics.rules.support.traffic import TrafficContext
-from diagnostics.traffic.flow import STOPPED_FOR
 
 
 def traffic_flowing(ctx: TrafficContext) -> Finding | None:
     flow = ctx.flow
     if not ctx.connected or not (flow.inbound.live(ctx.end) and flow.outbound.live(ctx.end)):
         return None
+    # Both directions live: neither has been silent for STOPPED_FOR, so a silence both ways is shorter (said below).
     stopped = flow.silent_since
-    if stopped is not None and ctx.end - stopped >= STOPPED_FOR:
-        return None  # it flowed, and stopped: `no_traffic` says since when
     latest = max(t for t in (flow.inbound.last_active, flow.outbound.last_active) if t is not None)
     text = (f"{ctx.tunnel.name} is connected and traffic flows both ways: {flow.inbound.describe()} received from "
             f"the site, {flow.outbound.describe()} sent to it; the latest bytes at {ctx.fmt(latest)}.")
