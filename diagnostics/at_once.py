@@ -16,12 +16,13 @@ from typing import Any
 from diagnostics.timefmt import Progress
 
 
-def at_once(*reads: Callable[[], Any]) -> list[Any]:
+def at_once(*reads: Callable[[], Any], most: int | None = None) -> list[Any]:
     """Each read's result, in the order given. The first read that raises raises here, once every read has ended
-    (a read never outlives the call). One read runs on the caller's thread."""
-    if len(reads) == 1:
-        return [reads[0]()]
-    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="vpnbot-read") as pool:
+    (a read never outlives the call). One read (or none) runs on the caller's thread; `most`: at most that many at
+    a time."""
+    if len(reads) <= 1:
+        return [read() for read in reads]
+    with ThreadPoolExecutor(max_workers=min(len(reads), most or len(reads)), thread_name_prefix="vpnbot-read") as pool:
         futures = [pool.submit(copy_context().run, read) for read in reads]
         return [future.result() for future in futures]
 

@@ -22,12 +22,11 @@ from request headers, so a token cannot leak into them.
 
 from __future__ import annotations
 
-import contextvars
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -35,6 +34,7 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError, Service
 from azure.mgmt.monitor import MonitorManagementClient
 
 from diagnostics import deadline
+from diagnostics.at_once import at_once
 from diagnostics.azure.loganalytics import DeadlineRetryPolicy, OutOfTime, status_code
 from diagnostics.azure.metrics_query import (
     DEFAULT_ARM_ENDPOINT,
@@ -128,19 +128,12 @@ class AzureMetricsSource:
         for tunnel in tunnels:
             if self.covers(tunnel):
                 by_gateway.setdefault(self.resource_for(tunnel), []).append(tunnel)
-        out: dict[str, Traffic] = {}
-        if len(by_gateway) <= 1:
-            for resource, mine in by_gateway.items():
-                out.update(self._gateway(resource, mine, start, end, interval_s))
-            return out
-        # Gateways are independent calls: read them side by side (each in a copy of this context, so the question's
+        # Gateways are independent calls: read side by side, each in a copy of this context (`at_once`: the question's
         # deadline holds in every thread).
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_GATEWAYS, len(by_gateway)),
-                                thread_name_prefix="vpnbot-metrics") as pool:
-            futures = [pool.submit(contextvars.copy_context().run, self._gateway, resource, mine, start, end,
-                                   interval_s) for resource, mine in by_gateway.items()]
-            for future in futures:
-                out.update(future.result())
+        out: dict[str, Traffic] = {}
+        for found in at_once(*(partial(self._gateway, resource, mine, start, end, interval_s)
+                               for resource, mine in by_gateway.items()), most=PARALLEL_GATEWAYS):
+            out.update(found)
         return out
 
     def _gateway(self, resource: str, mine: list[Tunnel], start: datetime, end: datetime,
