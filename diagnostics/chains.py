@@ -62,7 +62,7 @@ from diagnostics.rules.bgp_session_down import WITH_TUNNEL
 from diagnostics.rules.config_change import CHANGE_BEFORE
 from diagnostics.rules.maintenance_failover import MARKER_BEFORE
 from diagnostics.rules.support.reasons import Reason, classify_reason
-from diagnostics.rules.support.scope import concerns_tunnel, names_peer
+from diagnostics.rules.support.scope import bgp_peer, concerns_tunnel
 from diagnostics.timefmt import duration_text, local_and_utc, short_instance
 from diagnostics.timeline import answered_drop
 from diagnostics.traffic.drops import SURE, drop_traffic
@@ -221,12 +221,12 @@ def steps_of(inv: Investigation, traffic: Traffic | None = None) -> list[Step]:
                        words={"operation": e.operation or "maintenance", "said": f": {e.message!r}" if e.message
                               else ""})
                   for e in inv.events if e.kind is EventKind.MAINTENANCE and _same(e.gateway, tunnel.azure_gateway)]
-    peer = str(tunnel.extra.get("bgp_peer_ip", ""))
-    if peer:
-        found += [Step("bgp_withdrawn", Cause.BGP_SESSION_DOWN, e.ts, "azure", e.gateway, event=e,
-                       words={"peer": peer})
-                  for e in inv.events if e.kind is EventKind.BGP_DOWN and _same(e.gateway, tunnel.azure_gateway)
-                  and names_peer(e.message, peer)]
+    # The BGP drops bgp_session_down tied to this tunnel (its `bgp_peer_ip`, its address or selectors, or the
+    # timing): the story and the finding never disagree on whose session it was.
+    found += [Step("bgp_withdrawn", Cause.BGP_SESSION_DOWN, e.ts, "azure", e.gateway, event=e,
+                   words={"peer": bgp_peer(e) or str(tunnel.extra.get("bgp_peer_ip", ""))})
+              for f in inv.findings if f.cause is Cause.BGP_SESSION_DOWN
+              for e in f.evidence if e.kind is EventKind.BGP_DOWN and _same(e.gateway, tunnel.azure_gateway)]
     stopped = answered_drop(inv)  # the metrics hook: whichever side's drop the answer is about
     if traffic is not None and stopped is not None:
         found += traffic_gap_steps(traffic, stopped)

@@ -306,3 +306,20 @@ def test_the_drop_an_answer_is_about_is_the_explained_one_else_the_one_nearest_t
     unexplained = replace(inv, findings=[], anchor=datetime.fromtimestamp(second.down_ts + 1, UTC))
     assert answered_drop(unexplained) is second, "nearest the asked instant, not the latest"
     assert answered_drop(replace(unexplained, findings=[replace(inv.findings[0], drop=first)])) is first
+
+
+def test_a_bgp_drop_tied_to_the_tunnel_by_its_timing_joins_its_story_without_bgp_peer_ip(capsys, tmp_path):
+    # Only paris dropped (lyon's rows and the other peer's left out), its peer went down within a second of it:
+    # bgp_session_down ties that peer to paris without a configured bgp_peer_ip, and the story tells the same.
+    rows = (CHAIN_FIXTURES / "maintenance_bgp.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    alone = tmp_path / "paris_alone.csv"
+    alone.write_text("".join(r for r in rows if "203.0.113.20" not in r and "10.2.0.254" not in r), encoding="utf-8")
+    config = tmp_path / "no_peer.toml"
+    config.write_text(PARIS_BGP_CONFIG.replace('bgp_peer_ip = "10.1.0.254"\n', ""))
+    code, out, err = run(capsys, "ask", "why did paris drop at 14:02", "--config", str(config), "--azure-export",
+                         str(alone), "--now", "2026-11-21T18:00:00Z", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "bgp_session_down" in [f["cause"] for f in doc["findings"]]
+    assert kinds(doc) == ["maintenance", "failover", "bgp_withdrawn"]
+    assert "BGP peer 10.1.0.254 went down with it" in doc["story"]["text"]
