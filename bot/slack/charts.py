@@ -1,6 +1,6 @@
 """A drop answer's chart, posted in the answer's thread after it (docs/asking.md#the-chart-of-an-incident).
 
-Uploaded like the daily summary's picture (`Conversation.upload`: files_upload_v2, confirmed with files.info). The
+Uploaded like the daily summary's picture (`Conversation.upload_file`: files_upload_v2, confirmed with files.info). The
 chart is a courtesy on top of the answer: one that cannot be drawn or posted is logged, and the answer stands. The
 messages posted unasked (a watched incident, an Azure Monitor alert) get theirs through `unasked.post_details`.
 """
@@ -29,7 +29,7 @@ def post_chart(conv: Conversation, chart: IncidentChart) -> bool:
     if not conv.thread_ts:
         return False
     try:
-        conv.upload(render_incident_png(chart), chart_file_name(chart), chart_title(chart))  # type: ignore[arg-type]
+        conv.upload_file(render_incident_png(chart), chart_file_name(chart), chart_title(chart), "The chart is")
     except Exception:  # the answer is posted already: a missing picture must not turn it into an apology
         log.warning("could not post the chart of %s", chart.tunnel, exc_info=True)
         return False

@@ -181,12 +181,12 @@ class Conversation:
         if rendered.overflow:
             self.upload(full_text, filename, rendered.text)
 
-    def upload_file(self, file: str | bytes, filename: str, title: str) -> None:
-        """files_upload_v2 of a binary file (a path or bytes: the evidence zip) into the thread, confirmed with
-        files.info like `upload()`."""
+    def upload_file(self, file: str | bytes, filename: str, title: str, what: str = "The evidence bundle is") -> None:
+        """files_upload_v2 of a binary file (a path or bytes: the evidence zip, a chart) into the thread, confirmed
+        with files.info like `upload()`; `what` names it in the link posted if Slack is slow to show it."""
         done = self.client.files_upload_v2(channel=self.channel, thread_ts=self.thread_ts or None, file=file,
                                            filename=filename, title=title[:250])
-        self._confirm_shared(done["file"]["id"], filename, "The evidence bundle is")
+        self._confirm_shared(done["file"]["id"], filename, what)
 
     def _confirm_shared(self, file_id: str, filename: str, what: str) -> None:
         """files.info until Slack shows the file shared in the thread (it shares asynchronously); else a link."""

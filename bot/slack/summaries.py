@@ -68,6 +68,6 @@ def post(bot: SlackBot, channel: str, summary: DaySummary, thread_ts: str = "",
     if summary.tunnels:
         conv = Conversation(bot.client, QuestionJob("schedule", "", channel, "", "", thread_ts=thread_ts or ts))
         picture = shared.drawn(summary, render_timeline_png) if shared else render_timeline_png(summary)
-        conv.upload(picture, f"vpn-summary-{summary.day.isoformat()}.png",
-                    f"Timeline: {summary_title(summary)}")
+        conv.upload_file(picture, f"vpn-summary-{summary.day.isoformat()}.png",
+                         f"Timeline: {summary_title(summary)}", "The day's timeline picture is")
     return ts
